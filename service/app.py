@@ -1,0 +1,55 @@
+"""The FastAPI application: `uvicorn --factory service.app:create_app`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from service.auth import parse_keys
+from service.dashboard import dashboard_app
+from service.errors import install_error_handlers
+from service.limits import BodySizeLimit
+from service.routes import api_router
+from service.settings import ServiceSettings, get_settings
+from workers.connection import connect
+from workers.job_view import WAIT_STEP
+from workers.logs import configure_logging
+from workers.registry import load_task_modules
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    """Build the app from `settings` (the environment when None)."""
+    if settings is None:
+        settings = get_settings()
+        configure_logging(settings.log_level, settings.log_format)
+    load_task_modules(settings.task_modules)
+    keys = parse_keys(settings.api_keys)
+    if not keys:
+        log.warning("API_KEYS is empty: every request but /healthz will be refused")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.redis = connect(settings)
+        app.state.blocking_redis = connect(settings, socket_timeout=settings.redis_timeout + WAIT_STEP + 1)
+        yield
+        app.state.redis.close()
+        app.state.blocking_redis.close()
+
+    app = FastAPI(
+        title="rq-service",
+        description="Background jobs on Redis and RQ: submit, watch and manage jobs over HTTP.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.keys = keys
+    install_error_handlers(app)
+    app.include_router(api_router)
+    app.mount("/dashboard", dashboard_app(lambda: app.state.redis, settings.redis_url, keys))
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    return app

@@ -1,0 +1,63 @@
+"""Dependencies routes share: settings, the Redis client, and the caller's key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from redis import Redis
+
+from service.auth import ApiKey, Scope, find_key
+from service.settings import ServiceSettings
+
+bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`")
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: <key>`")
+
+
+def get_app_settings(request: Request) -> ServiceSettings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_redis(request: Request) -> Redis:
+    return request.app.state.redis  # type: ignore[no-any-return]
+
+
+def get_blocking_redis(request: Request) -> Redis:
+    return request.app.state.blocking_redis  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[ServiceSettings, Depends(get_app_settings)]
+RedisDep = Annotated[Redis, Depends(get_redis)]
+BlockingRedisDep = Annotated[Redis, Depends(get_blocking_redis)]
+
+
+def authenticate(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+    header_key: Annotated[str | None, Security(api_key_header)],
+) -> ApiKey:
+    """The caller's key, from `X-API-Key` or `Authorization: Bearer`; 401 without a valid one."""
+    presented = header_key or (credentials.credentials if credentials else None)
+    key = find_key(request.app.state.keys, presented)
+    if key is None:
+        raise HTTPException(401, "missing or invalid API key", headers={"WWW-Authenticate": "Bearer"})
+    request.state.key = key
+    return key
+
+
+def require(scope: Scope) -> Callable[[ApiKey], ApiKey]:
+    """A dependency that lets through keys of at least `scope`, else 403."""
+
+    def check(key: Annotated[ApiKey, Depends(authenticate)]) -> ApiKey:
+        if key.scope < scope:
+            raise HTTPException(403, f"key {key.name!r} has scope {key.scope.name!r}; this needs {scope.name!r}")
+        return key
+
+    return check
+
+
+ReadKey = Annotated[ApiKey, Depends(require(Scope.read))]
+WriteKey = Annotated[ApiKey, Depends(require(Scope.write))]
+AdminKey = Annotated[ApiKey, Depends(require(Scope.admin))]

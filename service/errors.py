@@ -1,0 +1,59 @@
+"""Domain errors and Redis outages mapped to HTTP statuses, once."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from redis.exceptions import BusyLoadingError, ReadOnlyError, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from workers.errors import (
+    InvalidJobError,
+    JobNotFoundError,
+    JobServiceError,
+    JobStateError,
+    TaskNotFoundError,
+)
+
+log = logging.getLogger(__name__)
+RETRY_AFTER = "5"
+
+STATUS_BY_ERROR: dict[type[JobServiceError], int] = {
+    TaskNotFoundError: 422,
+    InvalidJobError: 422,
+    JobNotFoundError: 404,
+    JobStateError: 409,
+}
+
+
+def redis_unavailable(detail: str = "Redis is unavailable; try again shortly") -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": RETRY_AFTER})
+
+
+async def _domain_error(request: Request, error: Exception) -> JSONResponse:
+    status = STATUS_BY_ERROR.get(type(error), 400)
+    return JSONResponse({"detail": str(error)}, status_code=status)
+
+
+async def _redis_down(request: Request, error: Exception) -> JSONResponse:
+    log.warning("redis unavailable during %s %s: %s", request.method, request.url.path, error)
+    return redis_unavailable()
+
+
+async def _redis_refused(request: Request, error: Exception) -> JSONResponse:
+    """Out of memory under `noeviction`, or a read-only replica: nothing was written."""
+    if str(error).startswith("OOM") or isinstance(error, ReadOnlyError):
+        log.warning("redis refused a write: %s", error)
+        return redis_unavailable("Redis refused the write (out of memory or read-only); try again shortly")
+    raise error
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    for error_type in STATUS_BY_ERROR:
+        app.add_exception_handler(error_type, _domain_error)
+    for outage in (RedisConnectionError, RedisTimeoutError, BusyLoadingError):
+        app.add_exception_handler(outage, _redis_down)
+    app.add_exception_handler(ResponseError, _redis_refused)

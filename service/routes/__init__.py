@@ -1,0 +1,9 @@
+"""All API routers, included by `create_app`."""
+
+from fastapi import APIRouter
+
+from service.routes import catalog, jobs, ops
+
+api_router = APIRouter()
+for module in (jobs, catalog, ops):
+    api_router.include_router(module.router)

@@ -1,0 +1,115 @@
+"""/jobs: submit, read, wait for, cancel and requeue jobs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi.concurrency import run_in_threadpool
+
+from service.deps import AdminKey, BlockingRedisDep, ReadKey, RedisDep, SettingsDep, WriteKey
+from service.schemas import JOB_ID_PATTERN, QUEUE_PATTERN, JobAccepted, JobBatch, JobBatchAccepted, JobList, JobOut, JobRequest
+from workers import jobs
+from workers.job_view import describe, wait_until_ended
+from workers.listing import list_jobs
+
+router = APIRouter(tags=["jobs"])
+JobIdPath = Annotated[str, Path(pattern=JOB_ID_PATTERN, description="job id")]
+JOB_STATUSES = "^(queued|scheduled|deferred|started|finished|failed|canceled|stopped)$"
+STOP_WAIT_SECONDS = 5.0
+
+
+def to_spec(request: JobRequest) -> jobs.JobSpec:
+    return jobs.JobSpec(
+        task=request.task,
+        args=request.args,
+        kwargs=request.kwargs,
+        queue=request.queue,
+        delay=request.delay,
+        at=request.at,
+        timeout=request.timeout,
+        retry=request.retry_policy(),
+        result_ttl=request.result_ttl,
+        depends_on=request.depends_on,
+        at_front=request.at_front,
+    )
+
+
+def accepted(job: jobs.TaskJob) -> JobAccepted:
+    return JobAccepted.model_validate(describe(job), from_attributes=True)
+
+
+def job_out(job: jobs.TaskJob) -> JobOut:
+    return JobOut.model_validate(describe(job), from_attributes=True)
+
+
+@router.post("/jobs", status_code=202, responses={200: {"model": JobAccepted}})
+def submit_job(
+    body: JobRequest,
+    response: Response,
+    redis: RedisDep,
+    settings: SettingsDep,
+    key: WriteKey,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+) -> JobAccepted:
+    """Submit a job; a repeated `Idempotency-Key` answers 200 with the first job."""
+    submission = jobs.submit(redis, settings, to_spec(body), idempotency_key)
+    if not submission.created:
+        response.status_code = 200
+    return accepted(submission.job)
+
+
+@router.post("/jobs/batch", status_code=202)
+def submit_batch(body: JobBatch, redis: RedisDep, settings: SettingsDep, key: WriteKey) -> JobBatchAccepted:
+    """Submit up to 1000 jobs; one invalid item refuses them all."""
+    created = jobs.submit_many(redis, settings, [to_spec(item) for item in body.jobs])
+    return JobBatchAccepted(jobs=[accepted(job) for job in created])
+
+
+@router.get("/jobs")
+def get_jobs(
+    redis: RedisDep,
+    settings: SettingsDep,
+    key: ReadKey,
+    queue: Annotated[str | None, Query(pattern=QUEUE_PATTERN)] = None,
+    status: Annotated[str | None, Query(pattern=JOB_STATUSES)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> JobList:
+    """List jobs by queue and status, newest registries first."""
+    page = list_jobs(redis, settings.queues, queue, status, limit, offset)
+    return JobList(jobs=[job_out(job) for job in page.jobs], total=page.total)
+
+
+@router.get("/jobs/{job_id}")
+def get_job(job_id: JobIdPath, redis: RedisDep, key: ReadKey) -> JobOut:
+    """A job's status, result or error."""
+    return job_out(jobs.fetch(redis, job_id))
+
+
+@router.get("/jobs/{job_id}/result")
+async def get_job_result(
+    job_id: JobIdPath,
+    redis: RedisDep,
+    blocking: BlockingRedisDep,
+    key: ReadKey,
+    wait: Annotated[float, Query(ge=0, le=60)] = 0,
+) -> JobOut:
+    """The job once it has ended, waiting up to `wait` seconds for that."""
+    job = await run_in_threadpool(wait_until_ended, redis, blocking, job_id, wait)
+    return job_out(job)
+
+
+@router.delete("/jobs/{job_id}")
+def cancel_job(job_id: JobIdPath, redis: RedisDep, blocking: BlockingRedisDep, key: AdminKey) -> JobOut:
+    """Cancel a pending job, or stop a started one."""
+    job = jobs.cancel(redis, job_id)
+    if job.get_status(refresh=False).value == "started":
+        job = wait_until_ended(redis, blocking, job_id, STOP_WAIT_SECONDS)
+    return job_out(job)
+
+
+@router.post("/jobs/{job_id}/requeue", status_code=202)
+def requeue_job(job_id: JobIdPath, redis: RedisDep, key: AdminKey) -> JobOut:
+    """Queue a failed, stopped or canceled job again under the same id."""
+    return job_out(jobs.requeue(redis, job_id))

@@ -1,0 +1,143 @@
+"""Request and response bodies of the HTTP contract."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from workers.registry import RetryPolicy
+
+JOB_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
+QUEUE_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
+JobId = Annotated[str, Field(pattern=JOB_ID_PATTERN)]
+
+
+class RetrySpec(BaseModel):
+    """`max` attempts after the first; `backoff` seconds before each (a list, or one for all)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max: int = Field(ge=0, le=100)
+    backoff: Annotated[list[Annotated[int, Field(ge=0, le=86_400)]], Field(max_length=100)] | Annotated[
+        int, Field(ge=0, le=86_400)
+    ] = 0
+
+    def policy(self) -> RetryPolicy | None:
+        return RetryPolicy.parse(self.model_dump())
+
+
+class JobRequest(BaseModel):
+    """One job to run: only `task` is required."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: str = Field(min_length=1, max_length=200)
+    args: list[Any] = Field(default_factory=list)
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    queue: str | None = Field(default=None, pattern=QUEUE_PATTERN)
+    delay: float | None = Field(default=None, ge=0, le=366 * 86_400)
+    at: AwareDatetime | None = None
+    timeout: int | None = Field(default=None, ge=1, le=7 * 86_400)
+    retry: Annotated[int, Field(ge=0, le=100)] | RetrySpec | None = None
+    result_ttl: int | None = Field(default=None, ge=-1, le=366 * 86_400)
+    depends_on: Annotated[list[JobId], Field(max_length=100)] = Field(default_factory=list)
+    at_front: bool = False
+
+    def retry_policy(self) -> RetryPolicy | None:
+        if isinstance(self.retry, RetrySpec):
+            return self.retry.policy()
+        return RetryPolicy.parse(self.retry)
+
+
+class JobBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    jobs: list[JobRequest] = Field(min_length=1, max_length=1000)
+
+
+class JobAccepted(BaseModel):
+    id: str
+    status: str
+    task: str | None
+    queue: str
+    enqueued_at: datetime | None
+    scheduled_for: datetime | None
+
+
+class JobBatchAccepted(BaseModel):
+    jobs: list[JobAccepted]
+
+
+class JobErrorOut(BaseModel):
+    type: str
+    message: str
+    traceback: str
+
+
+class JobOut(JobAccepted):
+    args: list[Any]
+    kwargs: dict[str, Any]
+    result: Any
+    error: JobErrorOut | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    attempts: int
+    retries_left: int | None
+    worker: str | None
+    schedule: str | None
+
+
+class JobList(BaseModel):
+    jobs: list[JobOut]
+    total: int
+
+
+class TaskOut(BaseModel):
+    name: str
+    queue: str
+    timeout: int
+    retry: dict[str, Any]
+    description: str
+    parameters: list[dict[str, str]]
+
+
+class TaskList(BaseModel):
+    tasks: list[TaskOut]
+
+
+class QueueOut(BaseModel):
+    name: str
+    queued: int
+    started: int
+    scheduled: int
+    deferred: int
+    finished: int
+    failed: int
+    canceled: int
+    workers: int
+
+
+class QueueList(BaseModel):
+    queues: list[QueueOut]
+
+
+class WorkerOut(BaseModel):
+    name: str
+    state: str
+    queues: list[str]
+    current_job: str | None
+    successful_jobs: int
+    failed_jobs: int
+    birth: datetime | None
+    last_heartbeat: datetime | None
+
+
+class WorkerList(BaseModel):
+    workers: list[WorkerOut]
+
+
+class Health(BaseModel):
+    status: str
+    redis: str

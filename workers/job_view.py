@@ -1,0 +1,120 @@
+"""What a job looks like to API users, and waiting for one to end."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from redis import Redis
+from rq.job import JobStatus
+from rq.results import Result
+
+from workers.jobs import ENDED, fetch
+from workers.queues import get_queue
+from workers.serialization import TaskJob
+
+WAIT_STEP = 1.0
+
+
+@dataclass
+class JobError:
+    type: str
+    message: str
+    traceback: str
+
+
+@dataclass
+class JobInfo:
+    id: str
+    task: str | None
+    args: list[Any]
+    kwargs: dict[str, Any]
+    queue: str
+    status: str
+    result: Any
+    error: JobError | None
+    enqueued_at: datetime | None
+    scheduled_for: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    attempts: int
+    retries_left: int | None
+    worker: str | None
+    schedule: str | None
+
+
+def describe(job: TaskJob) -> JobInfo:
+    """Read a job's public view (one extra round trip for its latest result when it ran)."""
+    status = job.get_status(refresh=False) or JobStatus.QUEUED
+    latest = job.latest_result() if status in ENDED or job.number_of_retries else None
+    args = job.args if job.task_name else []
+    return JobInfo(
+        id=job.id,
+        task=job.task_name,
+        args=list(args[1]) if len(args) > 1 else [],
+        kwargs=dict(args[2]) if len(args) > 2 else {},
+        queue=job.origin,
+        status=status.value,
+        result=latest.return_value if latest and latest.type == Result.Type.SUCCESSFUL else None,
+        error=_error(latest),
+        enqueued_at=job.enqueued_at,
+        scheduled_for=_scheduled_for(job, status),
+        started_at=job.started_at,
+        ended_at=job.ended_at,
+        attempts=_attempts(job, status),
+        retries_left=job.retries_left,
+        worker=job.worker_name or None,
+        schedule=job.meta.get("schedule"),
+    )
+
+
+def _error(result: Result | None) -> JobError | None:
+    if result is None or result.type == Result.Type.SUCCESSFUL or not result.exc_string:
+        return None
+    lines = [line for line in result.exc_string.strip().splitlines() if line.strip()]
+    last = lines[-1] if lines else "Error"
+    kind, _, message = last.partition(": ")
+    return JobError(type=kind.strip(), message=message.strip(), traceback=result.exc_string)
+
+
+def _scheduled_for(job: TaskJob, status: JobStatus) -> datetime | None:
+    if status != JobStatus.SCHEDULED:
+        return None
+    try:
+        return get_queue(job.origin, job.connection).scheduled_job_registry.get_scheduled_time(job)
+    except Exception:  # noqa: BLE001 - moved to its queue between the two reads
+        return None
+
+
+def _attempts(job: TaskJob, status: JobStatus) -> int:
+    """Runs so far: each retry counted once, plus the current or last run."""
+    retries = job.number_of_retries or 0
+    ran = status in (JobStatus.STARTED, JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED)
+    return retries + (1 if ran else 0)
+
+
+def wait_until_ended(connection: Redis, blocking: Redis, job_id: str, seconds: float) -> TaskJob:
+    """Return the job once it has ended, or after `seconds` as it is then.
+
+    Blocks on the job's results stream (a worker writes to it when a run ends) in
+    steps of at most a second, re-reading the status between steps so a cancel,
+    which writes no result, is seen too.
+    """
+    deadline = time.monotonic() + seconds
+    stream = Result.get_key(job_id)
+    last_id = _last_entry_id(connection, stream)
+    while True:
+        job = fetch(connection, job_id)
+        remaining = deadline - time.monotonic()
+        if job.get_status(refresh=False) in ENDED or remaining <= 0:
+            return job
+        entries = blocking.xread({stream: last_id}, count=10, block=max(1, int(min(remaining, WAIT_STEP) * 1000)))
+        if entries:
+            last_id = entries[0][1][-1][0]
+
+
+def _last_entry_id(connection: Redis, stream: str) -> bytes | str:
+    newest = connection.xrevrange(stream, "+", "-", count=1)
+    return newest[0][0] if newest else "0-0"

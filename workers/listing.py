@@ -1,0 +1,129 @@
+"""Read-only views across queues: job listings, queue counts and workers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from redis import Redis
+from rq import Queue, Worker
+from rq.job import JobStatus
+
+from workers.queues import get_queue, known_queues
+from workers.serialization import SERIALIZER, TaskJob
+
+STATUS_ORDER = ("queued", "started", "scheduled", "deferred", "failed", "finished", "canceled")
+
+
+@dataclass
+class Source:
+    """One place job ids live: a queue list or a registry."""
+
+    count: Callable[[], int]
+    ids: Callable[[int, int], list[str]]  # (start, stop) -> ids
+
+
+@dataclass
+class JobPage:
+    jobs: list[TaskJob]
+    total: int
+
+
+def _sources(queue: Queue, status: str) -> Source:
+    if status == "queued":
+        return Source(lambda: queue.count, lambda start, stop: queue.get_job_ids(start, stop - start))
+    registry = {
+        "started": queue.started_job_registry,
+        "scheduled": queue.scheduled_job_registry,
+        "deferred": queue.deferred_job_registry,
+        "failed": queue.failed_job_registry,
+        "finished": queue.finished_job_registry,
+        "canceled": queue.canceled_job_registry,
+    }[status]
+    return Source(registry.get_job_count, lambda start, stop: registry.get_job_ids(start, stop - 1))
+
+
+def list_jobs(
+    connection: Redis, configured: list[str], queue: str | None, status: str | None, limit: int, offset: int
+) -> JobPage:
+    """A page of jobs, by queue then status; `stopped` jobs live among the failed ones."""
+    queues = [get_queue(queue, connection)] if queue else known_queues(connection, configured)
+    registry_status = "failed" if status == "stopped" else status
+    statuses = (registry_status,) if registry_status else STATUS_ORDER
+    sources = [_sources(q, s) for q in queues for s in statuses]
+    if status in ("failed", "stopped"):
+        ids = [job_id for source in sources for job_id in source.ids(0, source.count() + 1)]
+        matching = [job for job in _fetch(connection, ids) if job.get_status(refresh=False).value == status]
+        return JobPage(matching[offset : offset + limit], len(matching))
+    counts = [source.count() for source in sources]
+    ids = []
+    start = offset
+    for source, count in zip(sources, counts, strict=True):
+        if start < count and len(ids) < limit:
+            ids += source.ids(start, min(count, start + limit - len(ids)))
+        start = max(0, start - count)
+    return JobPage(_fetch(connection, ids), sum(counts))
+
+
+def _fetch(connection: Redis, ids: list[str]) -> list[TaskJob]:
+    jobs = TaskJob.fetch_many(ids, connection=connection, serializer=SERIALIZER)
+    return [job for job in jobs if job is not None]
+
+
+@dataclass
+class QueueStats:
+    name: str
+    queued: int
+    started: int
+    scheduled: int
+    deferred: int
+    finished: int
+    failed: int
+    canceled: int
+    workers: int
+
+
+def queue_stats(connection: Redis, configured: list[str]) -> list[QueueStats]:
+    """Counts per queue and status, and how many workers listen on each."""
+    workers = all_workers(connection)
+    stats = []
+    for queue in known_queues(connection, configured):
+        counts = {s: _sources(queue, s).count() for s in STATUS_ORDER}
+        listening = sum(1 for w in workers if queue.name in w.queue_names())
+        stats.append(QueueStats(name=queue.name, workers=listening, **counts))
+    return stats
+
+
+def all_workers(connection: Redis) -> list[Worker]:
+    return Worker.all(connection=connection, job_class=TaskJob)  # type: ignore[no-any-return]
+
+
+@dataclass
+class WorkerInfo:
+    name: str
+    state: str
+    queues: list[str]
+    current_job: str | None
+    successful_jobs: int
+    failed_jobs: int
+    birth: datetime | None
+    last_heartbeat: datetime | None
+
+
+def worker_infos(connection: Redis) -> list[WorkerInfo]:
+    return [
+        WorkerInfo(
+            name=w.name,
+            state=str(w.get_state()),
+            queues=w.queue_names(),
+            current_job=w.get_current_job_id(),
+            successful_jobs=w.successful_job_count,
+            failed_jobs=w.failed_job_count,
+            birth=w.birth_date,
+            last_heartbeat=w.last_heartbeat,
+        )
+        for w in all_workers(connection)
+    ]
+
+

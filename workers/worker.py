@@ -1,0 +1,102 @@
+"""`python -m workers.worker`: an RQ worker on QUEUES that runs only registered tasks.
+
+It is RQ's SimpleWorker (no fork per job: the fork, not the task, is where plain
+RQ spends its time), with three additions: a stop request interrupts the running
+job, SIGTERM gives the running job a grace period and then puts it back on its
+queue, and RQ's own scheduler runs alongside so delays and retry backoff fire.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+from redis import Redis
+from rq import SimpleWorker
+from rq.exceptions import InvalidJobOperation
+from rq.job import Job
+from rq.queue import Queue
+
+from workers.connection import connect
+from workers.logs import configure_logging
+from workers.queues import get_queue
+from workers.registry import load_task_modules
+from workers.serialization import SERIALIZER, TaskJob
+from workers.settings import get_settings
+
+log = logging.getLogger(__name__)
+INTERRUPT_SIGNAL = signal.SIGUSR1
+
+
+class JobInterrupted(BaseException):
+    """Raised inside a running job to stop it (a stop command, or the shutdown grace ran out).
+
+    A BaseException, so a task's own `except Exception` cannot swallow it.
+    """
+
+
+class ServiceWorker(SimpleWorker):
+    """SimpleWorker that can stop its running job and hands it back on shutdown."""
+
+    shutdown_grace: float = 25.0
+
+    def __init__(self, queues: list[Queue], connection: Redis, **kwargs: Any) -> None:
+        kwargs.setdefault("serializer", SERIALIZER)
+        kwargs.setdefault("job_class", TaskJob)
+        super().__init__(queues, connection=connection, **kwargs)
+        self._requeue_on_interrupt = False
+        self._grace_timer: threading.Timer | None = None
+
+    def _install_signal_handlers(self) -> None:
+        super()._install_signal_handlers()
+        signal.signal(INTERRUPT_SIGNAL, self._interrupt_job)
+
+    def _interrupt_job(self, signum: int, frame: FrameType | None) -> None:
+        if self.get_current_job_id() is not None:
+            raise JobInterrupted("job interrupted by the worker")
+
+    def kill_horse(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        """There is no horse: interrupt the job running in this process instead."""
+        signal.pthread_kill(threading.main_thread().ident or 0, INTERRUPT_SIGNAL)
+
+    def handle_warm_shutdown_request(self) -> None:
+        """Let the running job finish within the grace period, else interrupt and requeue it."""
+        super().handle_warm_shutdown_request()
+        if self.get_current_job_id() is None:
+            return
+        self._grace_timer = threading.Timer(self.shutdown_grace, self._grace_expired)
+        self._grace_timer.daemon = True
+        self._grace_timer.start()
+
+    def _grace_expired(self) -> None:
+        log.warning("shutdown grace of %ss ran out: putting job %s back", self.shutdown_grace, self.get_current_job_id())
+        self._requeue_on_interrupt = True
+        self.kill_horse()
+
+    def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
+        super().handle_job_failure(job, queue, *args, **kwargs)
+        if self._requeue_on_interrupt:
+            self._requeue_on_interrupt = False
+            try:
+                queue.failed_job_registry.requeue(job, at_front=True)
+            except InvalidJobOperation:
+                return  # it had retries left and is already scheduled again
+            log.info("job %s requeued after shutdown", job.id)
+
+
+def main() -> None:
+    """Run a worker on QUEUES (in priority order) until SIGTERM."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    load_task_modules(settings.task_modules)
+    connection = connect(settings)
+    queues = [get_queue(name, connection) for name in settings.queues]
+    worker = ServiceWorker(queues, connection=connection)
+    worker.work(with_scheduler=True, logging_level=settings.log_level)
+
+
+if __name__ == "__main__":
+    main()
