@@ -19,7 +19,8 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.auth import ApiKey, Scope as KeyScope, find_key, presented_key
+from service.auth import ApiKey, find_key, presented_key
+from service.auth import Scope as KeyScope
 from workers.serialization import SERIALIZER
 
 CSP = (
@@ -66,12 +67,17 @@ class DashboardGuard:
             )
             await response(scope, receive, send)
             return
-        if scope["method"] not in SAFE_METHODS:
+        if is_action(scope["method"], scope["path"][len(scope.get("root_path", "")) :]):
             refusal = _refuse_write(key, headers)
             if refusal is not None:
                 await JSONResponse({"detail": refusal}, status_code=403)(scope, receive, send)
                 return
         await self.app(scope, receive, _with_security_headers(send))
+
+
+def is_action(method: str, path: str) -> bool:
+    """A request that changes state; rq-dashboard's `/requeue/<queue>` does so even on GET."""
+    return method not in SAFE_METHODS or path.startswith("/requeue/")
 
 
 def _refuse_write(key: ApiKey, headers: Headers) -> str | None:

@@ -20,40 +20,50 @@ class BodySizeLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self._refuse(send)
+            await refuse(send, self.limit)
             return
-        received = 0
-        overflowed = False
-        refused = False
-
-        async def limited_receive() -> Message:
-            nonlocal received, overflowed
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                # Whatever the app makes of a cut-off body, its answer is replaced by a 413.
-                overflowed = True
-                return {"type": "http.disconnect"}
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            nonlocal refused
-            if not overflowed:
-                await send(message)
-            elif not refused:
-                refused = True
-                await self._refuse(send)
-
+        guard = _StreamGuard(receive, send, self.limit)
         try:
-            await self.app(scope, limited_receive, guarded_send)
+            await self.app(scope, guard.receive, guard.send)
         except Exception:
-            if not overflowed:
+            if not guard.overflowed:
                 raise
-        if overflowed and not refused:
-            await self._refuse(send)
+        await guard.finish()
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": f"request body is larger than {self.limit} bytes"}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+
+class _StreamGuard:
+    """Counts body bytes as they arrive; past the limit the app's answer becomes a 413."""
+
+    def __init__(self, receive: Receive, send: Send, limit: int) -> None:
+        self._receive = receive
+        self._send = send
+        self.limit = limit
+        self.received = 0
+        self.overflowed = False
+        self.refused = False
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        self.received += len(message.get("body", b""))
+        if self.received > self.limit:
+            self.overflowed = True
+            return {"type": "http.disconnect"}  # the app stops reading here
+        return message
+
+    async def send(self, message: Message) -> None:
+        if not self.overflowed:
+            await self._send(message)
+        else:
+            await self.finish()
+
+    async def finish(self) -> None:
+        if self.overflowed and not self.refused:
+            self.refused = True
+            await refuse(self._send, self.limit)
+
+
+async def refuse(send: Send, limit: int) -> None:
+    body = json.dumps({"detail": f"request body is larger than {limit} bytes"}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

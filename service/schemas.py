@@ -20,9 +20,10 @@ class RetrySpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max: int = Field(ge=0, le=100)
-    backoff: Annotated[list[Annotated[int, Field(ge=0, le=86_400)]], Field(max_length=100)] | Annotated[
-        int, Field(ge=0, le=86_400)
-    ] = 0
+    backoff: (
+        Annotated[list[Annotated[int, Field(ge=0, le=86_400)]], Field(max_length=100)]
+        | Annotated[int, Field(ge=0, le=86_400)]
+    ) = 0
 
     def policy(self) -> RetryPolicy | None:
         return RetryPolicy.parse(self.model_dump())

@@ -48,7 +48,7 @@ class JobInfo:
 def describe(job: TaskJob) -> JobInfo:
     """Read a job's public view (one extra round trip for its latest result when it ran)."""
     status = job.get_status(refresh=False) or JobStatus.QUEUED
-    latest = job.latest_result() if status in ENDED or job.number_of_retries else None
+    latest = job.latest_result() if status in ENDED else None
     args = job.args if job.task_name else []
     return JobInfo(
         id=job.id,
@@ -90,7 +90,8 @@ def _scheduled_for(job: TaskJob, status: JobStatus) -> datetime | None:
 
 def _attempts(job: TaskJob, status: JobStatus) -> int:
     """Runs so far: each retry counted once, plus the current or last run."""
-    retries = job.number_of_retries or 0
+    left = job.retries_left if job.retries_left is not None else 0
+    retries = max(0, int(job.meta.get("retry_max", 0)) - left) + (job.number_of_retries or 0)
     ran = status in (JobStatus.STARTED, JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED)
     return retries + (1 if ran else 0)
 

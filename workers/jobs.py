@@ -15,7 +15,7 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import JobStatus
 
-from workers.errors import InvalidJobError, JobNotFoundError, JobStateError
+from workers.errors import InvalidJobError, JobNotFoundError, JobStateError, TaskNotFoundError
 from workers.keys import idempotency_key
 from workers.queues import get_queue
 from workers.registry import RetryPolicy, Task, registry
@@ -83,8 +83,8 @@ def submit_many(connection: Redis, settings: Settings, specs: list[JobSpec]) -> 
     for index, spec in enumerate(specs):
         try:
             tasks.append(validate(connection, spec))
-        except InvalidJobError as error:
-            raise InvalidJobError(f"jobs[{index}]: {error}") from None
+        except (InvalidJobError, TaskNotFoundError) as error:
+            raise type(error)(f"jobs[{index}]: {error}") from None
     return [_enqueue(connection, settings, spec, task) for spec, task in zip(specs, tasks, strict=True)]
 
 
@@ -167,7 +167,9 @@ def requeue(connection: Redis, job_id: str) -> TaskJob:
     job = fetch(connection, job_id)
     status = job.get_status()
     if status not in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
-        raise JobStateError(f"only failed, stopped or canceled jobs can be requeued; job {job_id} is {_status_name(status)}")
+        raise JobStateError(
+            f"only failed, stopped or canceled jobs can be requeued; job {job_id} is {_status_name(status)}"
+        )
     queue = get_queue(job.origin, connection)
     for job_registry in (queue.failed_job_registry, queue.canceled_job_registry):
         try:

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from redis import Redis
 from rq import Queue, Worker
-from rq.job import JobStatus
 
 from workers.queues import get_queue, known_queues
 from workers.serialization import SERIALIZER, TaskJob
@@ -125,5 +124,3 @@ def worker_infos(connection: Redis) -> list[WorkerInfo]:
         )
         for w in all_workers(connection)
     ]
-
-

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     job_retry: int = Field(default=0, ge=0, le=100)
     result_ttl: int = Field(default=86_400, ge=-1)
     failure_ttl: int = Field(default=7 * 86_400, ge=1)
+    worker_shutdown_grace: float = Field(default=25.0, ge=0, le=28)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 

@@ -72,7 +72,9 @@ class ServiceWorker(SimpleWorker):
         self._grace_timer.start()
 
     def _grace_expired(self) -> None:
-        log.warning("shutdown grace of %ss ran out: putting job %s back", self.shutdown_grace, self.get_current_job_id())
+        log.warning(
+            "shutdown grace of %ss ran out: putting job %s back", self.shutdown_grace, self.get_current_job_id()
+        )
         self._requeue_on_interrupt = True
         self.kill_horse()
 
@@ -95,6 +97,7 @@ def main() -> None:
     connection = connect(settings)
     queues = [get_queue(name, connection) for name in settings.queues]
     worker = ServiceWorker(queues, connection=connection)
+    worker.shutdown_grace = settings.worker_shutdown_grace
     worker.work(with_scheduler=True, logging_level=settings.log_level)
 
 

@@ -33,7 +33,9 @@ def list_tasks(settings: SettingsDep, key: ReadKey) -> TaskList:
 @router.get("/queues")
 def list_queues(redis: RedisDep, settings: SettingsDep, key: ReadKey) -> QueueList:
     """Every queue with its job counts per status and its workers."""
-    return QueueList(queues=[QueueOut.model_validate(s, from_attributes=True) for s in queue_stats(redis, settings.queues)])
+    return QueueList(
+        queues=[QueueOut.model_validate(s, from_attributes=True) for s in queue_stats(redis, settings.queues)]
+    )
 
 
 @router.get("/workers")

@@ -8,7 +8,16 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from service.deps import AdminKey, BlockingRedisDep, ReadKey, RedisDep, SettingsDep, WriteKey
-from service.schemas import JOB_ID_PATTERN, QUEUE_PATTERN, JobAccepted, JobBatch, JobBatchAccepted, JobList, JobOut, JobRequest
+from service.schemas import (
+    JOB_ID_PATTERN,
+    QUEUE_PATTERN,
+    JobAccepted,
+    JobBatch,
+    JobBatchAccepted,
+    JobList,
+    JobOut,
+    JobRequest,
+)
 from workers import jobs
 from workers.job_view import describe, wait_until_ended
 from workers.listing import list_jobs

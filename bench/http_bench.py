@@ -1,0 +1,133 @@
+"""HTTP submission benchmark: `POST /jobs` against a bare endpoint served by the same process.
+
+Both endpoints live in one uvicorn process and get byte-identical requests, so
+the ratio between them is the cost of our route (auth, validation, enqueue)
+and not of the machine, the server or the load generator.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bench.plan import Plan
+from bench.procs import ProcessStack, bench_env, free_port, wait_until
+from bench.redis_server import RedisServer, command_delta, start_redis
+from bench.wrk import WrkResult, run_wrk, write_post_script, wrk_command
+
+API_KEY = "bench-key"
+BODY = json.dumps({"task": "examples.noop"})
+HEADERS = {"Content-Type": "application/json", "X-API-Key": API_KEY}
+ENDPOINTS = ("bare", "ours")
+PATHS = {"bare": "/bare", "ours": "/jobs"}
+JOB_QUEUE_KEY = "rq:queue:default"
+
+
+def run_http(plan: Plan, workdir: Path) -> dict[str, Any]:
+    """Serve the bench app, alternate bare/ours wrk runs, and summarise them."""
+    with ProcessStack(workdir / "logs") as stack:
+        redis = start_redis(stack, workdir / "redis-http", plan.startup_timeout)
+        port = free_port()
+        server = _uvicorn_command(port)
+        stack.python("uvicorn", server[1:], env=bench_env(REDIS_URL=redis.url, API_KEYS=API_KEY))
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_until(lambda: _healthy(base), plan.startup_timeout, what=f"uvicorn on port {port}")
+        except TimeoutError:
+            print(stack.log_tail("uvicorn"), file=sys.stderr)
+            raise
+        script = write_post_script(workdir / "post.lua", BODY, HEADERS)
+        commands = {
+            e: wrk_command(base + PATHS[e], script, plan.wrk_threads, plan.wrk_connections, plan.http_seconds)
+            for e in ENDPOINTS
+        }
+        for endpoint in ENDPOINTS:
+            warmup = wrk_command(
+                base + PATHS[endpoint], script, plan.wrk_threads, plan.wrk_connections, plan.http_warmup_seconds
+            )
+            run_wrk(warmup, plan.http_warmup_seconds)
+        runs = [
+            _measure(redis, endpoint, commands[endpoint], plan.http_seconds)
+            for _ in range(plan.http_rounds)
+            for endpoint in ENDPOINTS
+        ]
+        redis.flush()
+    return _summary(runs, server, commands)
+
+
+def _uvicorn_command(port: int) -> list[str]:
+    """The Procfile's web command, on our factory and a private port."""
+    factory = "bench.http_app:create_bench_app"
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        factory,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+    ]
+
+
+def _healthy(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(base + "/healthz", timeout=1) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _measure(redis: RedisServer, endpoint: str, command: list[str], seconds: int) -> dict[str, Any]:
+    """One wrk run on a freshly flushed Redis, with the Redis commands it caused."""
+    redis.flush()
+    before = redis.command_calls()
+    result, _ = run_wrk(command, seconds)
+    calls = command_delta(before, redis.command_calls())
+    calls.pop("info", None)
+    calls.pop("flushall", None)
+    queued = int(redis.client.llen(JOB_QUEUE_KEY))
+    ok = result.requests - result.non_2xx
+    return {
+        "endpoint": endpoint,
+        **asdict(result),
+        "jobs_queued": queued,
+        "redis_calls_per_request": round(sum(calls.values()) / ok, 2) if ok else None,
+        "redis_calls": calls,
+    }
+
+
+def _summary(runs: list[dict[str, Any]], server: list[str], commands: dict[str, list[str]]) -> dict[str, Any]:
+    endpoints = {e: _mean_of([r for r in runs if r["endpoint"] == e]) for e in ENDPOINTS}
+    bare, ours = endpoints["bare"]["rate"], endpoints["ours"]["rate"]
+    return {
+        "server_command": " ".join(server),
+        "wrk_commands": {e: " ".join(c) for e, c in commands.items()},
+        "request": {"method": "POST", "body": BODY, "headers": {**HEADERS, "X-API-Key": "<bench key>"}},
+        "endpoints": endpoints,
+        "ratio_ours_to_bare": round(ours / bare, 3) if bare else None,
+        "goal_ratio": 0.6,
+        "runs": runs,
+    }
+
+
+def _mean_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per endpoint: mean rate and latencies over its rounds, summed error counts."""
+    fields = [f for f in WrkResult.__dataclass_fields__ if f.endswith("_ms")] + ["rate"]
+    mean = {f: round(statistics.fmean(r[f] for r in runs), 2) for f in fields}
+    counts = {f: sum(r[f] for r in runs) for f in ("requests", "non_2xx", "socket_errors", "timeouts")}
+    calls = [r["redis_calls_per_request"] for r in runs if r["redis_calls_per_request"] is not None]
+    return {
+        **mean,
+        **counts,
+        "rounds": [r["rate"] for r in runs],
+        "redis_calls_per_request": round(statistics.fmean(calls), 2) if calls else None,
+    }

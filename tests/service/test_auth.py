@@ -1,0 +1,60 @@
+from fastapi.testclient import TestClient
+
+from service.auth import Scope, find_key, parse_keys
+
+READ = {"X-API-Key": "test-read-key"}
+WRITE = {"Authorization": "Bearer test-write-key"}
+ADMIN = {"Authorization": "Bearer test-admin-key"}
+
+
+def test_parse_keys() -> None:
+    keys = parse_keys(["plain", "ci:write:secret", "odd:nope:x"])
+    assert [(k.name, k.scope) for k in keys] == [("key1", Scope.admin), ("ci", Scope.write), ("key3", Scope.admin)]
+    assert keys[2].secret == "odd:nope:x"
+    assert find_key(keys, "secret") == keys[1] and find_key(keys, "wrong") is None
+
+
+def test_missing_or_wrong_key_is_401(client: TestClient) -> None:
+    for headers in ({}, {"X-API-Key": "wrong"}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic eDp5"}):
+        answer = client.get("/jobs", headers=headers)
+        assert answer.status_code == 401 and answer.headers["www-authenticate"] == "Bearer"
+
+
+def test_open_endpoints(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok", "redis": "ok"}
+    assert client.get("/openapi.json").status_code == 200
+    assert client.get("/docs").status_code == 200
+
+
+def test_scopes(client: TestClient) -> None:
+    job = {"task": "tests.echo", "args": [1]}
+    assert client.get("/jobs", headers=READ).status_code == 200
+    assert client.post("/jobs", json=job, headers=READ).status_code == 403
+    created = client.post("/jobs", json=job, headers=WRITE)
+    assert created.status_code == 202
+    assert client.delete(f"/jobs/{created.json()['id']}", headers=WRITE).status_code == 403
+    assert client.delete(f"/jobs/{created.json()['id']}", headers=ADMIN).status_code == 200
+
+
+def test_dashboard_auth(client: TestClient) -> None:
+    refused = client.get("/dashboard/")
+    assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Basic")
+    assert client.get("/dashboard/", auth=("anyone", "wrong")).status_code == 401
+    page = client.get("/dashboard/", auth=("anyone", "test-read-key"))
+    assert page.status_code == 200 and "content-security-policy" in page.headers
+    data = client.get("/dashboard/0/data/queues.json", headers=ADMIN)
+    assert data.status_code == 200 and "queues" in data.json()
+
+
+def test_dashboard_refuses_cross_site_actions(client: TestClient) -> None:
+    url = "/dashboard/queue/default/queued/empty"
+    evil = client.post(url, headers={**ADMIN, "Origin": "https://evil.example"})
+    assert evil.status_code == 403
+    reader = client.post(url, headers={**READ, "Origin": "http://testserver"})
+    assert reader.status_code == 403
+    same_site = client.post(url, headers={**ADMIN, "Origin": "http://testserver"})
+    assert same_site.status_code == 200
+
+
+def test_dashboard_get_requeue_is_an_action(client: TestClient) -> None:
+    assert client.get("/dashboard/requeue/default", headers=ADMIN).status_code == 403

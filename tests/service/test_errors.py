@@ -1,0 +1,42 @@
+"""413 before the body is read whole, and 503 with Retry-After when Redis is gone."""
+
+import time
+
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.settings import ServiceSettings
+from tests.conftest import ADMIN, KEYS
+from tests.redis_server import free_port
+
+
+def test_body_over_limit_is_413(client: TestClient) -> None:
+    big = {"task": "tests.echo", "args": ["x" * (1024 * 1024 + 10)]}
+    answer = client.post("/jobs", json=big, headers=ADMIN)
+    assert answer.status_code == 413 and "larger than" in answer.json()["detail"]
+
+
+def test_streamed_body_over_limit_is_413(client: TestClient) -> None:
+    def chunks():  # no Content-Length: the limit must hold while streaming
+        for _ in range(20):
+            yield b"x" * 100_000
+
+    answer = client.post("/jobs", content=chunks(), headers={**ADMIN, "content-type": "application/json"})
+    assert answer.status_code == 413
+
+
+def test_redis_down_is_503_fast() -> None:
+    settings = ServiceSettings(redis_url=f"redis://127.0.0.1:{free_port()}/0", api_keys=KEYS)
+    with TestClient(create_app(settings)) as client:
+        for method, path, body in [
+            ("GET", "/healthz", None),
+            ("POST", "/jobs", {"task": "tests.echo", "args": [1]}),
+            ("GET", "/jobs/some-id", None),
+            ("GET", "/queues", None),
+        ]:
+            started = time.monotonic()
+            answer = client.request(method, path, json=body, headers=ADMIN)
+            assert time.monotonic() - started < 2
+            assert answer.status_code == 503, (path, answer.text)
+            assert answer.headers["retry-after"]
+        assert client.get("/healthz").json()["redis"] == "down"

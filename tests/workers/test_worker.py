@@ -1,0 +1,78 @@
+"""The worker runs registered tasks only, retries with backoff, and can stop a job."""
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from redis import Redis
+from rq.job import JobStatus
+
+from workers import jobs
+from workers.jobs import JobSpec
+from workers.queues import get_queue
+from workers.registry import RetryPolicy
+from workers.serialization import TaskJob
+from workers.settings import Settings
+
+
+def test_hand_written_job_naming_another_function_runs_nothing(redis: Redis, run_worker: Any, tmp_file: Path) -> None:
+    queue = get_queue("default", redis)
+    # What an attacker with Redis access could write: a job calling something else directly.
+    job = queue.enqueue_call("tests.tasks.touch", args=[str(tmp_file)])
+    ok = queue.enqueue_call("workers.runner.run_task", args=["examples.add", [1, 1], {}])
+    run_worker()
+    assert not tmp_file.exists()
+    assert job.get_status() == JobStatus.FAILED
+    assert "ForbiddenFunctionError" in (job.latest_result().exc_string or "")
+    assert ok.get_status() == JobStatus.FINISHED  # the worker kept serving
+
+
+def test_pickled_job_runs_nothing(redis: Redis, run_worker: Any, tmp_file: Path) -> None:
+    import pickle
+    import zlib
+
+    queue = get_queue("default", redis)
+    job = queue.enqueue_call("workers.runner.run_task", args=["examples.add", [1, 1], {}])
+    payload = zlib.compress(pickle.dumps(("tests.tasks.touch", None, [str(tmp_file)], {})))
+    redis.hset(job.key, "data", payload)
+    run_worker()
+    assert not tmp_file.exists()
+    assert TaskJob.fetch(job.id, connection=redis).get_status() == JobStatus.FAILED
+
+
+def test_unregistered_task_name_in_redis_fails_visibly(redis: Redis, run_worker: Any) -> None:
+    job = get_queue("default", redis).enqueue_call("workers.runner.run_task", args=["os.remove", ["/x"], {}])
+    run_worker()
+    assert job.get_status() == JobStatus.FAILED
+    assert "TaskNotFoundError" in (job.latest_result().exc_string or "")
+
+
+def test_retry_then_success_with_backoff(redis: Redis, settings: Settings, run_worker: Any) -> None:
+    spec = JobSpec(task="tests.flaky", args=["retry-test", 1], retry=RetryPolicy(max=2, backoff=(1,)))
+    job = jobs.submit(redis, settings, spec).job
+    run_worker()
+    assert job.get_status() == JobStatus.SCHEDULED  # waiting out the 1 s backoff
+    time.sleep(1.2)
+    run_worker(with_scheduler=True)  # RQ's scheduler moves the due retry back to its queue
+    assert job.get_status() == JobStatus.FINISHED
+    assert job.return_value() == "ok after 2"
+
+
+def test_stop_interrupts_a_running_job(redis: Redis, settings: Settings, run_worker: Any) -> None:
+    job = jobs.submit(redis, settings, JobSpec(task="tests.sleep", args=[30])).job
+
+    def stop_when_started() -> None:
+        deadline = time.monotonic() + 10
+        while job.get_status() != JobStatus.STARTED and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        jobs.cancel(redis, job.id)
+
+    stopper = threading.Thread(target=stop_when_started)
+    stopper.start()
+    started = time.monotonic()
+    run_worker()
+    stopper.join()
+    assert time.monotonic() - started < 10
+    assert job.get_status() == JobStatus.STOPPED
