@@ -35,4 +35,4 @@ def _first_line(command: list[str]) -> str:
         return f"{command[0]} not installed"
     done = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
     lines = (done.stdout or done.stderr).strip().splitlines()
-    return lines[0] if lines else "unknown"
+    return lines[0].split(" Copyright")[0] if lines else "unknown"

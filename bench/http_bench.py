@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import statistics
 import sys
+import time
 import urllib.error
 import urllib.request
 from dataclasses import asdict
@@ -27,6 +28,8 @@ HEADERS = {"Content-Type": "application/json", "X-API-Key": API_KEY}
 ENDPOINTS = ("bare", "ours")
 PATHS = {"bare": "/bare", "ours": "/jobs"}
 JOB_QUEUE_KEY = "rq:queue:default"
+SETTLE_STEP = 0.25
+SETTLE_TIMEOUT = 15.0
 
 
 def run_http(plan: Plan, workdir: Path) -> dict[str, Any]:
@@ -52,6 +55,7 @@ def run_http(plan: Plan, workdir: Path) -> dict[str, Any]:
                 base + PATHS[endpoint], script, plan.wrk_threads, plan.wrk_connections, plan.http_warmup_seconds
             )
             run_wrk(warmup, plan.http_warmup_seconds)
+            _settle(redis)
         runs = [
             _measure(redis, endpoint, commands[endpoint], plan.http_seconds)
             for _ in range(plan.http_rounds)
@@ -64,18 +68,8 @@ def run_http(plan: Plan, workdir: Path) -> dict[str, Any]:
 def _uvicorn_command(port: int) -> list[str]:
     """The Procfile's web command, on our factory and a private port."""
     factory = "bench.http_app:create_bench_app"
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        factory,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-    ]
+    args = f"-m uvicorn --factory {factory} --host 127.0.0.1 --port {port} --no-access-log"
+    return [sys.executable, *args.split()]
 
 
 def _healthy(base: str) -> bool:
@@ -91,18 +85,35 @@ def _measure(redis: RedisServer, endpoint: str, command: list[str], seconds: int
     redis.flush()
     before = redis.command_calls()
     result, _ = run_wrk(command, seconds)
+    queued = _settle(redis)
     calls = command_delta(before, redis.command_calls())
-    calls.pop("info", None)
-    calls.pop("flushall", None)
-    queued = int(redis.client.llen(JOB_QUEUE_KEY))
-    ok = result.requests - result.non_2xx
+    for ours_not_theirs in ("info", "flushall", "llen"):
+        calls.pop(ours_not_theirs, None)
+    handled = max(result.requests - result.non_2xx, queued)
     return {
         "endpoint": endpoint,
         **asdict(result),
         "jobs_queued": queued,
-        "redis_calls_per_request": round(sum(calls.values()) / ok, 2) if ok else None,
-        "redis_calls": calls,
+        "redis_commands_per_request": round(sum(calls.values()) / handled, 2) if handled else None,
+        "redis_commands": calls,
     }
+
+
+def _settle(redis: RedisServer) -> int:
+    """Wait (bounded) until requests still queued in the server when wrk stopped have landed.
+
+    Without this their enqueues would run into the next run and slow it down.
+    Returns the number of jobs on the queue once it stopped growing.
+    """
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    last = -1
+    while time.monotonic() < deadline:
+        current = int(redis.client.llen(JOB_QUEUE_KEY))
+        if current == last:
+            return current
+        last = current
+        time.sleep(SETTLE_STEP)
+    return last
 
 
 def _summary(runs: list[dict[str, Any]], server: list[str], commands: dict[str, list[str]]) -> dict[str, Any]:
@@ -124,10 +135,10 @@ def _mean_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     fields = [f for f in WrkResult.__dataclass_fields__ if f.endswith("_ms")] + ["rate"]
     mean = {f: round(statistics.fmean(r[f] for r in runs), 2) for f in fields}
     counts = {f: sum(r[f] for r in runs) for f in ("requests", "non_2xx", "socket_errors", "timeouts")}
-    calls = [r["redis_calls_per_request"] for r in runs if r["redis_calls_per_request"] is not None]
+    calls = [r["redis_commands_per_request"] for r in runs if r["redis_commands_per_request"] is not None]
     return {
         **mean,
         **counts,
         "rounds": [r["rate"] for r in runs],
-        "redis_calls_per_request": round(statistics.fmean(calls), 2) if calls else None,
+        "redis_commands_per_request": round(statistics.fmean(calls), 2) if calls else None,
     }

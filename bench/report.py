@@ -26,13 +26,14 @@ def http_table(result: dict[str, Any], rounds: int) -> str:
         f"load:   {result['wrk_commands']['ours']}",
         "",
         f"{'endpoint':<12}{'req/s':>9}  {'per round':<20}{'p50 ms':>8}{'p99 ms':>8}{'non-2xx':>9}{'sock err':>9}"
-        f"{'timeouts':>9}{'redis calls/req':>17}",
+        f"{'timeouts':>9}{'redis cmds/req':>17}",
     ]
     for name, figures in result["endpoints"].items():
         per_round = ", ".join(f"{r:.0f}" for r in figures["rounds"])
-        calls = figures["redis_calls_per_request"]
+        calls = figures["redis_commands_per_request"]
         rows.append(
-            f"{paths[name]:<12}{figures['rate']:>9.1f}  {per_round:<20}{figures['p50_ms']:>8.2f}{figures['p99_ms']:>8.2f}"
+            f"{paths[name]:<12}{figures['rate']:>9.1f}  {per_round:<20}"
+            f"{figures['p50_ms']:>8.2f}{figures['p99_ms']:>8.2f}"
             f"{figures['non_2xx']:>9}{figures['socket_errors']:>9}{figures['timeouts']:>9}"
             f"{'-' if calls is None else f'{calls:.1f}':>17}"
         )
@@ -46,12 +47,12 @@ def worker_table(result: dict[str, Any]) -> str:
     rows = [
         f"Worker throughput: no-op jobs on queue {result['queue']!r}, burst mode, clock from 'go' to last job ended",
         "",
-        f"{'worker':<22}{'procs':>6}{'jobs':>7}{'seconds':>9}{'jobs/s':>9}{'failed':>8}{'redis calls/job':>17}",
+        f"{'worker':<22}{'procs':>6}{'jobs':>7}{'seconds':>9}{'jobs/s':>9}{'failed':>8}{'redis cmds/job':>17}",
     ]
     for run in result["runs"]:
         rows.append(
             f"{run['label']:<22}{run['processes']:>6}{run['jobs']:>7}{run['seconds']:>9.2f}{run['jobs_per_s']:>9.1f}"
-            f"{run['failed']:>8}{run['redis_calls_per_job']:>17.1f}"
+            f"{run['failed']:>8}{run['redis_commands_per_job']:>17.1f}"
         )
     ratios = ", ".join(f"{name} = {value}" for name, value in result["ratios"].items())
     rows.append(f"ratios: {ratios}")

@@ -84,7 +84,9 @@ def _drain(stack: ProcessStack, redis: RedisServer, contender: Contender, plan: 
     if queued != contender.jobs:
         raise RuntimeError(f"pre-fill left {queued} jobs on the queue, expected {contender.jobs}")
     name = f"{contender.kind}-x{contender.processes}"
-    workers = [_start_drain(stack, contender.kind, redis.url, log_dir / f"{name}-{i}.log") for i in range(contender.processes)]
+    workers = [
+        _start_drain(stack, contender.kind, redis.url, log_dir / f"{name}-{i}.log") for i in range(contender.processes)
+    ]
     _wait_ready(workers, plan.startup_timeout)
     before = redis.command_calls()
     started = time.perf_counter()
@@ -107,8 +109,8 @@ def _drain(stack: ProcessStack, redis: RedisServer, contender: Contender, plan: 
         "failed": failed,
         "seconds": round(seconds, 3),
         "jobs_per_s": round(finished / seconds, 1),
-        "redis_calls_per_job": round(sum(calls.values()) / max(finished + failed, 1), 2),
-        "redis_calls": {k: v for k, v in calls.items() if v > 0},
+        "redis_commands_per_job": round(sum(calls.values()) / max(finished + failed, 1), 2),
+        "redis_commands": {k: v for k, v in calls.items() if v > 0},
         "exit_codes": [w.returncode for w in workers],
     }
 
@@ -166,4 +168,3 @@ def _ratios(runs: list[dict[str, Any]]) -> dict[str, float | None]:
             raw = rate.get((kind, processes))
             ratios[f"ours/{name} x{processes}"] = round(ours / raw, 3) if ours and raw else None
     return ratios
-

@@ -70,7 +70,7 @@ class WrkResult:
 
 def write_post_script(path: Path, body: str, headers: dict[str, str]) -> Path:
     """A Lua script that POSTs `body` with `headers` and reports figures as one JSON line."""
-    header_lines = "\n".join(f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items())
+    header_lines = "\n".join(f"wrk.headers[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in headers.items())
     path.write_text(LUA_TEMPLATE.format(body=_lua_string(body), headers=header_lines, marker=MARKER))
     return path
 

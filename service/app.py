@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,7 @@ from workers.connection import connect
 from workers.job_view import WAIT_STEP
 from workers.logs import configure_logging
 from workers.registry import load_task_modules
+from workers.schedule_file import apply_schedules_file
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.redis = connect(settings)
         app.state.blocking_redis = connect(settings, socket_timeout=settings.redis_timeout + WAIT_STEP + 1)
+        if settings.schedules_file is not None:
+            apply_schedules_file(app.state.redis, settings.schedules_file, time.time())
         yield
         app.state.redis.close()
         app.state.blocking_redis.close()

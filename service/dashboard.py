@@ -32,7 +32,8 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 def build_flask_app(get_redis: Callable[[], Redis], redis_url: str) -> Flask:
     """rq-dashboard's blueprint on a Flask app that uses our client and JSON."""
-    app = Flask("rq_service_dashboard")
+    # No app-level static route: it would shadow the blueprint's /static (jQuery, CSS) with 404s.
+    app = Flask("rq_service_dashboard", static_folder=None)
     app.config.from_object(rq_dashboard.default_settings)
     app.config["RQ_DASHBOARD_REDIS_URL"] = (redis_url,)
     rq_dashboard.web.config.serializer = SERIALIZER

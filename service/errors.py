@@ -34,7 +34,7 @@ def redis_unavailable(detail: str = "Redis is unavailable; try again shortly") -
 
 
 async def _domain_error(request: Request, error: Exception) -> JSONResponse:
-    status = STATUS_BY_ERROR.get(type(error), 400)
+    status = next((STATUS_BY_ERROR[kind] for kind in type(error).__mro__ if kind in STATUS_BY_ERROR), 400)
     return JSONResponse({"detail": str(error)}, status_code=status)
 
 

@@ -27,3 +27,11 @@ class JobStateError(JobServiceError):
 
 class ForbiddenFunctionError(JobServiceError):
     """A job in Redis names something other than the task runner."""
+
+
+class ScheduleNotFoundError(JobNotFoundError):
+    """No schedule with this name."""
+
+
+class ScheduleExistsError(JobStateError):
+    """POST of a schedule whose name is taken."""

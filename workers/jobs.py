@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis import Redis
+from redis.client import Pipeline
 from rq import Retry
 from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
@@ -106,7 +107,9 @@ def validate(connection: Redis, spec: JobSpec) -> Task:
     return task
 
 
-def _enqueue(connection: Redis, settings: Settings, spec: JobSpec, task: Task) -> TaskJob:
+def _enqueue(
+    connection: Redis, settings: Settings, spec: JobSpec, task: Task, pipeline: Pipeline | None = None
+) -> TaskJob:
     queue = get_queue(spec.queue or task.queue or settings.default_queue, connection)
     retry = spec.retry or task.retry or RetryPolicy(max=settings.job_retry)
     options: dict[str, Any] = {
@@ -123,8 +126,15 @@ def _enqueue(connection: Redis, settings: Settings, spec: JobSpec, task: Task) -
     if due is not None:
         job = queue.enqueue_at(due, RUNNER_PATH, at_front=spec.at_front, **options)
     else:
-        job = queue.enqueue_call(RUNNER_PATH, depends_on=spec.depends_on or None, at_front=spec.at_front, **options)
+        job = queue.enqueue_call(
+            RUNNER_PATH, depends_on=spec.depends_on or None, at_front=spec.at_front, pipeline=pipeline, **options
+        )
     return job  # type: ignore[no-any-return]
+
+
+def enqueue_in_transaction(connection: Redis, pipeline: Pipeline, settings: Settings, spec: JobSpec) -> TaskJob:
+    """Add an immediate job to a MULTI the caller executes (the scheduler's atomic fire step)."""
+    return _enqueue(connection, settings, spec, registry.get(spec.task), pipeline=pipeline)
 
 
 def _due_time(spec: JobSpec) -> datetime | None:

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from service.routes import catalog, jobs, ops
+from service.routes import catalog, jobs, ops, schedules
 
 api_router = APIRouter()
-for module in (jobs, catalog, ops):
+for module in (jobs, schedules, catalog, ops):
     api_router.include_router(module.router)

@@ -1,0 +1,138 @@
+"""/schedules: create, replace, read, pause, resume, trigger and delete schedules."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Path, Query, Response
+
+from service.deps import AdminKey, ReadKey, RedisDep, SettingsDep
+from service.routes.jobs import accepted
+from service.schedule_schemas import DueTime, RunList, RunOut, ScheduleIn, ScheduleList, ScheduleOut
+from service.schemas import JobAccepted
+from workers import jobs, schedule_store
+from workers.errors import InvalidJobError
+from workers.firing import trigger
+from workers.schedule_store import ScheduleInfo
+from workers.schedules import NAME_PATTERN, ScheduleSpec
+
+router = APIRouter(tags=["schedules"])
+NamePath = Annotated[str, Path(pattern=NAME_PATTERN, description="schedule name")]
+
+
+def to_spec(body: ScheduleIn, name: str | None = None) -> ScheduleSpec:
+    if name is not None and body.name not in (None, name):
+        raise InvalidJobError(f"the body names {body.name!r} but the path names {name!r}")
+    data = body.model_dump(exclude={"retry"})
+    data["name"] = name or body.name
+    if not data["name"]:
+        raise InvalidJobError("name is required")
+    data["retry"] = _retry(body)
+    return ScheduleSpec.from_mapping(data)
+
+
+def _retry(body: ScheduleIn) -> dict[str, object] | None:
+    if body.retry is None:
+        return None
+    return {"max": body.retry} if isinstance(body.retry, int) else body.retry.model_dump()
+
+
+def to_out(info: ScheduleInfo, now: float) -> ScheduleOut:
+    spec = info.spec
+    zone = ZoneInfo(spec.timezone)
+    upcoming = [] if spec.paused else spec.upcoming(now, 5, info.runs_total)
+    return ScheduleOut(
+        **{k: v for k, v in asdict(spec).items() if k not in ("at", "start_at")},
+        at=_time(spec.at),
+        start_at=_time(spec.start_at),
+        next_run_at=_time(info.next_run_at),
+        last_run_at=_time(info.last_run_at),
+        last_job_id=info.last_job_id,
+        last_status=info.last_status,
+        runs_total=info.runs_total,
+        missed_total=info.missed_total,
+        skipped_total=info.skipped_total,
+        created_at=_time(info.created_at),
+        updated_at=_time(info.updated_at),
+        upcoming=[DueTime(utc=_time(t), local=datetime.fromtimestamp(t, zone)) for t in upcoming],
+    )
+
+
+def _time(timestamp: float | None) -> datetime | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
+
+
+@router.post("/schedules", status_code=201)
+def create_schedule(body: ScheduleIn, redis: RedisDep, key: AdminKey) -> ScheduleOut:
+    """Create a schedule; 409 when the name is taken."""
+    now = time.time()
+    return to_out(schedule_store.upsert(redis, to_spec(body), now, create_only=True).info, now)
+
+
+@router.put("/schedules/{name}", responses={201: {"model": ScheduleOut}})
+def put_schedule(name: NamePath, body: ScheduleIn, response: Response, redis: RedisDep, key: AdminKey) -> ScheduleOut:
+    """Create or replace a schedule; the same body twice changes nothing."""
+    now = time.time()
+    result = schedule_store.upsert(redis, to_spec(body, name), now)
+    response.status_code = 201 if result.created else 200
+    return to_out(result.info, now)
+
+
+@router.get("/schedules")
+def list_schedules(redis: RedisDep, key: ReadKey) -> ScheduleList:
+    """Every schedule with its timing and state."""
+    now = time.time()
+    return ScheduleList(schedules=[to_out(info, now) for info in schedule_store.list_all(redis)])
+
+
+@router.get("/schedules/{name}")
+def get_schedule(name: NamePath, redis: RedisDep, key: ReadKey) -> ScheduleOut:
+    """One schedule, with its next five due times in UTC and in its timezone."""
+    return to_out(schedule_store.get(redis, name), time.time())
+
+
+@router.delete("/schedules/{name}", status_code=204)
+def delete_schedule(name: NamePath, redis: RedisDep, key: AdminKey) -> Response:
+    """Delete a schedule; no later run fires."""
+    schedule_store.delete(redis, name)
+    return Response(status_code=204)
+
+
+@router.post("/schedules/{name}/pause")
+def pause_schedule(name: NamePath, redis: RedisDep, key: AdminKey) -> ScheduleOut:
+    """Pause: nothing fires until resumed."""
+    now = time.time()
+    return to_out(schedule_store.set_paused(redis, name, True, now), now)
+
+
+@router.post("/schedules/{name}/resume")
+def resume_schedule(name: NamePath, redis: RedisDep, key: AdminKey) -> ScheduleOut:
+    """Resume from the next due time; runs due while paused are not fired."""
+    now = time.time()
+    return to_out(schedule_store.set_paused(redis, name, False, now), now)
+
+
+@router.post("/schedules/{name}/trigger", status_code=202)
+def trigger_schedule(name: NamePath, redis: RedisDep, settings: SettingsDep, key: AdminKey) -> JobAccepted:
+    """Fire one run now, outside the timing."""
+    info = schedule_store.get(redis, name)
+    job_id = trigger(redis, settings, info.spec, time.time())
+    return accepted(jobs.fetch(redis, job_id))
+
+
+@router.get("/schedules/{name}/runs")
+def schedule_runs(
+    name: NamePath, redis: RedisDep, key: ReadKey, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+) -> RunList:
+    """The run ledger, newest first, with missed and skipped runs."""
+    entries = schedule_store.runs(redis, name, limit)
+    return RunList(
+        runs=[
+            RunOut(job_id=e["job_id"], due_at=_time(e["due_at"]), fired_at=_time(e["fired_at"]), status=e["status"])
+            for e in entries
+        ]
+    )

@@ -1,0 +1,117 @@
+"""The scheduler's atomic step against real Redis, with `now` passed in."""
+
+import threading
+from typing import Any
+
+from redis import Redis
+
+from workers import keys, schedule_store
+from workers.firing import fire_due, run_job_id, trigger
+from workers.jobs import fetch
+from workers.schedules import ScheduleSpec
+from workers.settings import Settings
+
+START = 1_800_000_000.0
+
+
+def store(redis: Redis, **fields: Any) -> ScheduleSpec:
+    timing = {} if any(k in fields for k in ("cron", "at", "interval")) else {"interval": 10}
+    base = {"name": "every10", "task": "tests.echo", "args": [1], "start_at": START, **timing}
+    spec = ScheduleSpec.from_mapping({**base, **fields})
+    schedule_store.upsert(redis, spec, now=START - 1)
+    return spec
+
+
+def test_fires_a_fresh_job_per_run_and_advances(redis: Redis, settings: Settings) -> None:
+    store(redis)
+    assert schedule_store.get(redis, "every10").next_run_at == START
+    assert fire_due(redis, settings, START - 0.5) == []
+    first = fire_due(redis, settings, START + 0.001)
+    second = fire_due(redis, settings, START + 10.002)
+    assert [f.outcome for f in first + second] == ["fired", "fired"]
+    assert first[0].job_id == run_job_id("every10", START) != second[0].job_id
+    job = fetch(redis, first[0].job_id)
+    assert job.meta["schedule"] == "every10" and job.get_status().value == "queued"
+    info = schedule_store.get(redis, "every10")
+    assert info.runs_total == 2 and info.next_run_at == START + 20 and info.last_job_id == second[0].job_id
+
+
+def test_same_due_time_never_fires_twice(redis: Redis, settings: Settings) -> None:
+    store(redis)
+    results: list[Any] = []
+    threads = [threading.Thread(target=lambda: results.extend(fire_due(redis, settings, START + 1))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.outcome for r in results] == ["fired"]
+    assert redis.llen("rq:queue:default") == 1
+
+
+def test_outage_records_missed_runs_and_fires_one_catch_up(redis: Redis, settings: Settings) -> None:
+    store(redis, misfire_grace_time=5)
+    steps = fire_due(redis, settings, START + 62)  # due 0,10,..,60: 60 is within grace
+    assert [s.outcome for s in steps] == ["fired"] and steps[0].due == START + 60
+    info = schedule_store.get(redis, "every10")
+    assert info.missed_total == 6 and info.runs_total == 1 and info.next_run_at == START + 70
+    runs = schedule_store.runs(redis, "every10", 10)
+    assert [r["status"] for r in runs] == ["queued"] + ["missed"] * 6
+    assert runs[0]["due_at"] == START + 60 and runs[-1]["due_at"] == START
+
+
+def test_overlap_skip(redis: Redis, settings: Settings, run_worker: Any) -> None:
+    store(redis, overlap="skip")
+    assert fire_due(redis, settings, START)[0].outcome == "fired"
+    assert fire_due(redis, settings, START + 10)[0].outcome == "skipped"  # the first is still queued
+    run_worker()
+    assert fire_due(redis, settings, START + 20)[0].outcome == "fired"
+    info = schedule_store.get(redis, "every10")
+    assert info.skipped_total == 1 and info.runs_total == 2
+    assert [r["status"] for r in schedule_store.runs(redis, "every10", 5)] == ["queued", "skipped", "finished"]
+
+
+def test_repeat_stops_after_n_runs(redis: Redis, settings: Settings) -> None:
+    store(redis, repeat=2)
+    for n in range(4):
+        fire_due(redis, settings, START + 10 * n)
+    info = schedule_store.get(redis, "every10")
+    assert info.runs_total == 2 and info.next_run_at is None
+
+
+def test_one_shot_at(redis: Redis, settings: Settings) -> None:
+    spec = ScheduleSpec.from_mapping({"name": "once", "task": "tests.echo", "at": START + 5})
+    schedule_store.upsert(redis, spec, now=START)
+    assert fire_due(redis, settings, START + 5.001)[0].outcome == "fired"
+    assert schedule_store.get(redis, "once").next_run_at is None
+    assert fire_due(redis, settings, START + 100) == []
+
+
+def test_pause_resume_and_delete(redis: Redis, settings: Settings) -> None:
+    store(redis)
+    schedule_store.set_paused(redis, "every10", True, now=START - 1)
+    assert fire_due(redis, settings, START + 30) == []
+    resumed = schedule_store.set_paused(redis, "every10", False, now=START + 31)
+    assert resumed.next_run_at == START + 40 and resumed.missed_total == 0  # runs due while paused are not fired
+    schedule_store.delete(redis, "every10")
+    assert fire_due(redis, settings, START + 100) == [] and not redis.exists(keys.schedule_key("every10"))
+
+
+def test_upsert_is_idempotent(redis: Redis) -> None:
+    spec = ScheduleSpec.from_mapping({"name": "s", "task": "tests.echo", "interval": 5})
+    first = schedule_store.upsert(redis, spec, now=START)
+    again = schedule_store.upsert(
+        redis, ScheduleSpec.from_mapping({"name": "s", "task": "tests.echo", "interval": 5}), now=START + 3
+    )
+    assert first.created and not again.created and not again.changed
+    assert again.info.updated_at == START and again.info.next_run_at == START + 5
+    changed = schedule_store.upsert(
+        redis, ScheduleSpec.from_mapping({"name": "s", "task": "tests.echo", "interval": 7}), now=START + 3
+    )
+    assert changed.changed and changed.info.spec.start_at == START and changed.info.next_run_at == START + 7
+
+
+def test_trigger_runs_now(redis: Redis, settings: Settings) -> None:
+    spec = store(redis)
+    job_id = trigger(redis, settings, spec, now=START - 0.5)
+    assert fetch(redis, job_id).meta["schedule"] == "every10"
+    assert schedule_store.runs(redis, "every10", 5)[0]["job_id"] == job_id

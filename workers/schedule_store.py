@@ -1,0 +1,180 @@
+"""Schedules in Redis: create, replace, pause, resume, delete, and the run ledger."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+from redis import Redis, WatchError
+from redis.client import Pipeline
+
+from workers import keys
+from workers.errors import ScheduleExistsError, ScheduleNotFoundError
+from workers.schedules import ScheduleSpec
+from workers.serialization import TaskJob
+
+RUNS_KEPT = 1000
+STATE_FIELDS = ("runs_total", "missed_total", "skipped_total", "last_run_at", "last_due_at", "last_job_id")
+
+
+@dataclass
+class ScheduleInfo:
+    """A stored schedule: its spec and what has happened to it."""
+
+    spec: ScheduleSpec
+    created_at: float
+    updated_at: float
+    next_run_at: float | None
+    runs_total: int = 0
+    missed_total: int = 0
+    skipped_total: int = 0
+    last_run_at: float | None = None
+    last_due_at: float | None = None
+    last_job_id: str | None = None
+    last_status: str | None = None
+
+
+@dataclass
+class Upsert:
+    info: ScheduleInfo
+    created: bool
+    changed: bool
+
+
+def upsert(connection: Redis, spec: ScheduleSpec, now: float, create_only: bool = False) -> Upsert:
+    """Create or replace by name; the same spec twice changes nothing (not even timing)."""
+    spec.validate()
+    key = keys.schedule_key(spec.name)
+    with connection.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch(key)
+                stored, runs_raw = pipe.hmget(key, "spec", "runs_total")
+                if stored is not None and create_only:
+                    raise ScheduleExistsError(f"schedule {spec.name!r} already exists")
+                old = ScheduleSpec.from_json(stored) if stored is not None else None
+                new = replace(spec, start_at=spec.start_at if spec.start_at is not None else _start(old, now))
+                if old == new:
+                    pipe.unwatch()
+                    return Upsert(get(connection, spec.name), created=False, changed=False)
+                pipe.multi()
+                pipe.hset(key, mapping={"spec": new.to_json(), "updated_at": now})
+                if old is None:
+                    pipe.hsetnx(key, "created_at", now)
+                    pipe.sadd(keys.SCHEDULE_NAMES, new.name)
+                _set_due(pipe, new, now, int(runs_raw or 0), first=True)
+                pipe.publish(keys.SCHEDULER_WAKE, new.name)
+                pipe.execute()
+                return Upsert(get(connection, spec.name), created=old is None, changed=True)
+            except WatchError:
+                continue
+
+
+def _start(old: ScheduleSpec | None, now: float) -> float:
+    """Keep the first start when a schedule is replaced, so its interval grid does not move."""
+    return old.start_at if old is not None and old.start_at is not None else now
+
+
+def _set_due(pipe: Pipeline, spec: ScheduleSpec, now: float, runs_total: int, first: bool = False) -> None:
+    """Put the schedule's next due time in the due set, or take it out (paused, ended)."""
+    due = spec.at if (first and spec.at is not None) else spec.next_due(now)
+    ended = spec.repeat is not None and runs_total >= spec.repeat
+    if spec.paused or ended or due is None:
+        pipe.zrem(keys.SCHEDULES_DUE, spec.name)
+    else:
+        pipe.zadd(keys.SCHEDULES_DUE, {spec.name: due})
+
+
+def set_paused(connection: Redis, name: str, paused: bool, now: float) -> ScheduleInfo:
+    """Pause (nothing fires) or resume (from the next due time after now; none missed while paused)."""
+    info = get(connection, name)
+    if info.spec.paused != paused:
+        spec = replace(info.spec, paused=paused)
+        with connection.pipeline() as pipe:
+            pipe.hset(keys.schedule_key(name), mapping={"spec": spec.to_json(), "updated_at": now})
+            _set_due(pipe, spec, now, info.runs_total)
+            pipe.publish(keys.SCHEDULER_WAKE, name)
+            pipe.execute()
+    return get(connection, name)
+
+
+def delete(connection: Redis, name: str) -> None:
+    """Remove a schedule; the scheduler's watched fire step then finds nothing to fire."""
+    with connection.pipeline() as pipe:
+        pipe.delete(keys.schedule_key(name), keys.schedule_runs_key(name))
+        pipe.srem(keys.SCHEDULE_NAMES, name)
+        pipe.zrem(keys.SCHEDULES_DUE, name)
+        pipe.publish(keys.SCHEDULER_WAKE, name)
+        removed = pipe.execute()[0]
+    if not removed:
+        raise ScheduleNotFoundError(f"no schedule {name!r}")
+
+
+def get(connection: Redis, name: str) -> ScheduleInfo:
+    found = get_many(connection, [name])
+    if not found:
+        raise ScheduleNotFoundError(f"no schedule {name!r}")
+    return found[0]
+
+
+def list_all(connection: Redis) -> list[ScheduleInfo]:
+    names = sorted(n.decode() for n in connection.smembers(keys.SCHEDULE_NAMES))
+    return get_many(connection, names)
+
+
+def get_many(connection: Redis, names: list[str]) -> list[ScheduleInfo]:
+    """Read schedules in two round trips: their hashes and due times, then their last jobs' status."""
+    with connection.pipeline(transaction=False) as pipe:
+        for name in names:
+            pipe.hgetall(keys.schedule_key(name))
+            pipe.zscore(keys.SCHEDULES_DUE, name)
+        replies = pipe.execute()
+    infos = [_info(h, due) for h, due in zip(replies[::2], replies[1::2], strict=True) if h.get(b"spec")]
+    statuses = _job_statuses(connection, [i.last_job_id for i in infos])
+    for info in infos:
+        info.last_status = statuses.get(info.last_job_id or "")
+    return infos
+
+
+def _info(fields: dict[bytes, bytes], due: float | None) -> ScheduleInfo:
+    value = {k.decode(): v.decode() for k, v in fields.items()}
+    return ScheduleInfo(
+        spec=ScheduleSpec.from_json(value["spec"]),
+        created_at=float(value.get("created_at", 0)),
+        updated_at=float(value.get("updated_at", 0)),
+        next_run_at=due,
+        runs_total=int(value.get("runs_total", 0)),
+        missed_total=int(value.get("missed_total", 0)),
+        skipped_total=int(value.get("skipped_total", 0)),
+        last_run_at=float(value["last_run_at"]) if "last_run_at" in value else None,
+        last_due_at=float(value["last_due_at"]) if "last_due_at" in value else None,
+        last_job_id=value.get("last_job_id"),
+    )
+
+
+def _job_statuses(connection: Redis, job_ids: list[str | None]) -> dict[str, str]:
+    wanted = [job_id for job_id in job_ids if job_id]
+    with connection.pipeline(transaction=False) as pipe:
+        for job_id in wanted:
+            pipe.hget(TaskJob.key_for(job_id), "status")
+        replies = pipe.execute()
+    return {job_id: (status.decode() if status else "expired") for job_id, status in zip(wanted, replies, strict=True)}
+
+
+def record_runs(pipe: Pipeline, name: str, entries: list[dict[str, Any]]) -> None:
+    """Add ledger entries (oldest first in `entries`) and keep the newest RUNS_KEPT."""
+    if entries:
+        pipe.lpush(keys.schedule_runs_key(name), *(json.dumps(e) for e in entries))
+        pipe.ltrim(keys.schedule_runs_key(name), 0, RUNS_KEPT - 1)
+
+
+def runs(connection: Redis, name: str, limit: int) -> list[dict[str, Any]]:
+    """The run ledger, newest first; a fired run shows its job's current status."""
+    get(connection, name)
+    entries = [json.loads(raw) for raw in connection.lrange(keys.schedule_runs_key(name), 0, limit - 1)]
+    statuses = _job_statuses(connection, [e["job_id"] for e in entries if e["status"] == "fired"])
+    for entry in entries:
+        if entry["status"] == "fired":
+            entry["status"] = statuses.get(entry["job_id"], "expired")
+    return entries

@@ -1,0 +1,137 @@
+"""`python -m workers.scheduler`: fires due schedules; every rq-scheduler call lives here.
+
+rq-scheduler's `Scheduler` gives the process its shape (birth and death
+records, signal handling, a lock, a loop); this subclass replaces the parts
+DESIGN.md lists as its limits:
+- due times are float seconds in our own sorted set, and the loop sleeps until
+  the next one (woken early over pub/sub when a schedule changes) instead of
+  polling every `interval` seconds;
+- each run is a fresh job whose id comes from the schedule and due time, fired
+  in one watched transaction with the advance (workers/firing.py);
+- the lock carries an owner token: only its owner renews or releases it, and a
+  short TTL lets a standby take over within a few seconds of a crash.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq_scheduler import Scheduler
+
+from workers import keys
+from workers.connection import connect
+from workers.firing import fire_due
+from workers.logs import configure_logging
+from workers.registry import load_task_modules
+from workers.schedule_file import apply_schedules_file
+from workers.serialization import TaskJob
+from workers.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+LOCK_TTL_MS = 3000  # a dead holder's lock expires this fast
+RENEW_EVERY = 1.0  # the holder renews (and standbys retry) at least this often
+
+RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+
+class ServiceScheduler(Scheduler):  # type: ignore[misc]
+    """rq-scheduler with float due times, a sleep-until-due loop and an owner-checked lock."""
+
+    redis_scheduler_namespace_prefix = keys.SCHEDULER_INSTANCE_PREFIX
+    scheduler_lock_key = keys.SCHEDULER_LOCK
+    scheduled_jobs_key = keys.SCHEDULES_DUE
+
+    def __init__(self, connection: Redis, settings: Settings) -> None:
+        super().__init__(connection=connection, interval=RENEW_EVERY, job_class=TaskJob)
+        self.settings = settings
+        self.token = uuid.uuid4().hex
+        self._renew = connection.register_script(RENEW)
+        self._release = connection.register_script(RELEASE)
+        self._wake = connection.pubsub(ignore_subscribe_messages=True)
+
+    def acquire_lock(self) -> bool:
+        """Take the lock if free, or renew it if it is ours."""
+        if self._lock_acquired and self._renew(keys=[self.scheduler_lock_key], args=[self.token, LOCK_TTL_MS]):
+            return True
+        self._lock_acquired = bool(self.connection.set(self.scheduler_lock_key, self.token, nx=True, px=LOCK_TTL_MS))
+        if self._lock_acquired:
+            log.info("scheduler %s holds the lock", self.name)
+        return self._lock_acquired
+
+    def remove_lock(self) -> None:
+        """Release the lock only if this process still owns it."""
+        if self._lock_acquired:
+            self._release(keys=[self.scheduler_lock_key], args=[self.token])
+            self._lock_acquired = False
+
+    def enqueue_jobs(self) -> list[object]:
+        """Fire everything due now; returns what each step did."""
+        fired = fire_due(self.connection, self.settings, time.time())
+        for step in fired:
+            log.info(
+                "schedule %s: %s run due %s",
+                step.name,
+                step.outcome,
+                step.due,
+                extra={"schedule": step.name, "job_id": step.job_id, "outcome": step.outcome},
+            )
+        return list(fired)
+
+    def seconds_until_next_due(self) -> float:
+        nearest = self.connection.zrange(self.scheduled_jobs_key, 0, 0, withscores=True)
+        return nearest[0][1] - time.time() if nearest else RENEW_EVERY
+
+    def step(self) -> float:
+        """One pass of the loop; returns how long to wait before the next."""
+        self.heartbeat()
+        if not self.acquire_lock():
+            return RENEW_EVERY
+        self.enqueue_jobs()
+        return max(0.0, min(RENEW_EVERY, self.seconds_until_next_due()))
+
+    def wait(self, seconds: float) -> None:
+        """Sleep until the next due time, or until a schedule changes."""
+        if seconds > 0:
+            self._wake.get_message(timeout=seconds)
+            while self._wake.get_message(timeout=0) is not None:
+                pass
+
+    def run(self, burst: bool = False) -> None:
+        self.register_birth()
+        self._install_signal_handlers()
+        self._wake.subscribe(keys.SCHEDULER_WAKE)
+        try:
+            while True:
+                try:
+                    self.wait(self.step())
+                except (RedisConnectionError, RedisTimeoutError) as error:
+                    log.warning("redis unavailable (%s); retrying in 1 s", error)
+                    self._lock_acquired = False
+                    time.sleep(RENEW_EVERY)
+                if burst:
+                    break
+        finally:
+            self.remove_lock()
+            self.register_death()
+
+
+def main() -> None:
+    """Run a scheduler until SIGTERM; any number may run, one holds the lock."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    load_task_modules(settings.task_modules)
+    connection = connect(settings)
+    if settings.schedules_file is not None:
+        apply_schedules_file(connection, settings.schedules_file, time.time())
+    ServiceScheduler(connection, settings).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Schedules: the definition users send, its validation and its next due times."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from workers import timing
+from workers.errors import InvalidJobError
+from workers.registry import RetryPolicy, registry
+
+NAME_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"
+DEFAULT_GRACE = 60.0
+
+
+@dataclass
+class ScheduleSpec:
+    """What a user declares; `start_at` is filled in (now) when the user leaves it out."""
+
+    name: str
+    task: str
+    args: list[Any] = field(default_factory=list)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    cron: str | None = None
+    timezone: str = "UTC"
+    interval: float | None = None
+    at: float | None = None
+    start_at: float | None = None
+    queue: str | None = None
+    timeout: int | None = None
+    retry: dict[str, Any] | None = None
+    misfire_grace_time: float = DEFAULT_GRACE
+    overlap: Literal["allow", "skip"] = "allow"
+    repeat: int | None = None
+    paused: bool = False
+
+    def validate(self) -> ScheduleSpec:
+        """Raise InvalidJobError (422) or TaskNotFoundError for what can never fire."""
+        if not re.match(NAME_PATTERN, self.name):
+            raise InvalidJobError(f"invalid schedule name {self.name!r}: use 1-100 of A-Z a-z 0-9 _ -")
+        registry.get(self.task)
+        timings = [k for k in ("cron", "interval", "at") if getattr(self, k) is not None]
+        if len(timings) != 1:
+            raise InvalidJobError("give exactly one of cron, interval, at")
+        try:
+            timing.check_timezone(self.timezone)
+            if self.cron is not None:
+                timing.check_cron(self.cron)
+        except ValueError as error:
+            raise InvalidJobError(str(error)) from None
+        if self.interval is not None and self.interval < 1:
+            raise InvalidJobError("interval must be at least 1 second")
+        try:
+            json.dumps([self.args, self.kwargs], allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise InvalidJobError(f"args and kwargs must be JSON values: {error}") from None
+        return self
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> ScheduleSpec:
+        """Build from a plain mapping (an API body or a SCHEDULES_FILE entry), times as ISO or datetime."""
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise InvalidJobError(f"unknown schedule fields: {', '.join(sorted(unknown))}")
+        values = {k: v for k, v in data.items() if v is not None or k == "repeat"}
+        for name in ("at", "start_at"):
+            if name in values:
+                values[name] = _timestamp(values[name])
+        if isinstance(values.get("retry"), int):
+            values["retry"] = {"max": values["retry"]}
+        try:
+            return cls(**values).validate()
+        except TypeError as error:
+            raise InvalidJobError(str(error)) from None
+
+    def retry_policy(self) -> RetryPolicy | None:
+        return RetryPolicy.parse(self.retry)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> ScheduleSpec:
+        return cls(**json.loads(raw))
+
+    def next_due(self, after: float) -> float | None:
+        """The first due time strictly after `after`, or None when there is none."""
+        if self.at is not None:
+            return self.at if self.at > after else None
+        if self.interval is not None:
+            return timing.next_interval_due(self._start(), self.interval, after)
+        assert self.cron is not None
+        return timing.next_cron_due(self.cron, timing.check_timezone(self.timezone), after)
+
+    def _start(self) -> float:
+        assert self.start_at is not None, "start_at is set when a schedule is stored"
+        return self.start_at
+
+    def upcoming(self, now: float, count: int = 5, runs_total: int = 0) -> list[float]:
+        """The next `count` due times after `now` (fewer when `repeat` or `at` ends them)."""
+        times: list[float] = []
+        cursor = now
+        left = None if self.repeat is None else max(0, self.repeat - runs_total)
+        while len(times) < count and (left is None or len(times) < left):
+            due = self.next_due(cursor)
+            if due is None:
+                break
+            times.append(due)
+            cursor = due
+        return times
+
+
+@dataclass
+class CatchUp:
+    """What one step finds for a schedule due at or before now."""
+
+    missed_total: int  # due times that will not fire
+    missed: list[float]  # the newest of them, for the run ledger
+    fire: float | None  # the one due time to fire: the latest still within grace
+
+
+def plan_catch_up(spec: ScheduleSpec, due: float, now: float, keep: int = 50) -> CatchUp:
+    """Runs from `due` up to `now`: the latest within grace fires, every other one is missed."""
+    skipped_ahead = 0
+    if spec.interval is not None and spec.start_at is not None:
+        latest = timing.last_interval_due(spec.start_at, spec.interval, now) or due
+        jump = max(0, int(round((latest - due) / spec.interval)) - keep)
+        skipped_ahead, due = jump, due + jump * spec.interval
+    runs = [due]
+    total = 1 + skipped_ahead
+    while (following := spec.next_due(runs[-1])) is not None and following <= now:
+        runs.append(following)
+        total += 1
+        if len(runs) > keep + 1:
+            runs.pop(0)
+    fire = runs[-1] if now - runs[-1] <= spec.misfire_grace_time else None
+    missed = runs[:-1] if fire is not None else runs
+    return CatchUp(missed_total=total - (1 if fire is not None else 0), missed=missed, fire=fire)
+
+
+def _timestamp(value: object) -> float:
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise InvalidJobError("times need a timezone, e.g. 2026-12-01T00:00:00Z")
+        return value.timestamp()
+    raise InvalidJobError(f"not a time: {value!r}")
+
+
+def iso(timestamp: float | None) -> str | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC).isoformat()
