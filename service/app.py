@@ -13,6 +13,7 @@ from service.auth import parse_keys
 from service.dashboard import dashboard_app
 from service.errors import install_error_handlers
 from service.limits import BodySizeLimit
+from service.metrics import instrument
 from service.routes import api_router
 from service.settings import ServiceSettings, get_settings
 from workers.connection import connect
@@ -56,4 +57,5 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.include_router(api_router)
     app.mount("/dashboard", dashboard_app(lambda: app.state.redis, settings.redis_url, keys))
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    instrument(app, settings.queues)  # last: its middleware sees every answer, 413s included
     return app

@@ -9,6 +9,7 @@ state changes and sets a Content-Security-Policy that keeps job data inert.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import rq_dashboard
 import rq_dashboard.web
@@ -17,23 +18,21 @@ from flask import Flask, current_app
 from redis import Redis
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.auth import ApiKey, find_key, presented_key
 from service.auth import Scope as KeyScope
+from service.dashboard_headers import SecuredAnswer
 from workers.serialization import SERIALIZER
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def build_flask_app(get_redis: Callable[[], Redis], redis_url: str) -> Flask:
     """rq-dashboard's blueprint on a Flask app that uses our client and JSON."""
-    # No app-level static route: it would shadow the blueprint's /static (jQuery, CSS) with 404s.
-    app = Flask("rq_service_dashboard", static_folder=None)
+    # The app's /static route shadows the blueprint's, so it must serve rq-dashboard's files
+    # (jQuery, CSS, favicon); by default it points at a missing folder and every page lacks them.
+    app = Flask("rq_service_dashboard", static_folder=str(Path(rq_dashboard.__file__).parent / "static"))
     app.config.from_object(rq_dashboard.default_settings)
     app.config["RQ_DASHBOARD_REDIS_URL"] = (redis_url,)
     rq_dashboard.web.config.serializer = SERIALIZER
@@ -68,12 +67,13 @@ class DashboardGuard:
             )
             await response(scope, receive, send)
             return
+        scope.setdefault("state", {})["key"] = key  # for the mutation log, as the API's auth does
         if is_action(scope["method"], scope["path"][len(scope.get("root_path", "")) :]):
             refusal = _refuse_write(key, headers)
             if refusal is not None:
                 await JSONResponse({"detail": refusal}, status_code=403)(scope, receive, send)
                 return
-        await self.app(scope, receive, _with_security_headers(send))
+        await self.app(scope, receive, SecuredAnswer(send).send)
 
 
 def is_action(method: str, path: str) -> bool:
@@ -90,21 +90,6 @@ def _refuse_write(key: ApiKey, headers: Headers) -> str | None:
     if not host or origin.split("://", 1)[-1].split("/", 1)[0] != host:
         return "cross-site request refused: dashboard actions must come from the dashboard's own pages"
     return None
-
-
-def _with_security_headers(send: Send) -> Send:
-    async def wrapped(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            extra = [
-                (b"content-security-policy", CSP.encode()),
-                (b"x-content-type-options", b"nosniff"),
-                (b"x-frame-options", b"DENY"),
-                (b"referrer-policy", b"same-origin"),
-            ]
-            message = {**message, "headers": [*message.get("headers", []), *extra]}
-        await send(message)
-
-    return wrapped
 
 
 def dashboard_app(get_redis: Callable[[], Redis], redis_url: str, keys: list[ApiKey]) -> ASGIApp:

@@ -22,3 +22,8 @@ SCHEDULES_DUE = f"{PREFIX}schedules:due"  # sorted set: name -> next due time (f
 SCHEDULER_LOCK = f"{PREFIX}scheduler:lock"
 SCHEDULER_WAKE = f"{PREFIX}scheduler:wake"  # pub/sub channel: a schedule changed
 SCHEDULER_INSTANCE_PREFIX = f"{PREFIX}scheduler:instance:"
+
+
+def metrics_key(family: str) -> str:
+    """The hash holding every series of one metric family (see workers/metrics.py)."""
+    return f"{PREFIX}metrics:{family}"

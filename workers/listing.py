@@ -8,6 +8,7 @@ from datetime import datetime
 
 from redis import Redis
 from rq import Queue, Worker
+from rq.utils import utcparse
 
 from workers.queues import get_queue, known_queues
 from workers.serialization import SERIALIZER, TaskJob
@@ -92,6 +93,28 @@ def queue_stats(connection: Redis, configured: list[str]) -> list[QueueStats]:
         listening = sum(1 for w in workers if queue.name in w.queue_names())
         stats.append(QueueStats(name=queue.name, workers=listening, **counts))
     return stats
+
+
+def head_job_ages(connection: Redis, queue_names: list[str], now: datetime) -> dict[str, float]:
+    """Seconds the job at the head of each queue has waited (0 when empty), in two round trips.
+
+    The head is the oldest queued job unless one was put `at_front`; being exact would mean
+    reading every job on the queue.
+    """
+    with connection.pipeline(transaction=False) as pipeline:
+        for name in queue_names:
+            pipeline.lindex(get_queue(name, connection).key, 0)
+        heads = dict(zip(queue_names, pipeline.execute(), strict=True))
+    waiting = {name: head.decode() for name, head in heads.items() if head is not None}
+    with connection.pipeline(transaction=False) as pipeline:
+        for job_id in waiting.values():
+            pipeline.hget(TaskJob.key_for(job_id), "enqueued_at")
+        stamps = dict(zip(waiting, pipeline.execute() if waiting else [], strict=True))
+    return {name: _age(stamps.get(name), now) for name in queue_names}
+
+
+def _age(stamp: bytes | None, now: datetime) -> float:
+    return max(0.0, (now - utcparse(stamp.decode())).total_seconds()) if stamp else 0.0
 
 
 def all_workers(connection: Redis) -> list[Worker]:

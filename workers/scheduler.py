@@ -15,6 +15,7 @@ DESIGN.md lists as its limits:
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 
@@ -51,7 +52,7 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
     def __init__(self, connection: Redis, settings: Settings) -> None:
         super().__init__(connection=connection, interval=RENEW_EVERY, job_class=TaskJob)
         self.settings = settings
-        self.token = uuid.uuid4().hex
+        self.token = f"{os.getpid()}:{uuid.uuid4().hex}"  # the pid tells operators (and tests) who holds it
         self._renew = connection.register_script(RENEW)
         self._release = connection.register_script(RELEASE)
         self._wake = connection.pubsub(ignore_subscribe_messages=True)

@@ -15,13 +15,14 @@ from types import FrameType
 from typing import Any
 
 from redis import Redis
-from rq import SimpleWorker
 from rq.exceptions import InvalidJobOperation
 from rq.job import Job
 from rq.queue import Queue
 
 from workers.connection import connect
 from workers.logs import configure_logging
+from workers.metered import MeteredWorker
+from workers.metrics import INTERRUPTED
 from workers.queues import get_queue
 from workers.registry import load_task_modules
 from workers.serialization import SERIALIZER, TaskJob
@@ -38,7 +39,7 @@ class JobInterrupted(BaseException):
     """
 
 
-class ServiceWorker(SimpleWorker):
+class ServiceWorker(MeteredWorker):
     """SimpleWorker that can stop its running job and hands it back on shutdown."""
 
     shutdown_grace: float = 25.0
@@ -77,6 +78,10 @@ class ServiceWorker(SimpleWorker):
         )
         self._requeue_on_interrupt = True
         self.kill_horse()
+
+    def failure_outcome(self, job: Job) -> str:
+        """A run cut short by shutdown is put back, not failed: count it apart."""
+        return INTERRUPTED if self._requeue_on_interrupt else super().failure_outcome(job)
 
     def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
         super().handle_job_failure(job, queue, *args, **kwargs)

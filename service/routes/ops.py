@@ -1,12 +1,13 @@
-"""/healthz: liveness of the API and its Redis, without auth."""
+"""/healthz: liveness of the API and its Redis, without auth; /metrics for Prometheus."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client.exposition import choose_encoder
 from redis.exceptions import RedisError
 
-from service.deps import RedisDep
+from service.deps import ReadKey, RedisDep
 
 router = APIRouter(tags=["operations"])
 
@@ -19,3 +20,10 @@ def healthz(redis: RedisDep) -> JSONResponse:
     except RedisError:
         return JSONResponse({"status": "degraded", "redis": "down"}, status_code=503, headers={"Retry-After": "5"})
     return JSONResponse({"status": "ok", "redis": "ok"})
+
+
+@router.get("/metrics", response_class=PlainTextResponse, responses={503: {"description": "Redis cannot be reached"}})
+def metrics(request: Request, key: ReadKey) -> Response:
+    """Prometheus text format: queues, workers, tasks and schedules from Redis, HTTP traffic of this instance."""
+    encode, content_type = choose_encoder(request.headers.get("accept", ""))
+    return Response(encode(request.app.state.metrics), media_type=content_type)

@@ -1,0 +1,154 @@
+"""Schedules fired by real `scheduler` processes, run by a real `worker`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis import Redis
+
+from tests.e2e.conftest import Stack, eventually
+from tests.redis_server import RedisServer
+from workers import keys
+
+
+@pytest.fixture
+def sched_stack(redis_server: RedisServer, tmp_path: Path) -> Iterator[Stack]:
+    queue = f"q{uuid.uuid4().hex[:8]}"  # a queue of its own, so other tests' jobs do not interfere
+    stack = Stack(redis_server.url, tmp_path, QUEUES=queue)
+    stack.queue = queue  # type: ignore[attr-defined]
+    stack.start("web")
+    stack.start("worker")
+    yield stack
+    stack.stop_all()
+
+
+def put_interval(stack: Stack, name: str, interval: float = 1, **fields: Any) -> dict[str, Any]:
+    body = {"task": "tests.record", "args": [name], "interval": interval, "queue": stack.queue, **fields}  # type: ignore[attr-defined]
+    answer = stack.http.put(f"/schedules/{name}", json=body)
+    assert answer.status_code == 201, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def runs(stack: Stack, name: str) -> list[dict[str, Any]]:
+    return stack.http.get(f"/schedules/{name}/runs", params={"limit": 1000}).json()["runs"][::-1]  # type: ignore[no-any-return]
+
+
+def fired(stack: Stack, name: str) -> list[dict[str, Any]]:
+    return [r for r in runs(stack, name) if r["status"] not in ("missed", "skipped")]
+
+
+def executions(name: str) -> int:
+    return int(Redis.from_url(os.environ["TEST_LEDGER_URL"]).get(f"record:{name}") or 0)
+
+
+def lock_holder(client: Redis) -> int | None:
+    """The pid of the scheduler holding the lock (its token starts with the pid)."""
+    value = client.get(keys.SCHEDULER_LOCK)
+    return int(value.split(b":")[0]) if value else None
+
+
+def due_seconds(run: dict[str, Any]) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(run["due_at"]).timestamp()
+
+
+def test_interval_runs_are_separate_jobs_one_interval_apart(sched_stack: Stack) -> None:
+    sched_stack.start("scheduler")
+    put_interval(sched_stack, "tick")
+    assert eventually(lambda: len(fired(sched_stack, "tick")) >= 4, timeout=15)
+    ledger = fired(sched_stack, "tick")
+    dues = [due_seconds(r) for r in ledger]
+    assert all(abs((b - a) - 1.0) < 1e-6 for a, b in zip(dues, dues[1:], strict=False)), dues
+    assert len({r["job_id"] for r in ledger}) == len(ledger)
+    job = sched_stack.wait_for(ledger[0]["job_id"])
+    assert job["status"] == "finished" and job["schedule"] == "tick"
+
+
+def test_pause_resume_delete(sched_stack: Stack) -> None:
+    sched_stack.start("scheduler")
+    put_interval(sched_stack, "pausable")
+    assert eventually(lambda: len(fired(sched_stack, "pausable")) >= 1, timeout=10)
+    sched_stack.http.post("/schedules/pausable/pause")
+    count = len(fired(sched_stack, "pausable"))
+    time.sleep(2.5)
+    assert len(fired(sched_stack, "pausable")) == count
+    sched_stack.http.post("/schedules/pausable/resume")
+    assert eventually(lambda: len(fired(sched_stack, "pausable")) >= count + 2, timeout=10)
+    assert sched_stack.http.delete("/schedules/pausable").status_code == 204
+    before = executions("pausable")
+    time.sleep(2.5)
+    assert executions("pausable") <= before + 1  # at most the run already queued at delete time
+
+
+def test_three_schedulers_and_kill_9_of_the_lock_holder(sched_stack: Stack) -> None:
+    schedulers = [sched_stack.start("scheduler") for _ in range(3)]
+    put_interval(sched_stack, "contended")
+    client = Redis.from_url(sched_stack.env["REDIS_URL"])
+    assert eventually(lambda: len(fired(sched_stack, "contended")) >= 3, timeout=15)
+    for _ in range(2):
+        holder_pid = lock_holder(client)
+        holder = next(p for p in schedulers if p.popen.pid == holder_pid)
+        os.kill(holder_pid, signal.SIGKILL)
+        holder.popen.wait()
+        killed_at = time.monotonic()
+        assert eventually(lambda pid=holder_pid: lock_holder(client) not in (None, pid), timeout=10)
+        assert time.monotonic() - killed_at < 5  # failover gap
+        schedulers.remove(holder)
+        schedulers.append(sched_stack.start("scheduler"))
+    count = len(fired(sched_stack, "contended"))
+    assert eventually(lambda: len(fired(sched_stack, "contended")) >= count + 2, timeout=10)
+    sched_stack.http.post("/schedules/contended/pause")
+    ledger = fired(sched_stack, "contended")
+    dues = [due_seconds(r) for r in ledger]
+    assert len(dues) == len(set(dues)), "a due time fired twice"
+    assert eventually(lambda: executions("contended") == len(ledger), timeout=10)
+
+
+def test_outage_ends_in_missed_runs_and_one_catch_up(sched_stack: Stack) -> None:
+    scheduler = sched_stack.start("scheduler")
+    put_interval(sched_stack, "outage", misfire_grace_time=2)
+    assert eventually(lambda: len(fired(sched_stack, "outage")) >= 1, timeout=10)
+    scheduler.popen.send_signal(signal.SIGSTOP)  # frozen: holds the lock until it expires, fires nothing
+    stopped_at = time.time()
+    time.sleep(7)
+    scheduler.popen.send_signal(signal.SIGCONT)
+    resumed_at = time.time()
+    assert eventually(lambda: any(r["status"] == "missed" for r in runs(sched_stack, "outage")), timeout=10)
+    ledger = runs(sched_stack, "outage")
+    during = [r for r in ledger if stopped_at + 0.5 < due_seconds(r) < resumed_at - 2.5]
+    assert len(during) >= 2 and all(r["status"] == "missed" for r in during)
+    catch_up = [r for r in ledger if stopped_at < due_seconds(r) < resumed_at and r["status"] != "missed"]
+    assert len(catch_up) <= 1
+    info = sched_stack.http.get("/schedules/outage").json()
+    assert info["missed_total"] >= 2
+
+
+def test_redis_restart_with_aof_keeps_every_schedule(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "aof", appendonly=True).start()
+    os.environ.setdefault("TEST_LEDGER_URL", server.url.replace("/0", "/1"))
+    stack = Stack(server.url, tmp_path)
+    try:
+        stack.start("web")
+        stack.start("worker")
+        stack.start("scheduler")
+        for n in range(3):
+            stack.http.put(f"/schedules/keep{n}", json={"task": "tests.echo", "args": [n], "interval": 1})
+        assert eventually(lambda: stack.http.get("/schedules/keep0").json()["runs_total"] >= 1, timeout=10)
+        server.stop()
+        server.start()  # same port, same AOF
+        assert eventually(lambda: stack.http.get("/healthz").status_code == 200, timeout=10)
+        names = [s["name"] for s in stack.http.get("/schedules").json()["schedules"]]
+        assert names == ["keep0", "keep1", "keep2"]
+        before = stack.http.get("/schedules/keep0").json()["runs_total"]
+        assert eventually(lambda: stack.http.get("/schedules/keep0").json()["runs_total"] >= before + 2, timeout=15)
+    finally:
+        stack.stop_all()
+        server.stop()

@@ -1,0 +1,187 @@
+"""Job and schedule metrics kept in Redis, so every worker and scheduler, on any host, adds to one total.
+
+Layout: one hash per metric family at `rqs:metrics:<family>`. A field is the JSON list of
+the series' label values; a histogram field adds one more item, `"sum"` or the upper bound
+of the single bucket an observation fell in (`"+Inf"` for the last). Buckets are stored
+non-cumulative and the reader adds them up, so an observation costs one HINCRBY and one
+HINCRBYFLOAT. Writers only queue commands on a pipeline the caller executes anyway (the
+one RQ commits a job's end with, the scheduler's firing transaction): recording a sample
+adds no round trip.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from redis import Redis
+from redis.client import Pipeline
+
+from workers.keys import metrics_key
+
+# How a job run ended: every run ends with exactly one of these.
+FINISHED, FAILED, RETRIED, STOPPED, INTERRUPTED = "finished", "failed", "retried", "stopped", "interrupted"
+JOB_OUTCOMES = (FINISHED, FAILED, RETRIED, STOPPED, INTERRUPTED)
+# What became of a schedule's due run.
+FIRED, MISSED, SKIPPED = "fired", "missed", "skipped"
+SCHEDULE_OUTCOMES = (FIRED, MISSED, SKIPPED)
+
+SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+LATENESS_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
+SUM, INF = "sum", "+Inf"
+
+
+@dataclass(frozen=True)
+class Family:
+    """One metric family: its Prometheus name (counters without `_total`), labels and buckets."""
+
+    name: str
+    kind: Literal["counter", "histogram"]
+    help: str
+    labels: tuple[str, ...]
+    buckets: tuple[float, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return metrics_key(self.name)
+
+
+TASK_RUNS = Family(
+    "rqs_task_runs",
+    "counter",
+    "Job runs that ended, by task, queue and outcome (finished, failed, retried, stopped, interrupted).",
+    ("task", "queue", "outcome"),
+)
+TASK_RUN_SECONDS = Family(
+    "rqs_task_run_seconds",
+    "histogram",
+    "Run time of a job run: ended_at - started_at.",
+    ("task", "queue"),
+    SECONDS_BUCKETS,
+)
+TASK_WAIT_SECONDS = Family(
+    "rqs_task_queue_wait_seconds",
+    "histogram",
+    "Time a job run waited on its queue: started_at - enqueued_at.",
+    ("task", "queue"),
+    SECONDS_BUCKETS,
+)
+SCHEDULE_RUNS = Family(
+    "rqs_schedule_runs",
+    "counter",
+    "Due runs of a schedule, by outcome (fired, missed, skipped).",
+    ("schedule", "outcome"),
+)
+SCHEDULE_LATENESS = Family(
+    "rqs_schedule_lateness_seconds",
+    "histogram",
+    "How late a fired run was: fired_at - due_at.",
+    ("schedule",),
+    LATENESS_BUCKETS,
+)
+FAMILIES = (TASK_RUNS, TASK_RUN_SECONDS, TASK_WAIT_SECONDS, SCHEDULE_RUNS, SCHEDULE_LATENESS)
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """One run of a job as it ended; timings are None when RQ did not record both ends."""
+
+    task: str
+    queue: str
+    outcome: str
+    wait: float | None
+    duration: float | None
+
+
+def _field(*parts: object) -> str:
+    return json.dumps(parts, separators=(",", ":"))
+
+
+def increment(pipeline: Pipeline, family: Family, labels: Sequence[str], amount: int = 1) -> None:
+    """Queue a counter increment on `pipeline`."""
+    pipeline.hincrby(family.key, _field(*labels), amount)
+
+
+def observe(pipeline: Pipeline, family: Family, labels: Sequence[str], value: float) -> None:
+    """Queue one histogram observation on `pipeline`: its bucket and the running sum."""
+    bound = next((b for b in family.buckets if value <= b), None)
+    pipeline.hincrby(family.key, _field(*labels, INF if bound is None else bound), 1)
+    pipeline.hincrbyfloat(family.key, _field(*labels, SUM), value)
+
+
+def record_job_run(pipeline: Pipeline, run: JobRun) -> None:
+    """Queue a job run's outcome and timings on the pipeline that commits the run's end."""
+    if run.outcome not in JOB_OUTCOMES:
+        raise ValueError(f"unknown job outcome {run.outcome!r}")
+    labels = (run.task, run.queue)
+    increment(pipeline, TASK_RUNS, (*labels, run.outcome))
+    if run.duration is not None:
+        observe(pipeline, TASK_RUN_SECONDS, labels, max(0.0, run.duration))
+    if run.wait is not None:
+        observe(pipeline, TASK_WAIT_SECONDS, labels, max(0.0, run.wait))
+
+
+def record_schedule_run(pipeline: Pipeline, schedule: str, outcome: str, lateness: float | None) -> None:
+    """Queue one due run of `schedule` on the scheduler's own transaction.
+
+    Args:
+        pipeline: the pipeline (or MULTI transaction) that records the run; the caller executes it.
+        schedule: the schedule's name.
+        outcome: `fired`, `missed` or `skipped`.
+        lateness: fired_at - due_at in seconds, for a fired run; None otherwise.
+
+    Raises:
+        ValueError: `outcome` is not one of the three.
+    """
+    if outcome not in SCHEDULE_OUTCOMES:
+        raise ValueError(f"unknown schedule outcome {outcome!r}")
+    increment(pipeline, SCHEDULE_RUNS, (schedule, outcome))
+    if lateness is not None:
+        observe(pipeline, SCHEDULE_LATENESS, (schedule,), lateness)
+
+
+@dataclass
+class HistogramData:
+    """One histogram series as stored: non-cumulative bucket counts and the sum."""
+
+    buckets: dict[float, int] = field(default_factory=dict)
+    sum: float = 0.0
+
+
+@dataclass
+class FamilyData:
+    """Every stored series of one family, keyed by label values."""
+
+    family: Family
+    counters: dict[tuple[str, ...], float] = field(default_factory=dict)
+    histograms: dict[tuple[str, ...], HistogramData] = field(default_factory=dict)
+
+
+def read_families(connection: Redis) -> list[FamilyData]:
+    """Every family with all its series, read in one round trip."""
+    with connection.pipeline(transaction=False) as pipeline:
+        for family in FAMILIES:
+            pipeline.hgetall(family.key)
+        stored = pipeline.execute()
+    return [_parse(family, fields) for family, fields in zip(FAMILIES, stored, strict=True)]
+
+
+def _parse(family: Family, fields: dict[bytes, bytes]) -> FamilyData:
+    data = FamilyData(family)
+    width = len(family.labels)
+    for raw_field, raw_value in fields.items():
+        parts = json.loads(raw_field)
+        labels = tuple(str(p) for p in parts[:width])
+        if family.kind == "counter" and len(parts) == width:
+            data.counters[labels] = float(raw_value)
+        elif family.kind == "histogram" and len(parts) == width + 1:
+            series = data.histograms.setdefault(labels, HistogramData())
+            part = parts[width]
+            if part == SUM:
+                series.sum = float(raw_value)
+            else:
+                series.buckets[math.inf if part == INF else float(part)] = int(raw_value)
+    return data
