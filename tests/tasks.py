@@ -51,3 +51,27 @@ def touch(path: str) -> str:
 @task(name="tests.record")
 def record(key: str) -> int:
     return int(_ledger().incr(f"record:{key}"))
+
+
+@task(name="tests.rendezvous")
+def rendezvous(key: str, parties: int, timeout: float = 60) -> int:
+    """Arrive, then wait for `parties` arrivals: the jobs can only all finish on as many concurrent workers."""
+    ledger = _ledger()
+    ledger.incr(f"rendezvous:{key}")
+    deadline = time.monotonic() + timeout
+    while int(ledger.get(f"rendezvous:{key}") or 0) < parties:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {ledger.get(f'rendezvous:{key}')} of {parties} arrived")
+        time.sleep(0.02)
+    return parties
+
+
+@task(name="tests.ledger")
+def ledger(path: str, token: str, seconds: float = 0.0) -> str:
+    """Append to a file outside the Redis under test, so lost and repeated runs can be counted."""
+    with open(path, "a") as handle:
+        handle.write(f"start {token}\n")
+    time.sleep(seconds)
+    with open(path, "a") as handle:
+        handle.write(f"end {token}\n")
+    return token

@@ -8,6 +8,7 @@ from redis import Redis
 from rq import Queue
 
 from workers.errors import InvalidJobError
+from workers.recovery import ReliableQueue
 from workers.serialization import SERIALIZER, TaskJob
 
 QUEUE_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
@@ -17,7 +18,7 @@ def get_queue(name: str, connection: Redis) -> Queue:
     """A queue by name; the name is checked so no odd Redis key is ever built from input."""
     if not QUEUE_NAME.match(name):
         raise InvalidJobError(f"invalid queue name {name!r}: use 1-100 of A-Z a-z 0-9 _ . : -")
-    return Queue(name, connection=connection, serializer=SERIALIZER, job_class=TaskJob)
+    return ReliableQueue(name, connection=connection, serializer=SERIALIZER, job_class=TaskJob)
 
 
 def known_queues(connection: Redis, configured: list[str]) -> list[Queue]:

@@ -28,6 +28,7 @@ from workers import keys
 from workers.connection import connect
 from workers.firing import fire_due
 from workers.logs import configure_logging
+from workers.redis_checks import check_redis
 from workers.registry import load_task_modules
 from workers.schedule_file import apply_schedules_file
 from workers.serialization import TaskJob
@@ -129,6 +130,7 @@ def main() -> None:
     configure_logging(settings.log_level, settings.log_format)
     load_task_modules(settings.task_modules)
     connection = connect(settings)
+    check_redis(connection)
     if settings.schedules_file is not None:
         apply_schedules_file(connection, settings.schedules_file, time.time())
     ServiceScheduler(connection, settings).run()

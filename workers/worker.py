@@ -24,6 +24,8 @@ from workers.logs import configure_logging
 from workers.metered import MeteredWorker
 from workers.metrics import INTERRUPTED
 from workers.queues import get_queue
+from workers.recovery import RecoveryMixin
+from workers.redis_checks import check_redis
 from workers.registry import load_task_modules
 from workers.serialization import SERIALIZER, TaskJob
 from workers.settings import get_settings
@@ -39,7 +41,7 @@ class JobInterrupted(BaseException):
     """
 
 
-class ServiceWorker(MeteredWorker):
+class ServiceWorker(RecoveryMixin, MeteredWorker):
     """SimpleWorker that can stop its running job and hands it back on shutdown."""
 
     shutdown_grace: float = 25.0
@@ -100,6 +102,7 @@ def main() -> None:
     configure_logging(settings.log_level, settings.log_format)
     load_task_modules(settings.task_modules)
     connection = connect(settings)
+    check_redis(connection)
     queues = [get_queue(name, connection) for name in settings.queues]
     worker = ServiceWorker(queues, connection=connection)
     worker.shutdown_grace = settings.worker_shutdown_grace

@@ -1,0 +1,92 @@
+"""kill -9 of workers: every accepted job still runs to an end (at least once)."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import Stack, eventually
+from tests.redis_server import RedisServer
+
+QUEUES = "rec-high,rec-default,rec-low"
+
+
+@pytest.fixture
+def rec_stack(redis_server: RedisServer, tmp_path: Path) -> Iterator[Stack]:
+    stack = Stack(redis_server.url, tmp_path, QUEUES=QUEUES)
+    stack.start("web")
+    yield stack
+    stack.stop_all()
+
+
+def kill_9(process: object) -> None:
+    popen = process.popen  # type: ignore[attr-defined]
+    os.kill(popen.pid, signal.SIGKILL)
+    popen.wait()
+
+
+def status(stack: Stack, job_id: str) -> str:
+    return stack.http.get(f"/jobs/{job_id}").json()["status"]  # type: ignore[no-any-return]
+
+
+def test_killed_mid_job_is_run_again_within_30s(rec_stack: Stack, tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.txt"
+    worker = rec_stack.start("worker")
+    body = {"task": "tests.ledger", "args": [str(ledger), "once", 3], "queue": "rec-default", "retry": 2}
+    job = rec_stack.http.post("/jobs", json=body).json()
+    assert eventually(lambda: status(rec_stack, job["id"]) == "started")
+    kill_9(worker)
+    killed_at = time.monotonic()
+    rec_stack.start("worker")
+    assert eventually(lambda: ledger.read_text().count("start once") == 2, timeout=40)
+    assert time.monotonic() - killed_at < 30
+    done = rec_stack.wait_for(job["id"])
+    assert done["status"] == "finished" and done["attempts"] == 2 and done["retries_left"] == 1
+
+
+def test_killed_job_without_retries_ends_failed_with_the_reason(rec_stack: Stack, tmp_path: Path) -> None:
+    worker = rec_stack.start("worker")
+    body = {"task": "tests.ledger", "args": [str(tmp_path / "l.txt"), "x", 30], "queue": "rec-low", "retry": 0}
+    job = rec_stack.http.post("/jobs", json=body).json()
+    assert eventually(lambda: status(rec_stack, job["id"]) == "started")
+    kill_9(worker)
+    rec_stack.start("worker")
+    assert eventually(lambda: status(rec_stack, job["id"]) == "failed", timeout=40)
+    error = rec_stack.http.get(f"/jobs/{job['id']}").json()["error"]
+    assert error is not None and "bandon" in (error["type"] + error["message"] + error["traceback"])
+
+
+def test_worker_on_three_queues_killed_right_after_enqueue_loses_nothing(rec_stack: Stack, tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.txt"
+    ledger.touch()
+    tokens, job_ids = [], []
+    for round_ in range(8):
+        worker = rec_stack.start("worker")
+        time.sleep(0.8)  # let it reach its dequeue loop
+        for queue in QUEUES.split(","):
+            token = f"{round_}-{queue}-{uuid.uuid4().hex[:6]}"
+            body = {
+                "task": "tests.ledger",
+                "args": [str(ledger), token],
+                "queue": queue,
+                "retry": {"max": 3, "backoff": 0},
+            }
+            job_ids.append(rec_stack.http.post("/jobs", json=body).json()["id"])
+            tokens.append(token)
+        time.sleep(random.uniform(0, 0.05))
+        kill_9(worker)
+    rec_stack.start("worker")
+    assert eventually(lambda: all(status(rec_stack, j) in ("finished", "failed") for j in job_ids), timeout=60)
+    statuses = Counter(status(rec_stack, j) for j in job_ids)
+    assert statuses["finished"] == len(job_ids), statuses
+    ran = Counter(line.split()[1] for line in ledger.read_text().splitlines() if line.startswith("end"))
+    lost = [t for t in tokens if ran[t] == 0]
+    assert lost == []

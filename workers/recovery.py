@@ -1,0 +1,136 @@
+"""At-least-once delivery: no dequeue window loses a job, and a dead worker's job runs again.
+
+Plain RQ pops with BLPOP when a worker listens on several queues, so a crash
+between the pop and the started-registry write loses the job; and a SimpleWorker
+sends no heartbeat while a job runs, so a killed worker's job is noticed only
+after `timeout + 60 s` plus a 10-minute maintenance pass. Here:
+- every dequeue moves the job id atomically into its queue's intermediate list
+  (one Lua call over the queues in priority order), which rq's maintenance
+  already knows how to recover, and our threshold for "stuck" is seconds;
+- a heartbeat thread keeps the running job's started-registry entry alive for
+  HEARTBEAT_TTL seconds at a time, so an entry that stops being renewed means a
+  dead worker, found by the next maintenance pass (every MAINTENANCE_INTERVAL)
+  and retried (counting as an attempt) or failed with the reason.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from redis import Redis
+from rq.exceptions import DequeueTimeout
+from rq.intermediate_queue import IntermediateQueue
+from rq.job import Job
+from rq.queue import Queue
+from rq.utils import as_text, now
+
+HEARTBEAT_EVERY = 5.0
+HEARTBEAT_TTL = 15
+MAINTENANCE_INTERVAL = 10
+WORKER_TTL = 25  # an idle worker heartbeats (and maybe runs maintenance) every WORKER_TTL - 15 s
+STUCK_AFTER = timedelta(seconds=5)
+IDLE_POLL = 0.25  # longest a job on a lower-priority queue waits while a worker is idle
+
+PRIORITY_MOVE = """
+for i, source in ipairs(KEYS) do
+  local id = redis.call('LMOVE', source, source .. ':intermediate', 'LEFT', 'RIGHT')
+  if id then return {source, id} end
+end
+return nil
+"""
+
+
+class FastIntermediateQueue(IntermediateQueue):
+    """rq's intermediate list, with "stuck" meaning seconds rather than a minute."""
+
+    def should_be_cleaned_up(self, job_id: str) -> bool:
+        first_seen = self.get_first_seen(job_id)
+        return first_seen is not None and now() - first_seen > STUCK_AFTER
+
+
+class ReliableQueue(Queue):
+    """A queue whose dequeue never holds a job id only in a client's memory."""
+
+    @property
+    def intermediate_queue(self) -> IntermediateQueue:
+        return FastIntermediateQueue(self.key, connection=self.connection)
+
+    @classmethod
+    def dequeue_any(
+        cls, queues: Iterable[Queue], timeout: int | None, connection: Redis, **kwargs: Any
+    ) -> tuple[Job, Queue] | None:
+        """Move the first job of the highest-priority non-empty queue, atomically; poll while idle."""
+        queue_keys = [queue.key for queue in queues]
+        move = connection.register_script(PRIORITY_MOVE)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            moved = move(keys=queue_keys)
+            if moved:
+                queue_key, job_id = (as_text(part) for part in moved)
+                found = cls._fetch_dequeued_job(connection, queue_key, job_id, **kwargs)
+                if found is not None:
+                    return found  # type: ignore[no-any-return]
+                continue
+            if deadline is None:
+                return None
+            if time.monotonic() >= deadline:
+                raise DequeueTimeout(timeout, queue_keys)
+            # Block on the highest-priority queue for a moment; the others are polled.
+            job_id = connection.blmove(queue_keys[0], f"{queue_keys[0]}:intermediate", IDLE_POLL)
+            if job_id is not None:
+                found = cls._fetch_dequeued_job(connection, queue_keys[0], as_text(job_id), **kwargs)
+                if found is not None:
+                    return found  # type: ignore[no-any-return]
+
+
+class JobHeartbeat:
+    """A thread that renews the running job's started-registry entry while it runs."""
+
+    def __init__(self, worker: Any, job: Job, execution: Any) -> None:
+        self.worker = worker
+        self.job = job
+        self.execution = execution
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{job.id}", daemon=True)
+
+    def __enter__(self) -> JobHeartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=HEARTBEAT_EVERY)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_EVERY):
+            try:
+                self.worker.maintain_heartbeats(self.job, self.execution)
+            except Exception:  # noqa: BLE001 - Redis away: the next beat retries; the job keeps running
+                self.worker.log.warning("heartbeat for job %s failed", self.job.id, exc_info=True)
+
+
+class RecoveryMixin:
+    """Worker behaviour for at-least-once delivery; mix in before an rq worker class."""
+
+    queue_class = ReliableQueue
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("worker_ttl", WORKER_TTL)
+        kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL)
+        kwargs.setdefault("queue_class", ReliableQueue)
+        super().__init__(*args, **kwargs)
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        return HEARTBEAT_TTL
+
+    def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
+        # Every dequeue goes through an intermediate list here, not only single-queue ones.
+        super().prepare_job_execution(job, remove_from_intermediate_queue=True)  # type: ignore[misc]
+
+    def perform_job(self, job: Job, queue: Queue, execution: Any) -> bool:
+        with JobHeartbeat(self, job, execution):
+            return super().perform_job(job, queue, execution)  # type: ignore[misc, no-any-return]
