@@ -88,29 +88,39 @@ class ReliableQueue(Queue):
 
 
 class JobHeartbeat:
-    """A thread that renews the running job's started-registry entry while it runs."""
+    """One thread per worker that renews the running job's started-registry entry.
 
-    def __init__(self, worker: Any, job: Job, execution: Any) -> None:
+    Long-lived rather than a thread per job: starting a thread costs more than a no-op job.
+    """
+
+    def __init__(self, worker: Any) -> None:
         self.worker = worker
-        self.job = job
-        self.execution = execution
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{job.id}", daemon=True)
+        self.current: tuple[Job, Any] | None = None
+        self._thread: threading.Thread | None = None
+
+    def running(self, job: Job, execution: Any) -> JobHeartbeat:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._beat, name="job-heartbeat", daemon=True)
+            self._thread.start()
+        self.current = (job, execution)
+        return self
 
     def __enter__(self) -> JobHeartbeat:
-        self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=HEARTBEAT_EVERY)
+        self.current = None
 
     def _beat(self) -> None:
-        while not self._stop.wait(HEARTBEAT_EVERY):
+        while True:
+            time.sleep(HEARTBEAT_EVERY)
+            current = self.current
+            if current is None:
+                continue
             try:
-                self.worker.maintain_heartbeats(self.job, self.execution)
+                self.worker.maintain_heartbeats(*current)
             except Exception:  # noqa: BLE001 - Redis away: the next beat retries; the job keeps running
-                self.worker.log.warning("heartbeat for job %s failed", self.job.id, exc_info=True)
+                self.worker.log.warning("heartbeat for job %s failed", current[0].id, exc_info=True)
 
 
 class RecoveryMixin:
@@ -123,6 +133,7 @@ class RecoveryMixin:
         kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL)
         kwargs.setdefault("queue_class", ReliableQueue)
         super().__init__(*args, **kwargs)
+        self._job_heartbeat = JobHeartbeat(self)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         return HEARTBEAT_TTL
@@ -132,5 +143,5 @@ class RecoveryMixin:
         super().prepare_job_execution(job, remove_from_intermediate_queue=True)  # type: ignore[misc]
 
     def perform_job(self, job: Job, queue: Queue, execution: Any) -> bool:
-        with JobHeartbeat(self, job, execution):
+        with self._job_heartbeat.running(job, execution):
             return super().perform_job(job, queue, execution)  # type: ignore[misc, no-any-return]

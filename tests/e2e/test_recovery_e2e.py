@@ -90,3 +90,13 @@ def test_worker_on_three_queues_killed_right_after_enqueue_loses_nothing(rec_sta
     ran = Counter(line.split()[1] for line in ledger.read_text().splitlines() if line.startswith("end"))
     lost = [t for t in tokens if ran[t] == 0]
     assert lost == []
+
+
+def test_a_long_job_on_a_live_worker_is_not_taken_for_abandoned(rec_stack: Stack, tmp_path: Path) -> None:
+    rec_stack.start("worker")
+    rec_stack.start("worker")  # an idle one runs maintenance meanwhile
+    body = {"task": "tests.ledger", "args": [str(tmp_path / "l.txt"), "long", 22], "queue": "rec-high", "retry": 2}
+    job = rec_stack.http.post("/jobs", json=body).json()
+    done = rec_stack.wait_for(job["id"], timeout=60)
+    assert done["status"] == "finished" and done["attempts"] == 1
+    assert (tmp_path / "l.txt").read_text().count("start long") == 1
