@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.exceptions import DequeueTimeout
 from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job
@@ -134,6 +136,11 @@ class RecoveryMixin:
         kwargs.setdefault("queue_class", ReliableQueue)
         super().__init__(*args, **kwargs)
         self._job_heartbeat = JobHeartbeat(self)
+        self.stop_signalled = False
+
+    def request_stop(self, signum: int, frame: Any) -> None:
+        self.stop_signalled = True  # tells work_until_stopped not to start another worker
+        super().request_stop(signum, frame)  # type: ignore[misc]
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         return HEARTBEAT_TTL
@@ -145,3 +152,31 @@ class RecoveryMixin:
     def perform_job(self, job: Job, queue: Queue, execution: Any) -> bool:
         with self._job_heartbeat.running(job, execution):
             return super().perform_job(job, queue, execution)  # type: ignore[misc, no-any-return]
+
+
+def work_until_stopped(build_worker: Callable[[], Any], connection: Redis, logging_level: str) -> None:
+    """Run workers until SIGTERM: RQ's worker quits when Redis goes away, so start a fresh one.
+
+    The job the lost worker was running (if any) is recovered like any abandoned job.
+    """
+    while True:
+        worker = build_worker()
+        try:
+            worker.work(with_scheduler=True, logging_level=logging_level)
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            worker.log.warning("worker %s lost Redis: %s", worker.name, error)
+        if worker.stop_signalled:
+            return
+        _wait_for_redis(connection, worker.log)
+
+
+def _wait_for_redis(connection: Redis, log: Any) -> None:
+    delay = 0.5
+    while True:
+        try:
+            connection.ping()
+            return
+        except (RedisConnectionError, RedisTimeoutError):
+            log.warning("waiting for Redis; next try in %.1f s", delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)

@@ -24,7 +24,7 @@ from workers.logs import configure_logging
 from workers.metered import MeteredWorker
 from workers.metrics import INTERRUPTED
 from workers.queues import get_queue
-from workers.recovery import RecoveryMixin
+from workers.recovery import RecoveryMixin, work_until_stopped
 from workers.redis_checks import check_redis
 from workers.registry import load_task_modules
 from workers.serialization import SERIALIZER, TaskJob
@@ -104,9 +104,13 @@ def main() -> None:
     connection = connect(settings)
     check_redis(connection)
     queues = [get_queue(name, connection) for name in settings.queues]
-    worker = ServiceWorker(queues, connection=connection)
-    worker.shutdown_grace = settings.worker_shutdown_grace
-    worker.work(with_scheduler=True, logging_level=settings.log_level)
+
+    def build_worker() -> ServiceWorker:
+        worker = ServiceWorker(queues, connection=connection)
+        worker.shutdown_grace = settings.worker_shutdown_grace
+        return worker
+
+    work_until_stopped(build_worker, connection, settings.log_level)
 
 
 if __name__ == "__main__":
