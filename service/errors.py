@@ -6,7 +6,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from redis.exceptions import BusyLoadingError, ReadOnlyError, ResponseError
+from redis.exceptions import BusyLoadingError, OutOfMemoryError, ReadOnlyError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -45,7 +45,7 @@ async def _redis_down(request: Request, error: Exception) -> JSONResponse:
 
 async def _redis_refused(request: Request, error: Exception) -> JSONResponse:
     """Out of memory under `noeviction`, or a read-only replica: nothing was written."""
-    if str(error).startswith("OOM") or isinstance(error, ReadOnlyError):
+    if isinstance(error, OutOfMemoryError | ReadOnlyError) or str(error).startswith("OOM"):
         log.warning("redis refused a write: %s", error)
         return redis_unavailable("Redis refused the write (out of memory or read-only); try again shortly")
     raise error
@@ -56,4 +56,5 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(error_type, _domain_error)
     for outage in (RedisConnectionError, RedisTimeoutError, BusyLoadingError):
         app.add_exception_handler(outage, _redis_down)
-    app.add_exception_handler(ResponseError, _redis_refused)
+    for refusal in (ResponseError, OutOfMemoryError, ReadOnlyError):
+        app.add_exception_handler(refusal, _redis_refused)

@@ -39,3 +39,15 @@ def test_long_job_is_put_back_after_grace(fresh_stack: Stack) -> None:
 def test_web_stops_within_30s(fresh_stack: Stack) -> None:
     web = fresh_stack.processes[0]
     assert web.terminate() < 30 and web.popen.returncode is not None
+
+
+def test_scheduler_stops_within_30s_and_releases_the_lock(fresh_stack: Stack) -> None:
+    from redis import Redis
+
+    from workers import keys
+
+    scheduler = fresh_stack.start("scheduler")
+    client = Redis.from_url(fresh_stack.env["REDIS_URL"])
+    assert eventually(lambda: client.get(keys.SCHEDULER_LOCK) is not None)
+    assert scheduler.terminate() < 30 and scheduler.popen.returncode is not None
+    assert client.get(keys.SCHEDULER_LOCK) is None  # released by its owner, not left to expire

@@ -3,6 +3,7 @@
 import time
 
 from fastapi.testclient import TestClient
+from redis import Redis
 
 from service.app import create_app
 from service.settings import ServiceSettings
@@ -40,3 +41,17 @@ def test_redis_down_is_503_fast() -> None:
             assert answer.status_code == 503, (path, answer.text)
             assert answer.headers["retry-after"]
         assert client.get("/healthz").json()["redis"] == "down"
+
+
+def test_redis_out_of_memory_is_503_and_nothing_is_half_written(client: TestClient, redis: Redis) -> None:
+    assert client.post("/jobs", json={"task": "tests.echo", "args": [1]}, headers=ADMIN).status_code == 202
+    used = int(redis.info("memory")["used_memory"])
+    redis.config_set("maxmemory-policy", "noeviction")
+    redis.config_set("maxmemory", str(used - 1024))
+    try:
+        answer = client.post("/jobs", json={"task": "tests.echo", "args": ["x" * 10_000]}, headers=ADMIN)
+        assert answer.status_code == 503 and answer.headers["retry-after"]
+    finally:
+        redis.config_set("maxmemory", "0")
+    assert client.get("/jobs", headers=ADMIN).json()["total"] == 1  # the refused job left nothing behind
+    assert client.post("/jobs", json={"task": "tests.echo", "args": [2]}, headers=ADMIN).status_code == 202
