@@ -60,7 +60,7 @@ def submit(connection: Redis, settings: Settings, spec: JobSpec, idempotency: st
     """Validate and enqueue one job; with an idempotency key, a replay returns the first job."""
     task = validate(connection, spec)
     if idempotency is None:
-        return Submission(_enqueue(connection, settings, spec, task), created=True)
+        return Submission(_enqueue_all(connection, settings, [(spec, task)])[0], created=True)
     key = idempotency_key(hashlib.sha256(idempotency.encode()).hexdigest())
     job_id = spec.job_id or str(uuid.uuid4())
     if not connection.set(key, job_id, nx=True, ex=IDEMPOTENCY_TTL):
@@ -72,7 +72,7 @@ def submit(connection: Redis, settings: Settings, spec: JobSpec, idempotency: st
                 connection.set(key, job_id, ex=IDEMPOTENCY_TTL)  # the first try never got its job stored
     spec.job_id = job_id
     try:
-        return Submission(_enqueue(connection, settings, spec, task), created=True)
+        return Submission(_enqueue_all(connection, settings, [(spec, task)])[0], created=True)
     except BaseException:
         connection.delete(key)
         raise
@@ -86,7 +86,21 @@ def submit_many(connection: Redis, settings: Settings, specs: list[JobSpec]) -> 
             tasks.append(validate(connection, spec))
         except (InvalidJobError, TaskNotFoundError) as error:
             raise type(error)(f"jobs[{index}]: {error}") from None
-    return [_enqueue(connection, settings, spec, task) for spec, task in zip(specs, tasks, strict=True)]
+    return _enqueue_all(connection, settings, list(zip(specs, tasks, strict=True)))
+
+
+def _enqueue_all(connection: Redis, settings: Settings, items: list[tuple[JobSpec, Task]]) -> list[TaskJob]:
+    """Enqueue in one MULTI (one round trip, all or nothing) unless a job has dependencies.
+
+    RQ checks dependencies under WATCH in a transaction of its own, so those go one by one.
+    """
+    if any(spec.depends_on for spec, _ in items):
+        return [_enqueue(connection, settings, spec, task) for spec, task in items]
+    with connection.pipeline() as pipe:
+        pipe.multi()
+        jobs = [_enqueue(connection, settings, spec, task, pipeline=pipe) for spec, task in items]
+        pipe.execute()
+    return jobs
 
 
 def validate(connection: Redis, spec: JobSpec) -> Task:
@@ -124,7 +138,7 @@ def _enqueue(
     }
     due = _due_time(spec)
     if due is not None:
-        job = queue.enqueue_at(due, RUNNER_PATH, at_front=spec.at_front, **options)
+        job = queue.enqueue_at(due, RUNNER_PATH, at_front=spec.at_front, pipeline=pipeline, **options)
     else:
         job = queue.enqueue_call(
             RUNNER_PATH, depends_on=spec.depends_on or None, at_front=spec.at_front, pipeline=pipeline, **options
