@@ -1,8 +1,11 @@
-"""Dependencies routes share: settings, the Redis client, and the caller's key."""
+"""Dependencies routes share: settings, the Redis client, and the caller's key.
+
+All `async def`: none does I/O, and a sync dependency costs a thread-pool hop per request.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
@@ -16,15 +19,15 @@ bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: <key>`")
 
 
-def get_app_settings(request: Request) -> ServiceSettings:
+async def get_app_settings(request: Request) -> ServiceSettings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_redis(request: Request) -> Redis:
+async def get_redis(request: Request) -> Redis:
     return request.app.state.redis  # type: ignore[no-any-return]
 
 
-def get_blocking_redis(request: Request) -> Redis:
+async def get_blocking_redis(request: Request) -> Redis:
     return request.app.state.blocking_redis  # type: ignore[no-any-return]
 
 
@@ -33,7 +36,7 @@ RedisDep = Annotated[Redis, Depends(get_redis)]
 BlockingRedisDep = Annotated[Redis, Depends(get_blocking_redis)]
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
     header_key: Annotated[str | None, Security(api_key_header)],
@@ -47,10 +50,10 @@ def authenticate(
     return key
 
 
-def require(scope: Scope) -> Callable[[ApiKey], ApiKey]:
+def require(scope: Scope) -> Callable[[ApiKey], Awaitable[ApiKey]]:
     """A dependency that lets through keys of at least `scope`, else 403."""
 
-    def check(key: Annotated[ApiKey, Depends(authenticate)]) -> ApiKey:
+    async def check(key: Annotated[ApiKey, Depends(authenticate)]) -> ApiKey:
         if key.scope < scope:
             raise HTTPException(403, f"key {key.name!r} has scope {key.scope.name!r}; this needs {scope.name!r}")
         return key

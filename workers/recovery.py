@@ -67,7 +67,8 @@ class ReliableQueue(Queue):
     ) -> tuple[Job, Queue] | None:
         """Move the first job of the highest-priority non-empty queue, atomically; poll while idle."""
         queue_keys = [queue.key for queue in queues]
-        move = connection.register_script(PRIORITY_MOVE)
+        move = connection.__dict__.get("_rqs_priority_move") or connection.register_script(PRIORITY_MOVE)
+        connection.__dict__["_rqs_priority_move"] = move
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             moved = move(keys=queue_keys)
