@@ -15,10 +15,12 @@ from service.errors import install_error_handlers
 from service.limits import BodySizeLimit
 from service.metrics import instrument
 from service.routes import api_router
+from service.schedules_view import schedules_view
 from service.settings import ServiceSettings, get_settings
 from workers.connection import connect
 from workers.job_view import WAIT_STEP
 from workers.logs import configure_logging
+from workers.redis_checks import check_redis
 from workers.registry import load_task_modules
 from workers.schedule_file import apply_schedules_file
 
@@ -38,6 +40,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.redis = connect(settings)
+        check_redis(app.state.redis)
         app.state.blocking_redis = connect(settings, socket_timeout=settings.redis_timeout + WAIT_STEP + 1)
         if settings.schedules_file is not None:
             apply_schedules_file(app.state.redis, settings.schedules_file, time.time())
@@ -55,6 +58,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.keys = keys
     install_error_handlers(app)
     app.include_router(api_router)
+    app.router.routes.append(schedules_view(lambda: app.state.redis, settings, keys))  # before /dashboard
     app.mount("/dashboard", dashboard_app(lambda: app.state.redis, settings.redis_url, keys))
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     instrument(app, settings.queues)  # last: its middleware sees every answer, 413s included

@@ -1,0 +1,154 @@
+"""The /dashboard/schedules pages through the app factory, on the suite's real Redis."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.settings import ServiceSettings
+from tests.conftest import ADMIN, KEYS
+from tests.redis_server import free_port
+
+BROWSER = ("anyone", "test-admin-key")  # basic auth, as a browser logs in
+READER = ("anyone", "test-read-key")
+SAME_SITE = {"Origin": "http://testserver"}
+EVIL = "<script>alert(1)</script>"
+NIGHTLY = {
+    "task": "tests.echo",
+    "args": [[EVIL, "<img src=x onerror=alert(2)>"]],
+    "cron": "0 3 * * *",
+    "timezone": "Asia/Shanghai",
+}
+
+
+def put(client: TestClient, name: str, **body: Any) -> dict[str, Any]:
+    answer = client.put(f"/schedules/{name}", json=body or NIGHTLY, headers=ADMIN)
+    assert answer.status_code == 201, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def post(client: TestClient, path: str, auth: tuple[str, str] = BROWSER, **headers: str) -> Any:
+    return client.post(f"/dashboard/schedules/{path}", auth=auth, headers=headers, follow_redirects=False)
+
+
+def paused(client: TestClient, name: str) -> bool:
+    return client.get(f"/schedules/{name}", headers=ADMIN).json()["paused"]  # type: ignore[no-any-return]
+
+
+def assert_inert(html: str) -> None:
+    """Schedule values show as text: no markup they carry survives, and the page has no script."""
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html
+    assert "<script" not in html.lower() and "<img" not in html.lower()
+
+
+def test_list_shows_every_schedule_escaped(client: TestClient) -> None:
+    put(client, "nightly")
+    put(client, "every30", task="tests.echo", kwargs={"value": 1}, interval=30)
+    put(client, "once", task="tests.echo", at="2099-12-01T00:00:00Z")
+    for path in ("/dashboard/schedules", "/dashboard/schedules/"):
+        page = client.get(path, auth=READER)
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert_inert(page.text)
+        assert re.findall(r'data-schedule="([^"]+)"', page.text) == ["every30", "nightly", "once"]
+        for text in ("cron 0 3 * * * (Asia/Shanghai)", "every 30 s", "(value=1)", "once at 2099-12-01 00:00:00 UTC"):
+            assert text in page.text
+        assert "19:00:00 UTC" in page.text  # nightly's next run: 03:00 in Shanghai
+        assert 'href="/dashboard/"' in page.text and "/dashboard/static/css/bootstrap.min.css" in page.text
+
+
+def test_empty_list(client: TestClient) -> None:
+    assert "No schedules yet" in client.get("/dashboard/schedules", auth=BROWSER).text
+
+
+def test_detail_shows_upcoming_in_utc_and_local(client: TestClient) -> None:
+    put(client, "nightly")
+    page = client.get("/dashboard/schedules/nightly", auth=READER)
+    assert page.status_code == 200
+    assert_inert(page.text)
+    upcoming = page.text.split('id="upcoming"')[1].split("</table>")[0]
+    assert upcoming.count("19:00:00 UTC") == 5 and upcoming.count("03:00:00 +0800 Asia/Shanghai") == 5
+    assert "No runs yet" in page.text
+
+
+def test_detail_lists_runs_with_links_to_their_jobs(client: TestClient, run_worker: Any) -> None:
+    put(client, "nightly")
+    answer = post(client, "nightly/trigger", **SAME_SITE)
+    job_id = client.get("/schedules/nightly", headers=ADMIN).json()["last_job_id"]
+    assert answer.status_code == 303 and job_id in answer.headers["location"]
+    run_worker()
+    page = client.get(answer.headers["location"], auth=BROWSER)
+    assert "Triggered" in page.text and 'class="badge badge-success">finished<' in page.text
+    runs = page.text.split('id="runs"')[1]
+    assert f'href="/dashboard/0/view/job/{job_id}"' in runs
+    assert client.get(f"/dashboard/0/view/job/{job_id}", auth=BROWSER).status_code == 200
+
+
+def test_no_key_is_401_basic(client: TestClient) -> None:
+    put(client, "nightly")
+    for method, path in (("GET", ""), ("GET", "/"), ("GET", "/nightly"), ("POST", "/nightly/pause")):
+        for auth in (None, ("anyone", "wrong")):
+            answer = client.request(method, f"/dashboard/schedules{path}", auth=auth, headers=SAME_SITE)
+            assert answer.status_code == 401 and answer.headers["www-authenticate"].startswith("Basic")
+    assert not paused(client, "nightly")
+
+
+def test_pause_resume_trigger_from_the_pages(client: TestClient) -> None:
+    put(client, "nightly")
+    answer = post(client, "nightly/pause?back=list", **SAME_SITE)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/dashboard/schedules/?")
+    assert paused(client, "nightly")
+    listing = client.get(answer.headers["location"], auth=BROWSER).text
+    assert "Paused" in listing and 'action="/dashboard/schedules/nightly/resume?back=list"' in listing
+    answer = post(client, "nightly/resume", Referer="http://testserver/dashboard/schedules/nightly")
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/dashboard/schedules/nightly?")
+    assert not paused(client, "nightly")
+    assert post(client, "nightly/trigger", **SAME_SITE).status_code == 303
+    runs = client.get("/schedules/nightly/runs", headers=ADMIN).json()["runs"]
+    assert len(runs) == 1 and runs[0]["job_id"].startswith("nightly-trigger-")
+
+
+def test_actions_refused_cross_site_or_without_admin(client: TestClient) -> None:
+    put(client, "nightly")
+    for auth, headers in (
+        (BROWSER, {"Origin": "https://evil.example"}),
+        (BROWSER, {"Referer": "https://evil.example/dashboard/schedules"}),
+        (BROWSER, {}),
+        (READER, SAME_SITE),
+    ):
+        for action in ("pause", "trigger"):
+            assert post(client, f"nightly/{action}", auth, **headers).status_code == 403
+    assert not paused(client, "nightly")
+    assert client.get("/schedules/nightly/runs", headers=ADMIN).json()["runs"] == []
+    page = client.get("/dashboard/schedules/nightly", auth=READER).text
+    assert page.count('disabled title="needs an admin key"') == 2
+
+
+def test_unknown_schedule_or_action_is_404(client: TestClient) -> None:
+    put(client, "nightly")
+    assert client.get("/dashboard/schedules/nope", auth=BROWSER).status_code == 404
+    assert post(client, "nope/pause", **SAME_SITE).status_code == 404
+    assert post(client, "nope/trigger", **SAME_SITE).status_code == 404
+    missing = post(client, "nightly/explode", **SAME_SITE)
+    assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+    assert not paused(client, "nightly")
+    reflected = client.get("/dashboard/schedules/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E", auth=BROWSER)
+    assert reflected.status_code == 404 and "&lt;img src=x onerror=alert(1)&gt;" in reflected.text
+    assert "<img" not in reflected.text
+
+
+def test_rq_dashboard_still_served_beside_it(client: TestClient) -> None:
+    assert client.get("/dashboard/", auth=BROWSER).status_code == 200
+    assert client.get("/dashboard/0/view/jobs", auth=BROWSER).status_code == 200
+
+
+def test_redis_down_is_503_not_500() -> None:
+    settings = ServiceSettings(redis_url=f"redis://127.0.0.1:{free_port()}/0", api_keys=KEYS)
+    with TestClient(create_app(settings)) as client:
+        for method, path in (("GET", ""), ("GET", "/nightly"), ("POST", "/nightly/pause")):
+            answer = client.request(method, f"/dashboard/schedules{path}", auth=BROWSER, headers=SAME_SITE)
+            assert answer.status_code == 503 and answer.headers["retry-after"], (path, answer.text)
