@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from service.auth import ApiKey, find_key, presented_key
 from service.auth import Scope as KeyScope
 from service.dashboard_headers import SecuredAnswer
+from service.routes.audit import AnswerStatus, record_dashboard_action
 from workers.serialization import SERIALIZER
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -68,12 +69,16 @@ class DashboardGuard:
             await response(scope, receive, send)
             return
         scope.setdefault("state", {})["key"] = key  # for the mutation log, as the API's auth does
-        if is_action(scope["method"], scope["path"][len(scope.get("root_path", "")) :]):
+        action = is_action(scope["method"], scope["path"][len(scope.get("root_path", "")) :])
+        if action:
             refusal = _refuse_write(key, headers)
             if refusal is not None:
                 await JSONResponse({"detail": refusal}, status_code=403)(scope, receive, send)
                 return
-        await self.app(scope, receive, SecuredAnswer(send).send)
+        answer = AnswerStatus(SecuredAnswer(send).send)
+        await self.app(scope, receive, answer.send)
+        if action:
+            await record_dashboard_action(scope, key, answer.status)  # the audit trail, once it went through
 
 
 def is_action(method: str, path: str) -> bool:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
 from redis.exceptions import BusyLoadingError, OutOfMemoryError, ReadOnlyError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workers.errors import (
     InvalidJobError,
@@ -20,6 +22,7 @@ from workers.errors import (
 
 log = logging.getLogger(__name__)
 RETRY_AFTER = "5"
+UNPARSABLE_BODY = "There was an error parsing the body"  # FastAPI's own wording
 
 STATUS_BY_ERROR: dict[type[JobServiceError], int] = {
     TaskNotFoundError: 422,
@@ -51,7 +54,16 @@ async def _redis_refused(request: Request, error: Exception) -> JSONResponse:
     raise error
 
 
+async def _http_error(request: Request, error: Exception) -> Response:
+    """FastAPI answers 400 for a body it cannot decode (not UTF-8); the contract says 422."""
+    assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 400 and error.detail == UNPARSABLE_BODY:
+        return JSONResponse({"detail": "malformed JSON body: it could not be decoded"}, status_code=422)
+    return await http_exception_handler(request, error)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     for error_type in STATUS_BY_ERROR:
         app.add_exception_handler(error_type, _domain_error)
     for outage in (RedisConnectionError, RedisTimeoutError, BusyLoadingError):

@@ -20,7 +20,6 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 from redis import Redis
 from rq.worker import WorkerStatus
-from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.mutation_log import BODY_LIMIT, is_mutation, log_mutation
@@ -134,13 +133,17 @@ class HttpMetrics:
         self.latency.labels(method, route).observe(seconds)
 
 
-def route_template(scope: Scope, routes: list[BaseRoute]) -> str:
-    """The matched route's path template; a request refused before routing (413) is matched here."""
-    route = scope.get("route")
-    if route is None:
-        route = next((r for r in routes if r.matches(scope)[0] != Match.NONE), None)
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) and path else UNMATCHED
+def route_template(scope: Scope, root_path: str) -> str:
+    """The matched route's path template, or a mount's prefix; `root_path` is the one before routing.
+
+    A request answered before routing (an unknown path, a body refused by its declared size)
+    has no template and is labelled `unmatched`.
+    """
+    path = getattr(scope.get("route"), "path", None)
+    if isinstance(path, str) and path:
+        return path
+    mounted = scope.get("root_path", "")
+    return mounted[len(root_path) :] if mounted != root_path else UNMATCHED
 
 
 class _Answer:
@@ -164,26 +167,29 @@ class _Answer:
 class ObserveRequests:
     """ASGI middleware: counts and times every request and logs every mutation."""
 
-    def __init__(self, app: ASGIApp, http: HttpMetrics, routes: list[BaseRoute]) -> None:
+    def __init__(self, app: ASGIApp, http: HttpMetrics) -> None:
         self.app = app
         self.http = http
-        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
+        started, root_path = time.perf_counter(), scope.get("root_path", "")
         answer = _Answer(send, keep_body=is_mutation(scope["method"]))
         try:
             await self.app(scope, receive, answer.send)
-        finally:
-            status = answer.status if answer.status is not None else 500  # an exception with nothing sent
-            route = route_template(scope, self.routes)
-            self.http.observe(scope["method"], route, status, time.perf_counter() - started)
-            if is_mutation(scope["method"]):
-                body = bytes(answer.body) if answer.body is not None else None
-                log_mutation(scope, route, status, body)
+        except Exception:  # not cancellation: a task cancelled at shutdown answered nobody
+            self._observe(scope, root_path, answer, started)
+            raise
+        self._observe(scope, root_path, answer, started)
+
+    def _observe(self, scope: Scope, root_path: str, answer: _Answer, started: float) -> None:
+        route = route_template(scope, root_path)
+        status = answer.status if answer.status is not None else 500  # it raised before answering
+        self.http.observe(scope["method"], route, status, time.perf_counter() - started)
+        if is_mutation(scope["method"]):
+            log_mutation(scope, route, status, bytes(answer.body) if answer.body is not None else None)
 
 
 def instrument(app: FastAPI, queues: list[str]) -> None:
@@ -191,4 +197,4 @@ def instrument(app: FastAPI, queues: list[str]) -> None:
     registry = CollectorRegistry()
     registry.register(RedisCollector(lambda: app.state.redis, queues))
     app.state.metrics = registry
-    app.add_middleware(ObserveRequests, http=HttpMetrics(registry), routes=app.router.routes)
+    app.add_middleware(ObserveRequests, http=HttpMetrics(registry))

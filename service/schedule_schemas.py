@@ -36,6 +36,12 @@ class ScheduleIn(BaseModel):
     paused: bool = False
 
 
+class ScheduleCreate(ScheduleIn):
+    """The body of POST /schedules, where the name is not in the path and so is required."""
+
+    name: ScheduleName
+
+
 class DueTime(BaseModel):
     utc: datetime
     local: datetime

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from redis import Redis
+from rq import Retry
 
 from workers import task
 
@@ -75,3 +76,9 @@ def ledger(path: str, token: str, seconds: float = 0.0) -> str:
     with open(path, "a") as handle:
         handle.write(f"end {token}\n")
     return token
+
+
+@task(name="tests.ask_retry")
+def ask_retry() -> Retry:
+    """Return `rq.Retry` rather than raise: RQ's other retry path."""
+    return Retry(max=1)

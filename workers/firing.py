@@ -20,6 +20,7 @@ from rq.utils import get_version
 
 from workers import keys
 from workers.jobs import JobSpec, enqueue_in_transaction
+from workers.metrics import record_schedule_run
 from workers.schedule_store import record_runs
 from workers.schedules import ScheduleSpec, plan_catch_up
 from workers.serialization import TaskJob
@@ -109,6 +110,7 @@ def _step(
         pipe.hincrby(keys.schedule_key(spec.name), "runs_total", 1)
         runs_total += 1
     _count(pipe, spec.name, plan.missed_total, outcome == "skipped")
+    _measure(pipe, spec.name, plan.missed_total, outcome, now - plan.fire if plan.fire is not None else None)
     record_runs(pipe, spec.name, ledger)
     _advance(pipe, spec, now, runs_total)
     pipe.execute()
@@ -127,6 +129,14 @@ def _count(pipe: Pipeline, name: str, missed: int, skipped: bool) -> None:
         pipe.hincrby(keys.schedule_key(name), "missed_total", missed)
     if skipped:
         pipe.hincrby(keys.schedule_key(name), "skipped_total", 1)
+
+
+def _measure(pipe: Pipeline, name: str, missed: int, outcome: str, lateness: float | None) -> None:
+    """Prometheus counters and the lateness histogram, in the same transaction as the run."""
+    if missed:
+        record_schedule_run(pipe, name, "missed", None, missed)
+    if outcome in ("fired", "skipped"):
+        record_schedule_run(pipe, name, outcome, lateness if outcome == "fired" else None)
 
 
 def _advance(pipe: Pipeline, spec: ScheduleSpec, now: float, runs_total: int) -> None:

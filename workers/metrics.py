@@ -43,10 +43,11 @@ class Family:
     help: str
     labels: tuple[str, ...]
     buckets: tuple[float, ...] = ()
+    outcomes: tuple[str, ...] = ()  # every value of a counter's last label, reported from 0 on
 
     @property
     def key(self) -> str:
-        return metrics_key(self.name)
+        return metrics_key(self.name.removeprefix("rqs_"))  # rqs:metrics:task_runs, not rqs:metrics:rqs_...
 
 
 TASK_RUNS = Family(
@@ -54,6 +55,7 @@ TASK_RUNS = Family(
     "counter",
     "Job runs that ended, by task, queue and outcome (finished, failed, retried, stopped, interrupted).",
     ("task", "queue", "outcome"),
+    outcomes=JOB_OUTCOMES,
 )
 TASK_RUN_SECONDS = Family(
     "rqs_task_run_seconds",
@@ -74,6 +76,7 @@ SCHEDULE_RUNS = Family(
     "counter",
     "Due runs of a schedule, by outcome (fired, missed, skipped).",
     ("schedule", "outcome"),
+    outcomes=SCHEDULE_OUTCOMES,
 )
 SCHEDULE_LATENESS = Family(
     "rqs_schedule_lateness_seconds",
@@ -124,7 +127,9 @@ def record_job_run(pipeline: Pipeline, run: JobRun) -> None:
         observe(pipeline, TASK_WAIT_SECONDS, labels, max(0.0, run.wait))
 
 
-def record_schedule_run(pipeline: Pipeline, schedule: str, outcome: str, lateness: float | None) -> None:
+def record_schedule_run(
+    pipeline: Pipeline, schedule: str, outcome: str, lateness: float | None, count: int = 1
+) -> None:
     """Queue one due run of `schedule` on the scheduler's own transaction.
 
     Args:
@@ -132,13 +137,14 @@ def record_schedule_run(pipeline: Pipeline, schedule: str, outcome: str, latenes
         schedule: the schedule's name.
         outcome: `fired`, `missed` or `skipped`.
         lateness: fired_at - due_at in seconds, for a fired run; None otherwise.
+        count: how many runs this is (an outage can miss many in one step).
 
     Raises:
         ValueError: `outcome` is not one of the three.
     """
     if outcome not in SCHEDULE_OUTCOMES:
         raise ValueError(f"unknown schedule outcome {outcome!r}")
-    increment(pipeline, SCHEDULE_RUNS, (schedule, outcome))
+    increment(pipeline, SCHEDULE_RUNS, (schedule, outcome), count)
     if lateness is not None:
         observe(pipeline, SCHEDULE_LATENESS, (schedule,), lateness)
 
@@ -184,4 +190,12 @@ def _parse(family: Family, fields: dict[bytes, bytes]) -> FamilyData:
                 series.sum = float(raw_value)
             else:
                 series.buckets[math.inf if part == INF else float(part)] = int(raw_value)
+    _fill_outcomes(data)
     return data
+
+
+def _fill_outcomes(data: FamilyData) -> None:
+    """Report every outcome of a known series from 0, so the first failure is an increase PromQL sees."""
+    for labels in list(data.counters):
+        for outcome in data.family.outcomes:
+            data.counters.setdefault((*labels[:-1], outcome), 0.0)

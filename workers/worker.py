@@ -4,6 +4,7 @@ It is RQ's SimpleWorker (no fork per job: the fork, not the task, is where plain
 RQ spends its time), with three additions: a stop request interrupts the running
 job, SIGTERM gives the running job a grace period and then puts it back on its
 queue, and RQ's own scheduler runs alongside so delays and retry backoff fire.
+Its base, `MeteredWorker`, counts, times and logs every run (workers/metered.py).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class ServiceWorker(RecoveryMixin, MeteredWorker):
     def __init__(self, queues: list[Queue], connection: Redis, **kwargs: Any) -> None:
         kwargs.setdefault("serializer", SERIALIZER)
         kwargs.setdefault("job_class", TaskJob)
+        kwargs.setdefault("log_job_description", False)  # descriptions carry args: keep them out of logs
         super().__init__(queues, connection=connection, **kwargs)
         self._requeue_on_interrupt = False
         self._grace_timer: threading.Timer | None = None

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from service.deps import AdminKey, BlockingRedisDep, ReadKey, RedisDep, SettingsDep, WriteKey
+from service.routes.audit import AuditDep
 from service.schemas import (
     JOB_ID_PATTERN,
     QUEUE_PATTERN,
@@ -53,26 +54,41 @@ def job_out(job: jobs.TaskJob) -> JobOut:
 
 
 @router.post("/jobs", status_code=202, responses={200: {"model": JobAccepted}})
-def submit_job(
+async def submit_job(
     body: JobRequest,
     response: Response,
     redis: RedisDep,
     settings: SettingsDep,
     key: WriteKey,
+    audit: AuditDep,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> JobAccepted:
     """Submit a job; a repeated `Idempotency-Key` answers 200 with the first job."""
-    submission = jobs.submit(redis, settings, to_spec(body), idempotency_key)
-    if not submission.created:
+
+    def submit() -> tuple[bool, JobAccepted]:  # the Redis work, in one thread-pool hop
+        submission = jobs.submit(redis, settings, to_spec(body), idempotency_key)
+        if submission.created:
+            audit("job.submit", submission.job.id)
+        return submission.created, accepted(submission.job)
+
+    created, answer = await run_in_threadpool(submit)
+    if not created:
         response.status_code = 200
-    return accepted(submission.job)
+    return answer
 
 
 @router.post("/jobs/batch", status_code=202)
-def submit_batch(body: JobBatch, redis: RedisDep, settings: SettingsDep, key: WriteKey) -> JobBatchAccepted:
+async def submit_batch(
+    body: JobBatch, redis: RedisDep, settings: SettingsDep, key: WriteKey, audit: AuditDep
+) -> JobBatchAccepted:
     """Submit up to 1000 jobs; one invalid item refuses them all."""
-    created = jobs.submit_many(redis, settings, [to_spec(item) for item in body.jobs])
-    return JobBatchAccepted(jobs=[accepted(job) for job in created])
+
+    def submit() -> JobBatchAccepted:
+        created = jobs.submit_many(redis, settings, [to_spec(item) for item in body.jobs])
+        audit("job.submit", ",".join(job.id for job in created))
+        return JobBatchAccepted(jobs=[accepted(job) for job in created])
+
+    return await run_in_threadpool(submit)
 
 
 @router.get("/jobs")
@@ -91,9 +107,9 @@ def get_jobs(
 
 
 @router.get("/jobs/{job_id}")
-def get_job(job_id: JobIdPath, redis: RedisDep, key: ReadKey) -> JobOut:
+async def get_job(job_id: JobIdPath, redis: RedisDep, key: ReadKey) -> JobOut:
     """A job's status, result or error."""
-    return job_out(jobs.fetch(redis, job_id))
+    return await run_in_threadpool(lambda: job_out(jobs.fetch(redis, job_id)))
 
 
 @router.get("/jobs/{job_id}/result")
@@ -110,15 +126,20 @@ async def get_job_result(
 
 
 @router.delete("/jobs/{job_id}")
-def cancel_job(job_id: JobIdPath, redis: RedisDep, blocking: BlockingRedisDep, key: AdminKey) -> JobOut:
+def cancel_job(
+    job_id: JobIdPath, redis: RedisDep, blocking: BlockingRedisDep, key: AdminKey, audit: AuditDep
+) -> JobOut:
     """Cancel a pending job, or stop a started one."""
     job = jobs.cancel(redis, job_id)
+    audit("job.cancel", job_id)
     if job.get_status(refresh=False).value == "started":
         job = wait_until_ended(redis, blocking, job_id, STOP_WAIT_SECONDS)
     return job_out(job)
 
 
 @router.post("/jobs/{job_id}/requeue", status_code=202)
-def requeue_job(job_id: JobIdPath, redis: RedisDep, key: AdminKey) -> JobOut:
+def requeue_job(job_id: JobIdPath, redis: RedisDep, key: AdminKey, audit: AuditDep) -> JobOut:
     """Queue a failed, stopped or canceled job again under the same id."""
-    return job_out(jobs.requeue(redis, job_id))
+    job = jobs.requeue(redis, job_id)
+    audit("job.requeue", job_id)
+    return job_out(job)

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Response
+from redis import Redis
 
 from service.deps import AdminKey, ReadKey, RedisDep, SettingsDep
+from service.routes.audit import AuditDep, Auditor
 from service.routes.jobs import accepted
-from service.schedule_schemas import DueTime, RunList, RunOut, ScheduleIn, ScheduleList, ScheduleOut
+from service.schedule_schemas import (
+    DueTime,
+    RunList,
+    RunOut,
+    ScheduleCreate,
+    ScheduleIn,
+    ScheduleList,
+    ScheduleOut,
+)
 from service.schemas import JobAccepted
 from workers import jobs, schedule_store
+from workers.audit import schedule_state
 from workers.errors import InvalidJobError
 from workers.firing import trigger
 from workers.schedule_store import ScheduleInfo
@@ -67,17 +78,26 @@ def _time(timestamp: float | None) -> datetime | None:
 
 
 @router.post("/schedules", status_code=201)
-def create_schedule(body: ScheduleIn, redis: RedisDep, key: AdminKey) -> ScheduleOut:
+def create_schedule(body: ScheduleCreate, redis: RedisDep, key: AdminKey, audit: AuditDep) -> ScheduleOut:
     """Create a schedule; 409 when the name is taken."""
     now = time.time()
-    return to_out(schedule_store.upsert(redis, to_spec(body), now, create_only=True).info, now)
+    info = schedule_store.upsert(redis, to_spec(body), now, create_only=True).info
+    audit("schedule.create", info.spec.name, after=schedule_state(info.spec))
+    return to_out(info, now)
 
 
 @router.put("/schedules/{name}", responses={201: {"model": ScheduleOut}})
-def put_schedule(name: NamePath, body: ScheduleIn, response: Response, redis: RedisDep, key: AdminKey) -> ScheduleOut:
+def put_schedule(
+    name: NamePath, body: ScheduleIn, response: Response, redis: RedisDep, key: AdminKey, audit: AuditDep
+) -> ScheduleOut:
     """Create or replace a schedule; the same body twice changes nothing."""
     now = time.time()
-    result = schedule_store.upsert(redis, to_spec(body, name), now)
+    spec = to_spec(body, name)
+    before = audit.stored_schedule(name)
+    result = schedule_store.upsert(redis, spec, now)
+    if result.changed:  # the same body twice is not a change, and is not recorded
+        action = "schedule.create" if result.created else "schedule.replace"
+        audit(action, name, before=before, after=schedule_state(result.info.spec))
     response.status_code = 201 if result.created else 200
     return to_out(result.info, now)
 
@@ -96,31 +116,43 @@ def get_schedule(name: NamePath, redis: RedisDep, key: ReadKey) -> ScheduleOut:
 
 
 @router.delete("/schedules/{name}", status_code=204)
-def delete_schedule(name: NamePath, redis: RedisDep, key: AdminKey) -> Response:
+def delete_schedule(name: NamePath, redis: RedisDep, key: AdminKey, audit: AuditDep) -> Response:
     """Delete a schedule; no later run fires."""
+    before = audit.stored_schedule(name)
     schedule_store.delete(redis, name)
+    audit("schedule.delete", name, before=before)
     return Response(status_code=204)
 
 
 @router.post("/schedules/{name}/pause")
-def pause_schedule(name: NamePath, redis: RedisDep, key: AdminKey) -> ScheduleOut:
+def pause_schedule(name: NamePath, redis: RedisDep, key: AdminKey, audit: AuditDep) -> ScheduleOut:
     """Pause: nothing fires until resumed."""
-    now = time.time()
-    return to_out(schedule_store.set_paused(redis, name, True, now), now)
+    return _set_paused(redis, audit, name, True)
 
 
 @router.post("/schedules/{name}/resume")
-def resume_schedule(name: NamePath, redis: RedisDep, key: AdminKey) -> ScheduleOut:
+def resume_schedule(name: NamePath, redis: RedisDep, key: AdminKey, audit: AuditDep) -> ScheduleOut:
     """Resume from the next due time; runs due while paused are not fired."""
+    return _set_paused(redis, audit, name, False)
+
+
+def _set_paused(redis: Redis, audit: Auditor, name: str, paused: bool) -> ScheduleOut:
     now = time.time()
-    return to_out(schedule_store.set_paused(redis, name, False, now), now)
+    info = schedule_store.set_paused(redis, name, paused, now)
+    if info.updated_at == now:  # set_paused stamps `now` only when it changed something
+        before = schedule_state(replace(info.spec, paused=not paused))
+        audit("schedule.pause" if paused else "schedule.resume", name, before, schedule_state(info.spec))
+    return to_out(info, now)
 
 
 @router.post("/schedules/{name}/trigger", status_code=202)
-def trigger_schedule(name: NamePath, redis: RedisDep, settings: SettingsDep, key: AdminKey) -> JobAccepted:
+def trigger_schedule(
+    name: NamePath, redis: RedisDep, settings: SettingsDep, key: AdminKey, audit: AuditDep
+) -> JobAccepted:
     """Fire one run now, outside the timing."""
     info = schedule_store.get(redis, name)
     job_id = trigger(redis, settings, info.spec, time.time())
+    audit("schedule.trigger", name, after={"job_id": job_id})
     return accepted(jobs.fetch(redis, job_id))
 
 

@@ -115,3 +115,15 @@ def test_trigger_runs_now(redis: Redis, settings: Settings) -> None:
     job_id = trigger(redis, settings, spec, now=START - 0.5)
     assert fetch(redis, job_id).meta["schedule"] == "every10"
     assert schedule_store.runs(redis, "every10", 5)[0]["job_id"] == job_id
+
+
+def test_runs_are_counted_for_prometheus(redis: Redis, settings: Settings) -> None:
+    from workers.metrics import SCHEDULE_LATENESS, SCHEDULE_RUNS
+
+    store(redis, misfire_grace_time=5, overlap="skip")
+    fire_due(redis, settings, START + 32.5)  # 0, 10, 20 missed; 30 fired 2.5 s late
+    fire_due(redis, settings, START + 40)  # skipped: the run of 30 is still queued
+    runs = {k.decode(): int(v) for k, v in redis.hgetall(SCHEDULE_RUNS.key).items()}
+    assert sorted(runs.values()) == [1, 1, 3] and len(runs) == 3
+    lateness = {k.decode(): float(v) for k, v in redis.hgetall(SCHEDULE_LATENESS.key).items()}
+    assert lateness['["every10","sum"]'] == 2.5
