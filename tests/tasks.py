@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -82,3 +83,22 @@ def ledger(path: str, token: str, seconds: float = 0.0) -> str:
 def ask_retry() -> Retry:
     """Return `rq.Retry` rather than raise: RQ's other retry path."""
     return Retry(max=1)
+
+
+def stop_once_started(redis: Redis, job_id: str) -> threading.Thread:
+    """A thread that asks the worker to stop the job as soon as it has started (tests of stop)."""
+    from rq.job import JobStatus
+
+    from workers import jobs
+
+    def stop() -> None:
+        job = jobs.fetch(redis, job_id)
+        deadline = time.monotonic() + 10
+        while job.get_status() != JobStatus.STARTED and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        jobs.cancel(redis, job_id)
+
+    thread = threading.Thread(target=stop, daemon=True)
+    thread.start()
+    return thread

@@ -137,7 +137,7 @@ def worker_infos(connection: Redis) -> list[WorkerInfo]:
     return [
         WorkerInfo(
             name=w.name,
-            state=str(w.get_state()),
+            state=str(getattr(w.get_state(), "value", w.get_state())),
             queues=w.queue_names(),
             current_job=w.get_current_job_id(),
             successful_jobs=w.successful_job_count,

@@ -25,14 +25,11 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq_scheduler import Scheduler
 
 from workers import keys
-from workers.connection import connect
 from workers.firing import fire_due
-from workers.logs import configure_logging
-from workers.redis_checks import check_redis
-from workers.registry import load_task_modules
+from workers.process import start_process
 from workers.schedule_file import apply_schedules_file
 from workers.serialization import TaskJob
-from workers.settings import Settings, get_settings
+from workers.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -126,14 +123,10 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
 
 def main() -> None:
     """Run a scheduler until SIGTERM; any number may run, one holds the lock."""
-    settings = get_settings()
-    configure_logging(settings.log_level, settings.log_format)
-    load_task_modules(settings.task_modules)
-    connection = connect(settings)
-    check_redis(connection)
-    if settings.schedules_file is not None:
-        apply_schedules_file(connection, settings.schedules_file, time.time())
-    ServiceScheduler(connection, settings).run()
+    started = start_process()
+    if started.settings.schedules_file is not None:
+        apply_schedules_file(started.connection, started.settings.schedules_file, time.time())
+    ServiceScheduler(started.connection, started.settings).run()
 
 
 if __name__ == "__main__":

@@ -20,16 +20,12 @@ from rq.exceptions import InvalidJobOperation
 from rq.job import Job
 from rq.queue import Queue
 
-from workers.connection import connect
-from workers.logs import configure_logging
 from workers.metered import MeteredWorker
 from workers.metrics import INTERRUPTED
+from workers.process import start_process
 from workers.queues import get_queue
 from workers.recovery import RecoveryMixin, work_until_stopped
-from workers.redis_checks import check_redis
-from workers.registry import load_task_modules
 from workers.serialization import SERIALIZER, TaskJob
-from workers.settings import get_settings
 
 log = logging.getLogger(__name__)
 INTERRUPT_SIGNAL = signal.SIGUSR1
@@ -100,11 +96,8 @@ class ServiceWorker(RecoveryMixin, MeteredWorker):
 
 def main() -> None:
     """Run a worker on QUEUES (in priority order) until SIGTERM."""
-    settings = get_settings()
-    configure_logging(settings.log_level, settings.log_format)
-    load_task_modules(settings.task_modules)
-    connection = connect(settings)
-    check_redis(connection)
+    started = start_process()
+    settings, connection = started.settings, started.connection
     queues = [get_queue(name, connection) for name in settings.queues]
 
     def build_worker() -> ServiceWorker:

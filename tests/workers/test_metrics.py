@@ -1,8 +1,6 @@
 """Job and schedule metrics in Redis: the layout, and a worker recording every run's outcome and timings."""
 
 import logging
-import threading
-import time
 from typing import Any
 
 import pytest
@@ -11,6 +9,7 @@ from redis.connection import Connection
 from rq import SimpleWorker
 from rq.job import JobStatus
 
+from tests.tasks import stop_once_started
 from workers import jobs, metrics
 from workers.jobs import JobSpec
 from workers.metered import UNREGISTERED
@@ -114,15 +113,7 @@ def test_worker_times_each_run(redis: Redis, settings: Settings, run_worker: Any
 def test_stopped_run_is_counted_as_stopped(redis: Redis, settings: Settings, run_worker: Any) -> None:
     job = submit(redis, settings, "tests.sleep", 30)
 
-    def stop_when_started() -> None:
-        deadline = time.monotonic() + 10
-        while job.get_status() != JobStatus.STARTED and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.2)
-        jobs.cancel(redis, job.id)
-
-    stopper = threading.Thread(target=stop_when_started, daemon=True)
-    stopper.start()
+    stopper = stop_once_started(redis, job.id)
     run_worker()
     stopper.join()
     assert runs(redis) == {("tests.sleep", "default", "stopped"): 1.0}

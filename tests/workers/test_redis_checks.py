@@ -14,7 +14,7 @@ from redis import Redis
 from service.app import create_app
 from service.settings import ServiceSettings
 from tests.redis_server import free_port
-from workers import scheduler, worker
+from workers import process, scheduler, worker
 from workers.connection import connect
 from workers.redis_checks import check_redis, read_facts
 from workers.settings import Settings
@@ -118,8 +118,8 @@ def test_worker_and_scheduler_check_at_start(
         raise Started
 
     monkeypatch.setenv("REDIS_URL", settings.redis_url)
-    monkeypatch.setattr(module, "configure_logging", lambda *args: None)  # keep caplog's handler
-    monkeypatch.setattr(module, "check_redis", check_then_stop)
+    monkeypatch.setattr(process, "configure_logging", lambda *args: None)  # keep caplog's handler
+    monkeypatch.setattr(process, "check_redis", check_then_stop)
     with caplog.at_level(logging.INFO, logger=LOGGER), pytest.raises(Started):
         module.main()
     assert any("no persistence" in warning for warning in warnings_in(caplog))

@@ -1,6 +1,5 @@
 """The worker runs registered tasks only, retries with backoff, and can stop a job."""
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -8,6 +7,7 @@ from typing import Any
 from redis import Redis
 from rq.job import JobStatus
 
+from tests.tasks import stop_once_started
 from workers import jobs
 from workers.jobs import JobSpec
 from workers.queues import get_queue
@@ -62,15 +62,7 @@ def test_retry_then_success_with_backoff(redis: Redis, settings: Settings, run_w
 def test_stop_interrupts_a_running_job(redis: Redis, settings: Settings, run_worker: Any) -> None:
     job = jobs.submit(redis, settings, JobSpec(task="tests.sleep", args=[30])).job
 
-    def stop_when_started() -> None:
-        deadline = time.monotonic() + 10
-        while job.get_status() != JobStatus.STARTED and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.2)
-        jobs.cancel(redis, job.id)
-
-    stopper = threading.Thread(target=stop_when_started)
-    stopper.start()
+    stopper = stop_once_started(redis, job.id)
     started = time.monotonic()
     run_worker()
     stopper.join()

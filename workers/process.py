@@ -1,0 +1,29 @@
+"""What every process does first: settings, logging, tasks, the Redis client, the Redis checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis import Redis
+
+from workers.connection import connect
+from workers.logs import configure_logging
+from workers.redis_checks import check_redis
+from workers.registry import load_task_modules
+from workers.settings import Settings, get_settings
+
+
+@dataclass
+class Started:
+    settings: Settings
+    connection: Redis
+
+
+def start_process() -> Started:
+    """Read the environment, set up logging, import the tasks and connect; warn about Redis."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    load_task_modules(settings.task_modules)
+    connection = connect(settings)
+    check_redis(connection)
+    return Started(settings, connection)
