@@ -2,9 +2,9 @@
 
 The run's job id is derived from the schedule and its due time, and the job's
 creation, the ledger, the counters and the move to the next due time are one
-MULTI/EXEC, watched on the schedule and on that job id. So a due time fires at
-most once however many schedulers run, and a crash mid-step leaves either
-everything done or nothing.
+MULTI/EXEC watched on the schedule's hash (a batch of due schedules shares one
+transaction). So a due time fires at most once however many schedulers run,
+and a crash mid-step leaves either everything done or nothing.
 """
 
 from __future__ import annotations
@@ -46,82 +46,106 @@ def run_job_id(name: str, due: float) -> str:
 
 
 def fire_due(connection: Redis, settings: Settings, now: float) -> list[Fired]:
-    """Handle every schedule due at or before `now` (in batches), each in its own transaction."""
+    """Handle up to BATCH schedules due at or before `now` in one watched transaction.
+
+    Three round trips for the whole batch (WATCH, the reads, MULTI/EXEC). When a
+    schedule in it changed meanwhile (an API call), the batch is redone one by one.
+    """
     get_version(connection)  # cached on the client, so no INFO round trip inside a MULTI
-    results = []
-    due = connection.zrangebyscore(keys.SCHEDULES_DUE, "-inf", now, start=0, num=BATCH, withscores=True)
-    for name, score in due:
-        outcome = fire_one(connection, settings, name.decode(), score, now)
-        if outcome is not None:
-            results.append(outcome)
-    return results
+    found = connection.zrangebyscore(keys.SCHEDULES_DUE, "-inf", now, start=0, num=BATCH, withscores=True)
+    due = [(name.decode(), score) for name, score in found]
+    if not due:
+        return []
+    try:
+        return _fire_batch(connection, settings, due, now)
+    except WatchError:
+        return [fired for name, score in due if (fired := fire_one(connection, settings, name, score, now))]
 
 
 def fire_one(connection: Redis, settings: Settings, name: str, due: float, now: float) -> Fired | None:
     """The atomic step for one schedule; None when another process changed it first."""
-    key = keys.schedule_key(name)
+    try:
+        steps = _fire_batch(connection, settings, [(name, due)], now)
+    except WatchError:
+        return None
+    return steps[0] if steps else None
+
+
+@dataclass
+class _State:
+    """A due schedule as read inside the watch."""
+
+    name: str
+    due: float
+    spec: ScheduleSpec | None
+    runs_total: int
+    last_job_id: str | None
+    last_status: str | None = None
+
+
+def _fire_batch(connection: Redis, settings: Settings, due: list[tuple[str, float]], now: float) -> list[Fired]:
+    """Every step of the batch in one MULTI, watched on the schedules it touches."""
     with connection.pipeline() as pipe:
-        try:
-            pipe.watch(key)
-            raw, runs_raw, last_job = pipe.hmget(key, "spec", "runs_total", "last_job_id")
-            if pipe.zscore(keys.SCHEDULES_DUE, name) != due:
-                return None
-            if raw is None:
-                pipe.multi()
-                pipe.zrem(keys.SCHEDULES_DUE, name)
-                pipe.execute()
-                return Fired(name, due, None, "gone")
-            spec = ScheduleSpec.from_json(raw)
-            return _step(pipe, connection, settings, spec, due, now, int(runs_raw or 0), last_job)
-        except WatchError:
-            return None
+        pipe.watch(*(keys.schedule_key(name) for name, _ in due))
+        states = _read(connection, due)
+        pipe.multi()
+        steps = [_write(pipe, connection, settings, state, now) for state in states]
+        pipe.execute()
+    return steps
 
 
-def _step(
-    pipe: Pipeline,
-    connection: Redis,
-    settings: Settings,
-    spec: ScheduleSpec,
-    due: float,
-    now: float,
-    runs_total: int,
-    last_job: bytes | None,
-) -> Fired:
-    plan = plan_catch_up(spec, due, now)
+def _read(connection: Redis, due: list[tuple[str, float]]) -> list[_State]:
+    """Definitions, counters and due times in one round trip (plus one for overlap checks)."""
+    with connection.pipeline(transaction=False) as reads:
+        for name, _ in due:
+            reads.hmget(keys.schedule_key(name), "spec", "runs_total", "last_job_id")
+            reads.zscore(keys.SCHEDULES_DUE, name)
+        replies = reads.execute()
+    states = []
+    for (name, score), fields, current in zip(due, replies[::2], replies[1::2], strict=True):
+        if current != score:
+            continue  # moved since the range read: another step handled it
+        raw, runs, last = fields
+        spec = ScheduleSpec.from_json(raw) if raw is not None else None
+        states.append(_State(name, score, spec, int(runs or 0), last.decode() if last else None))
+    _read_last_status(connection, [s for s in states if s.spec and s.spec.overlap == "skip" and s.last_job_id])
+    return states
+
+
+def _read_last_status(connection: Redis, states: list[_State]) -> None:
+    if not states:
+        return
+    with connection.pipeline(transaction=False) as reads:
+        for state in states:
+            reads.hget(TaskJob.key_for(state.last_job_id or ""), "status")
+        for state, status in zip(states, reads.execute(), strict=True):
+            state.last_status = status.decode() if status else None
+
+
+def _write(pipe: Pipeline, connection: Redis, settings: Settings, state: _State, now: float) -> Fired:
+    """Queue one schedule's step on the batch's MULTI: fire, skip or record missed, then advance."""
+    spec = state.spec
+    if spec is None:
+        pipe.zrem(keys.SCHEDULES_DUE, state.name)
+        return Fired(state.name, state.due, None, "gone")
+    plan = plan_catch_up(spec, state.due, now)
     ledger: list[dict[str, Any]] = [_entry(None, missed, None, "missed") for missed in plan.missed]
-    outcome, job_id = "missed", None
-    if plan.fire is not None:
-        job_id = run_job_id(spec.name, plan.fire)
-        pipe.watch(TaskJob.key_for(job_id))
-        if pipe.exists(TaskJob.key_for(job_id)):
-            outcome = "already-fired"
-        elif spec.overlap == "skip" and _busy(pipe, last_job):
-            outcome = "skipped"
-            ledger.append(_entry(None, plan.fire, now, "skipped"))
-        else:
-            outcome = "fired"
-            ledger.append(_entry(job_id, plan.fire, now, "fired"))
-    pipe.multi()
-    if outcome == "fired":
+    outcome, job_id, runs_total = "missed", None, state.runs_total
+    if plan.fire is not None and spec.overlap == "skip" and state.last_status in BUSY:
+        outcome = "skipped"
+        ledger.append(_entry(None, plan.fire, now, "skipped"))
+    elif plan.fire is not None:
+        outcome, job_id, runs_total = "fired", run_job_id(spec.name, plan.fire), runs_total + 1
+        ledger.append(_entry(job_id, plan.fire, now, "fired"))
         enqueue_in_transaction(connection, pipe, settings, _job_spec(spec, job_id))
-        pipe.hset(
-            keys.schedule_key(spec.name), mapping={"last_run_at": now, "last_due_at": plan.fire, "last_job_id": job_id}
-        )
+        last = {"last_run_at": now, "last_due_at": plan.fire, "last_job_id": job_id}
+        pipe.hset(keys.schedule_key(spec.name), mapping=last)
         pipe.hincrby(keys.schedule_key(spec.name), "runs_total", 1)
-        runs_total += 1
     _count(pipe, spec.name, plan.missed_total, outcome == "skipped")
     _measure(pipe, spec.name, plan.missed_total, outcome, now - plan.fire if plan.fire is not None else None)
     record_runs(pipe, spec.name, ledger)
     _advance(pipe, spec, now, runs_total)
-    pipe.execute()
-    return Fired(spec.name, plan.fire, job_id if outcome == "fired" else None, outcome)
-
-
-def _busy(pipe: Pipeline, last_job: bytes | None) -> bool:
-    if last_job is None:
-        return False
-    status = pipe.hget(TaskJob.key_for(last_job.decode()), "status")
-    return status is not None and status.decode() in BUSY
+    return Fired(spec.name, plan.fire, job_id, outcome)
 
 
 def _count(pipe: Pipeline, name: str, missed: int, skipped: bool) -> None:
