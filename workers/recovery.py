@@ -15,6 +15,9 @@ after `timeout + 60 s` plus a 10-minute maintenance pass. Here:
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -36,6 +39,7 @@ MAINTENANCE_INTERVAL = 10
 WORKER_TTL = 25  # an idle worker heartbeats (and maybe runs maintenance) every WORKER_TTL - 15 s
 STUCK_AFTER = timedelta(seconds=5)
 IDLE_POLL = 0.25  # longest a job on a lower-priority queue waits while a worker is idle
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 PRIORITY_MOVE = """
 for i, source in ipairs(KEYS) do
@@ -160,15 +164,36 @@ def work_until_stopped(build_worker: Callable[[], Any], connection: Redis, loggi
 
     The job the lost worker was running (if any) is recovered like any abandoned job.
     """
+    os.register_at_fork(after_in_child=die_with_parent)
     while True:
         worker = build_worker()
         try:
             worker.work(with_scheduler=True, logging_level=logging_level)
         except (RedisConnectionError, RedisTimeoutError) as error:
             worker.log.warning("worker %s lost Redis: %s", worker.name, error)
+            _quietly(worker.unsubscribe)  # rq's teardown stopped before it when Redis went away
         if worker.stop_signalled:
             return
         _wait_for_redis(connection, worker.log)
+
+
+def die_with_parent() -> None:
+    """In a forked child (RQ's scheduler process): get SIGTERM when the worker dies, even by kill -9.
+
+    Otherwise the orphan keeps RQ's scheduler lock and replacement workers never start their own.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the orphan lives on, as with plain RQ
+        pass
+
+
+def _quietly(action: Callable[[], object]) -> None:
+    try:
+        action()
+    except Exception:  # noqa: BLE001 - best-effort cleanup of a worker whose Redis is gone
+        pass
 
 
 def _wait_for_redis(connection: Redis, log: Any) -> None:

@@ -100,3 +100,31 @@ def test_a_long_job_on_a_live_worker_is_not_taken_for_abandoned(rec_stack: Stack
     done = rec_stack.wait_for(job["id"], timeout=60)
     assert done["status"] == "finished" and done["attempts"] == 1
     assert (tmp_path / "l.txt").read_text().count("start long") == 1
+
+
+def test_kill_9_leaves_no_orphan_scheduler_process(rec_stack: Stack) -> None:
+    worker = rec_stack.start("worker")
+    pid = worker.popen.pid
+
+    def children() -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+        return found
+
+    assert eventually(lambda: len(children()) >= 1)  # RQ's scheduler process, forked by the worker
+    child = children()[0]
+    kill_9(worker)
+    assert eventually(
+        lambda: (
+            not Path(f"/proc/{child}").exists()
+            or "Z" in Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        ),
+        timeout=10,
+    )
