@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install install-dev run worker web test lint format check bench clean
+.PHONY: install install-dev run worker web test lint format check bench bench-all clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,8 +46,13 @@ format: install-dev
 
 check: lint test
 
+## bench: HTTP and worker benchmarks; `make bench-all` adds the scheduler and recovery ones
 bench: install-dev
 	$(BIN)/python -m bench
+
+bench-all: bench
+	$(BIN)/python -m bench sched
+	$(BIN)/python -m bench recovery
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

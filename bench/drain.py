@@ -19,6 +19,7 @@ from rq import Queue, SimpleWorker, Worker
 from rq.worker import BaseWorker
 
 from workers.connection import connect
+from workers.logs import configure_logging
 from workers.queues import get_queue
 from workers.registry import load_task_modules
 from workers.settings import Settings
@@ -32,7 +33,8 @@ LOG_LEVEL = "INFO"
 def build_worker(kind: str, queue_name: str, redis_url: str) -> BaseWorker:
     """The worker the service runs, or raw RQ's with its defaults (pickle, rq.job.Job)."""
     if kind == "service":
-        settings = Settings(redis_url=redis_url)
+        settings = Settings(redis_url=redis_url, log_level=LOG_LEVEL)
+        configure_logging(settings.log_level, settings.log_format)  # as `workers.worker.main` does
         load_task_modules(settings.task_modules)
         connection = connect(settings)
         return ServiceWorker([get_queue(queue_name, connection)], connection=connection)
@@ -57,7 +59,7 @@ def send_output_to(path: str) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.drain", description="Empty QUEUE with one worker.")
     parser.add_argument("kind", choices=KINDS)
     parser.add_argument("queue")
     parser.add_argument("--redis-url", required=True)

@@ -15,12 +15,18 @@ PACKAGES = ("rq", "redis", "fastapi", "starlette", "uvicorn", "pydantic", "uvloo
 def describe_environment() -> dict[str, Any]:
     return {
         "cpus": os.cpu_count(),
+        "load_average": load_average(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "redis_server": _first_line(["redis-server", "--version"]),
         "wrk": _first_line(["wrk", "--version"]),
         "packages": {name: _version(name) for name in PACKAGES},
     }
+
+
+def load_average() -> list[float]:
+    """1, 5 and 15 minute load: other work on a shared box shows up here and in the figures."""
+    return [round(value, 2) for value in os.getloadavg()]
 
 
 def _version(package: str) -> str:

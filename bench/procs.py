@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -107,7 +108,7 @@ def _terminate(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=STOP_GRACE_SECONDS)
 
 
-def wait_until(check: Any, timeout: float, interval: float = 0.05, what: str = "condition") -> None:
+def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.05, what: str = "condition") -> None:
     """Poll `check()` until it is true; raise after `timeout` seconds (every wait is bounded)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -12,6 +12,7 @@ def header(meta: dict[str, Any]) -> str:
     lines = [
         f"rq-service benchmarks ({meta['plan']['name']} plan), {meta['started_at']}",
         f"command: {meta['command']}  (cwd {meta['cwd']})",
+        f"load average (1/5/15 min) at start: {env['load_average']}, at end: {meta.get('load_average_at_end', '-')}",
         f"machine: {env['cpus']} CPUs; python {env['python']}; redis-server {env['redis_server']}; {env['wrk']}",
         "packages: " + ", ".join(f"{k} {v}" for k, v in env["packages"].items()),
     ]

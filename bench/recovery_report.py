@@ -1,0 +1,128 @@
+"""The recovery figures as one table for people; nothing here measures anything."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+Row = tuple[str, str, str]  # figure, value, goal
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile (an observed value, never an interpolated one); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def summarize_kills(result: dict[str, Any]) -> dict[str, Any]:
+    """p50/p90/max of the recovery times of the rounds that recovered."""
+    rounds = result["rounds"]
+    times = [r["recovery_s"] for r in rounds if r.get("recovery_s") is not None]
+    return {
+        "kills": len(rounds),
+        "recovered": len(times),
+        "recovery_s": {"p50": percentile(times, 50), "p90": percentile(times, 90), "max": max(times, default=None)},
+        "min_s": min(times, default=None),
+        "kills_leaving_orphans": sum(1 for r in rounds if r.get("orphans_left_by_kill")),
+        "orphans_all_rq_scheduler": all(
+            r.get("orphans_were_rq_scheduler") for r in rounds if r.get("orphans_left_by_kill")
+        ),
+        "not_recovered": [r for r in rounds if r.get("recovery_s") is None],
+    }
+
+
+def _s(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
+
+
+def kill_rows(result: dict[str, Any]) -> list[Row]:
+    if "error" in result:
+        return [("1-2. kill -9 mid-job (ours)", f"FAILED: {result['error']}", "")]
+    summary = result["summary"]
+    times = summary["recovery_s"]
+    jobs = result["jobs"]
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(jobs["statuses"].items()))
+    starts = ", ".join(f"{k} starts: {v}" for k, v in jobs["body_starts_per_job"].items())
+    orphan_kind = (
+        " (its rq scheduler child)" if summary["kills_leaving_orphans"] and summary["orphans_all_rq_scheduler"] else ""
+    )
+    return [
+        ("1. kills of our worker mid-job", f"{summary['kills']} ({summary['recovered']} started again)", "all"),
+        ("   kill -> started again, p50", _s(times["p50"]), ""),
+        ("   kill -> started again, p90", _s(times["p90"]), ""),
+        ("   kill -> started again, max", _s(times["max"]), "< 30 s"),
+        ("   kills leaving an orphan process", f"{summary['kills_leaving_orphans']}{orphan_kind}", "0"),
+        ("2. jobs submitted / ended as", f"{jobs['submitted']} / {statuses}", "all finished"),
+        ("   lost (no run of the body ended)", str(len(jobs["lost"])), "0"),
+        ("   run again beyond the killed run", str(len(jobs["duplicated"])), "0"),
+        ("   body starts per job", starts, "2 each"),
+    ]
+
+
+def baseline_rows(result: dict[str, Any]) -> list[Row]:
+    if "error" in result:
+        return [("1b. plain RQ kill -9 mid-job", f"FAILED: {result['error']}", "")]
+    rows: list[Row] = []
+    for number, run in enumerate(result["rounds"]):
+        if run["seconds"] is None:
+            value = f">{result['cap_s']:.0f} s (not recovered within the cap; job still {run['status_at_end']})"
+        else:
+            value = f"{run['seconds']:.2f} s ({run['outcome']})"
+        rows.append((f"1b. plain `rq worker`, kill {number + 1}: kill -> rerun/failed", value, "context"))
+    return rows
+
+
+def shutdown_rows(result: dict[str, Any]) -> list[Row]:
+    if "error" in result:
+        return [("3. SIGTERM -> exit", f"FAILED: {result['error']}", "")]
+    rows: list[Row] = []
+    for name, row in result["processes"].items():
+        verdict = "" if row["ok"] else "  << check failed"
+        value = f"{row['seconds']:.2f} s, exit {row['exit_code']}, {row['check']}{verdict}"
+        goal = "~25 s, requeued" if "120 s" in name else "< 30 s"
+        rows.append((f"3. SIGTERM -> exit: {name}", value, goal))
+    return rows
+
+
+def fault_rows(result: dict[str, Any]) -> list[Row]:
+    if "error" in result:
+        return [("4. Redis faults under load", f"FAILED: {result['error']}", "")]
+    answers = result["answers"]
+    other_5xx = sum(n for code, n in answers.items() if code.startswith("5") and code != "503")
+    others = sum(n for code, n in answers.items() if not code.startswith(("2", "5")))
+    alive = ", ".join(f"{k} {'up' if v else 'DEAD'}" for k, v in result["processes_alive_after"].items())
+    return [
+        ("4. answers by status", ", ".join(f"{k}: {v}" for k, v in sorted(answers.items())), "2xx and 503 only"),
+        ("   other 5xx / no answer or other", f"{other_5xx} / {others}", "0 / 0"),
+        ("   slowest answer", _slowest(result), "< 2.5 s"),
+        ("   accepted jobs lost", f"{len(result['lost_accepted'])} of {result['accepted']}", "0"),
+        ("   accepted missing from Redis after", str(result["accepted_missing_from_redis"]), "0"),
+        ("   accepted run more than once", str(result["accepted_run_more_than_once"]), "0"),
+        ("   refused (not 202) but ran anyway", f"{result['refused_but_ran']} of {result['refused']}", "info"),
+        ("   processes after the faults", alive, "all up"),
+        ("   rq:pubsub:* channels subscribed after", str(result["worker_pubsub_channels_after"]), "1 (one worker)"),
+    ]
+
+
+def _slowest(result: dict[str, Any]) -> str:
+    slowest = result["slowest_answer_s"]
+    if not slowest:
+        return "-"
+    label = max(slowest, key=lambda name: slowest[name])
+    return f"{slowest[label]:.2f} s (a {label}, sent {result['slowest_answer_sent_at_s'][label]:.1f} s into the load)"
+
+
+def table(results: dict[str, Any]) -> str:
+    rows = [
+        *kill_rows(results.get("kills", {"error": "not run"})),
+        *baseline_rows(results.get("baseline", {"error": "not run"})),
+        *shutdown_rows(results.get("shutdown", {"error": "not run"})),
+        *fault_rows(results.get("faults", {"error": "not run"})),
+    ]
+    width = max(len(r[0]) for r in rows) + 2
+    value_width = min(max(len(r[1]) for r in rows) + 2, 90)
+    lines = [f"{'figure':<{width}}{'value':<{value_width}}goal", "-" * (width + value_width + 16)]
+    lines += [f"{name:<{width}}{value:<{value_width}}{goal}" for name, value, goal in rows]
+    return "\n".join(lines)

@@ -1,0 +1,11 @@
+"""`rq cron bench.sched_cron_config`: RQ 3's own cron running one job every second (the smallest interval)."""
+
+from rq import cron
+
+from bench.sched_noop import noop
+
+NAME = "sched-bench-cron"
+QUEUE = "sched-cron"
+INTERVAL = 1
+
+cron.register(noop, queue_name=QUEUE, interval=INTERVAL, name=NAME)

@@ -1,0 +1,90 @@
+"""Our 1 s interval schedule, alive for the whole benchmark on its own Redis db.
+
+1,000 runs of a 1 s schedule take 1,000 s, more than the whole 12-minute budget,
+so the schedule is created first and read last, and the other phases run while
+it fires: its drift is measured over every run it made (about 500 in the full
+run), and its lateness over the side-by-side window, when only the light 1 s
+baselines share the machine with it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from redis import Redis
+
+from bench.procs import ProcessStack
+from bench.sched_plan import SchedPlan
+from bench.sched_procs import Process, db_url, start_scheduler, start_worker, wait_for_lock, wait_for_worker
+from bench.sched_runs import Run, drift_figures, read_runs, window_figures
+from workers import keys
+from workers.schedule_store import RUNS_KEPT, upsert
+from workers.schedules import ScheduleSpec
+
+NAME = "drift-1s"
+QUEUE = "sched-drift"
+INTERVAL = 1.0
+
+
+@dataclass
+class DriftRun:
+    """The schedule, its scheduler and worker, and when it started."""
+
+    connection: Redis
+    spec: ScheduleSpec
+    scheduler: Process
+    worker: Process
+
+    @classmethod
+    def start(cls, stack: ProcessStack, port: int, db: int, plan: SchedPlan) -> DriftRun:
+        """Create the schedule with the project's own `upsert`, then start a worker and a scheduler."""
+        connection = Redis.from_url(db_url(port, db), socket_timeout=30)
+        connection.flushdb()
+        spec = ScheduleSpec(name=NAME, task="examples.noop", interval=INTERVAL, queue=QUEUE)
+        spec.start_at = math.ceil(time.time()) + 3.0
+        upsert(connection, spec, time.time())
+        worker = start_worker(stack, db_url(port, db), QUEUE, "drift-worker")
+        wait_for_worker(connection, QUEUE, plan.startup_timeout)
+        scheduler = start_scheduler(stack, db_url(port, db), "drift-scheduler")
+        wait_for_lock(connection, {scheduler.pid}, plan.startup_timeout)
+        return cls(connection, spec, scheduler, worker)
+
+    def runs(self) -> list[Run]:
+        return read_runs(self.connection, [NAME])
+
+    def window(self, since: float, until: float) -> dict[str, Any]:
+        """Lateness of the runs due in [since, until), read while it keeps running."""
+        expected = {(NAME, int(round((self._start() + n * INTERVAL) * 1000))) for n in self._indexes(since, until)}
+        return window_figures(self.runs(), expected, since, until)
+
+    def finish(self, stack: ProcessStack) -> dict[str, Any]:
+        """Stop it and report drift over every run it recorded."""
+        stack.stop(self.scheduler)
+        time.sleep(0.5)  # the last fired job starts
+        stack.stop(self.worker)
+        runs = self.runs()
+        state = self.connection.hmget(keys.schedule_key(NAME), "runs_total", "missed_total", "skipped_total")
+        recorded = sum(int(v or 0) for v in state)
+        first_index = max(0, recorded - len(runs))  # the ledger keeps only the newest RUNS_KEPT entries
+        ledger_bytes = self.connection.memory_usage(keys.schedule_runs_key(NAME), samples=0) or 0
+        self.connection.flushdb()
+        return {
+            "interval_s": INTERVAL,
+            "ledger_trimmed": len(runs) >= RUNS_KEPT,
+            "ledger_bytes_per_entry": round(ledger_bytes / len(runs), 1) if runs else None,
+            "ledger_entries_kept": RUNS_KEPT,
+            **drift_figures(runs, self._start(), INTERVAL, first_index),
+            "start_lateness_all_runs": window_figures(runs, set(), 0.0, float("inf"))["start_lateness"],
+            "fired_lateness_all_runs": window_figures(runs, set(), 0.0, float("inf"))["fired_lateness"],
+        }
+
+    def _start(self) -> float:
+        return float(self.spec.start_at or 0.0)
+
+    def _indexes(self, since: float, until: float) -> range:
+        first = max(0, math.ceil((since - self._start()) / INTERVAL))
+        last = math.ceil((until - self._start()) / INTERVAL)
+        return range(first, max(first, last))

@@ -1,0 +1,73 @@
+"""Sizes and time limits of the scheduler benchmark, so `--quick` is one switch.
+
+The full plan is bounded by the 12-minute budget: the side-by-side window must be
+long enough for plain rq-scheduler's default 60 s poll to fire 2-3 times, and the
+1 s drift schedule runs for the whole benchmark, so its run count is whatever
+the other phases leave room for (about 500 in the full run, not 1,000).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Scale:
+    """One lateness run: `count` schedules every 60 s, spread over the minute."""
+
+    count: int
+    window: float  # seconds of due times that are measured
+    worker: bool  # run a worker and measure job start lateness too
+
+
+@dataclass(frozen=True)
+class SchedPlan:
+    """Every wait in the scheduler benchmark is bounded by one of these."""
+
+    name: str
+    side_by_side_seconds: float  # ours, rqscheduler -i 1 and rq cron, one 1 s schedule each, at once
+    default_rqscheduler: bool  # also plain rqscheduler with its default 60 s poll (needs a 2-3 min window)
+    scales: tuple[Scale, ...]
+    failover_kills: int
+    failover_schedules: int
+    failover_hold_seconds: float  # how long a new lock holder runs before it is killed in turn
+    catch_up_timeout: float  # after a window, how long the scheduler may take to fire what was due in it
+    drain_timeout: float  # after a window, how long the worker may take to start what was fired
+    startup_timeout: float = 20.0
+    interval: float = 60.0  # the big counts: every 60 s, spread uniformly over the minute
+    settle_seconds: float = 3.0  # from the scheduler holding its lock to the start of a window
+
+
+FULL = SchedPlan(
+    name="full",
+    side_by_side_seconds=150.0,
+    default_rqscheduler=True,
+    scales=(
+        Scale(1_000, 30.0, True),
+        Scale(10_000, 30.0, False),  # the scheduler alone: no worker competing for the CPUs
+        Scale(10_000, 60.0, True),
+        Scale(100_000, 60.0, False),
+    ),
+    failover_kills=6,
+    failover_schedules=200,
+    failover_hold_seconds=4.0,
+    catch_up_timeout=70.0,
+    drain_timeout=60.0,
+)
+
+QUICK = SchedPlan(
+    name="quick",
+    side_by_side_seconds=20.0,
+    default_rqscheduler=False,
+    scales=(Scale(1_000, 10.0, True), Scale(10_000, 15.0, True), Scale(100_000, 15.0, False)),
+    failover_kills=3,
+    failover_schedules=200,
+    failover_hold_seconds=2.0,
+    catch_up_timeout=20.0,
+    drain_timeout=20.0,
+)
+
+
+def sched_plan(name: str) -> SchedPlan:
+    """The scheduler plan matching the suite's plan name (`quick` or anything else: full)."""
+    return QUICK if name == "quick" else FULL
