@@ -10,6 +10,7 @@ and a crash mid-step leaves either everything done or nothing.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -85,11 +86,12 @@ class _State:
 
 def _fire_batch(connection: Redis, settings: Settings, due: list[tuple[str, float]], now: float) -> list[Fired]:
     """Every step of the batch in one MULTI, watched on the schedules it touches."""
+    started = time.monotonic()
     with connection.pipeline() as pipe:
         pipe.watch(*(keys.schedule_key(name) for name, _ in due))
         states = _read(connection, due)
         pipe.multi()
-        steps = [_write(pipe, connection, settings, state, now) for state in states]
+        steps = [_write(pipe, connection, settings, state, now, started) for state in states]
         pipe.execute()
     return steps
 
@@ -122,27 +124,28 @@ def _read_last_status(connection: Redis, states: list[_State]) -> None:
             state.last_status = status.decode() if status else None
 
 
-def _write(pipe: Pipeline, connection: Redis, settings: Settings, state: _State, now: float) -> Fired:
+def _write(pipe: Pipeline, connection: Redis, settings: Settings, state: _State, now: float, started: float) -> Fired:
     """Queue one schedule's step on the batch's MULTI: fire, skip or record missed, then advance."""
     spec = state.spec
     if spec is None:
         pipe.zrem(keys.SCHEDULES_DUE, state.name)
         return Fired(state.name, state.due, None, "gone")
     plan = plan_catch_up(spec, state.due, now)
+    fired_at = now + (time.monotonic() - started)  # later runs of a big batch fire later: say so
     ledger: list[dict[str, Any]] = [_entry(None, missed, None, "missed") for missed in plan.missed]
     outcome, job_id, runs_total = "missed", None, state.runs_total
     if plan.fire is not None and spec.overlap == "skip" and state.last_status in BUSY:
         outcome = "skipped"
-        ledger.append(_entry(None, plan.fire, now, "skipped"))
+        ledger.append(_entry(None, plan.fire, fired_at, "skipped"))
     elif plan.fire is not None:
         outcome, job_id, runs_total = "fired", run_job_id(spec.name, plan.fire), runs_total + 1
-        ledger.append(_entry(job_id, plan.fire, now, "fired"))
+        ledger.append(_entry(job_id, plan.fire, fired_at, "fired"))
         enqueue_in_transaction(connection, pipe, settings, _job_spec(spec, job_id))
-        last = {"last_run_at": now, "last_due_at": plan.fire, "last_job_id": job_id}
+        last = {"last_run_at": fired_at, "last_due_at": plan.fire, "last_job_id": job_id}
         pipe.hset(keys.schedule_key(spec.name), mapping=last)
         pipe.hincrby(keys.schedule_key(spec.name), "runs_total", 1)
     _count(pipe, spec.name, plan.missed_total, outcome == "skipped")
-    _measure(pipe, spec.name, plan.missed_total, outcome, now - plan.fire if plan.fire is not None else None)
+    _measure(pipe, spec.name, plan.missed_total, outcome, fired_at - plan.fire if plan.fire is not None else None)
     record_runs(pipe, spec.name, ledger)
     _advance(pipe, spec, now, runs_total)
     return Fired(spec.name, plan.fire, job_id, outcome)

@@ -54,10 +54,13 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
         self._renew = connection.register_script(RENEW)
         self._release = connection.register_script(RELEASE)
         self._wake = connection.pubsub(ignore_subscribe_messages=True)
+        self._renewed_at = 0.0
 
     def acquire_lock(self) -> bool:
         """Take the lock if free, or renew it if it is ours."""
-        if self._lock_acquired and self._renew(keys=[self.scheduler_lock_key], args=[self.token, LOCK_TTL_MS]):
+        # Renew first even when we think we lost it (a Redis timeout): it may still be ours.
+        if self._renew(keys=[self.scheduler_lock_key], args=[self.token, LOCK_TTL_MS]):
+            self._lock_acquired = True
             return True
         self._lock_acquired = bool(self.connection.set(self.scheduler_lock_key, self.token, nx=True, px=LOCK_TTL_MS))
         if self._lock_acquired:
@@ -89,9 +92,12 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
 
     def step(self) -> float:
         """One pass of the loop; returns how long to wait before the next."""
-        self.heartbeat()
-        if not self.acquire_lock():
-            return RENEW_EVERY
+        if not self._lock_acquired or time.monotonic() - self._renewed_at > RENEW_EVERY / 2:
+            # Renewing costs two round trips: not on every wake-up, so a due run is not kept waiting.
+            self.heartbeat()
+            if not self.acquire_lock():
+                return RENEW_EVERY
+            self._renewed_at = time.monotonic()
         self.enqueue_jobs()
         return max(0.0, min(RENEW_EVERY, self.seconds_until_next_due()))
 

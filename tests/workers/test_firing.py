@@ -126,4 +126,4 @@ def test_runs_are_counted_for_prometheus(redis: Redis, settings: Settings) -> No
     runs = {k.decode(): int(v) for k, v in redis.hgetall(SCHEDULE_RUNS.key).items()}
     assert sorted(runs.values()) == [1, 1, 3] and len(runs) == 3
     lateness = {k.decode(): float(v) for k, v in redis.hgetall(SCHEDULE_LATENESS.key).items()}
-    assert lateness['["every10","sum"]'] == 2.5
+    assert 2.5 <= lateness['["every10","sum"]'] < 3.5  # plus the time the step itself took
