@@ -77,6 +77,13 @@ def scale_table(scales: list[dict[str, Any]], one: dict[str, Any] | None) -> lis
         "never = due in the window but not in the ledger (neither fired nor missed) when the catch-up wait ended; "
         "B/run = Redis memory growth per fired run (job, ledger entry, queue entry; with a worker also its result)"
     )
+    fires = [
+        f"{s['schedules']}: {s['fires_per_s_in_window']}/s of {s['fires_per_s_needed']}/s"
+        for s in scales
+        if s.get("fires_per_s_in_window") is not None
+    ]
+    if fires:
+        rows.append(f"the scheduler fired (N: runs/s in the window, of runs/s due): {', '.join(fires)}")
     rates = [
         f"{s['schedules']}: {s['worker_jobs_started_per_s']}/s" for s in scales if s.get("worker_jobs_started_per_s")
     ]

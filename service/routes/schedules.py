@@ -158,7 +158,7 @@ def trigger_schedule(
 
 @router.get("/schedules/{name}/runs")
 def schedule_runs(
-    name: NamePath, redis: RedisDep, key: ReadKey, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+    name: NamePath, redis: RedisDep, key: ReadKey, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> RunList:
     """The run ledger, newest first, with missed and skipped runs."""
     entries = schedule_store.runs(redis, name, limit)

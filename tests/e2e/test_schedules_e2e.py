@@ -37,7 +37,7 @@ def put_interval(stack: Stack, name: str, interval: float = 1, **fields: Any) ->
 
 
 def runs(stack: Stack, name: str) -> list[dict[str, Any]]:
-    return stack.http.get(f"/schedules/{name}/runs", params={"limit": 1000}).json()["runs"][::-1]  # type: ignore[no-any-return]
+    return stack.http.get(f"/schedules/{name}/runs", params={"limit": 200}).json()["runs"][::-1]  # type: ignore[no-any-return]
 
 
 def fired(stack: Stack, name: str) -> list[dict[str, Any]]:
