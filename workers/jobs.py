@@ -25,6 +25,7 @@ from workers.serialization import SERIALIZER, TaskJob
 from workers.settings import Settings
 
 IDEMPOTENCY_TTL = 24 * 3600
+IN_FLIGHT_SECONDS = 10  # a key younger than this whose job is not stored yet: its request may still be running
 PENDING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 ENDED = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.STOPPED}
 
@@ -64,18 +65,27 @@ def submit(connection: Redis, settings: Settings, spec: JobSpec, idempotency: st
     key = idempotency_key(hashlib.sha256(idempotency.encode()).hexdigest())
     job_id = spec.job_id or str(uuid.uuid4())
     if not connection.set(key, job_id, nx=True, ex=IDEMPOTENCY_TTL):
-        existing = connection.get(key)
-        if existing is not None:
-            try:
-                return Submission(fetch(connection, existing.decode()), created=False)
-            except JobNotFoundError:
-                connection.set(key, job_id, ex=IDEMPOTENCY_TTL)  # the first try never got its job stored
+        replay = _replay(connection, key)
+        if replay is not None:
+            return replay
+        connection.set(key, job_id, ex=IDEMPOTENCY_TTL)  # the first try never got its job stored
     spec.job_id = job_id
+    # If this enqueue fails (Redis gone mid-request) the key stays: a retry with it finds the
+    # job if it was created after all, and otherwise takes the key over (above).
+    return Submission(_enqueue_all(connection, settings, [(spec, task)])[0], created=True)
+
+
+def _replay(connection: Redis, key: str) -> Submission | None:
+    """The job a key already names; None when the request that took the key never stored its job."""
+    existing = connection.get(key)
+    if existing is None:
+        return None
     try:
-        return Submission(_enqueue_all(connection, settings, [(spec, task)])[0], created=True)
-    except BaseException:
-        connection.delete(key)
-        raise
+        return Submission(fetch(connection, existing.decode()), created=False)
+    except JobNotFoundError:
+        if connection.ttl(key) > IDEMPOTENCY_TTL - IN_FLIGHT_SECONDS:
+            raise JobStateError("a request with this Idempotency-Key is still in progress; retry shortly") from None
+        return None
 
 
 def submit_many(connection: Redis, settings: Settings, specs: list[JobSpec]) -> list[TaskJob]:

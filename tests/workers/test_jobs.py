@@ -1,5 +1,6 @@
 """Enqueue options and the state rules of cancel and requeue."""
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -83,3 +84,16 @@ def test_cancel_and_requeue_rules(redis: Redis, settings: Settings, run_worker: 
     assert job.get_status() == JobStatus.FINISHED
     with pytest.raises(JobNotFoundError):
         jobs.fetch(redis, "missing")
+
+
+def test_idempotency_key_of_a_request_still_in_flight(redis: Redis, settings: Settings) -> None:
+    from workers.jobs import IDEMPOTENCY_TTL
+    from workers.keys import idempotency_key
+
+    key = idempotency_key(hashlib.sha256(b"in-flight").hexdigest())
+    redis.set(key, "job-not-stored-yet", ex=IDEMPOTENCY_TTL)
+    with pytest.raises(JobStateError):  # 409: the first request may still be enqueuing
+        jobs.submit(redis, settings, JobSpec(task="tests.echo", args=[1]), "in-flight")
+    redis.expire(key, IDEMPOTENCY_TTL - 60)  # that request died without storing its job
+    taken_over = jobs.submit(redis, settings, JobSpec(task="tests.echo", args=[1]), "in-flight")
+    assert taken_over.created and redis.get(key).decode() == taken_over.job.id
