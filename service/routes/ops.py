@@ -8,11 +8,15 @@ from prometheus_client.exposition import choose_encoder
 from redis.exceptions import RedisError
 
 from service.deps import ReadKey, RedisDep
+from service.schemas import Health
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", responses={503: {"description": "Redis cannot be reached"}})
+@router.get(
+    "/healthz",
+    responses={200: {"model": Health}, 503: {"model": Health, "description": "Redis cannot be reached"}},
+)
 def healthz(redis: RedisDep) -> JSONResponse:
     """200 when Redis answers a PING, else 503 (within the client's short timeout)."""
     try:
