@@ -25,23 +25,20 @@ from typing import Any
 import httpx2 as httpx
 from redis import Redis
 
-from bench.procs import free_port
 from bench.recovery_plan import RecoveryPlan
 from bench.recovery_procs import (
     ABORT,
     Aborted,
     Fleet,
     Process,
-    api_client,
     job_state,
     pause,
     registered_pids,
     service_env,
     wait_for,
-    wait_for_api,
+    web_on_private_redis,
 )
 from bench.recovery_tasks import Runs, read_ledger
-from bench.redis_server import start_redis
 
 ENDED = {"finished", "failed", "stopped", "canceled"}
 POLL = 0.02
@@ -165,20 +162,13 @@ class Lane:
 
 def run_kills(plan: RecoveryPlan, workdir: Path) -> dict[str, Any]:
     """All lanes at once on one Redis and one web process; then wait for every job to end and read the ledgers."""
-    with Fleet(workdir / "logs") as fleet:
-        redis = start_redis(fleet.stack, workdir / "redis", plan.startup_timeout)
-        port = free_port()
-        http = api_client(port)
-        try:
-            web = fleet.procfile("web", service_env(redis.url, PORT=str(port)))
-            wait_for_api(http, web, plan.startup_timeout)
-            lanes = [_lane(index, fleet, redis.client, redis.url, http, workdir) for index in range(plan.lanes)]
-            with ThreadPoolExecutor(max_workers=plan.lanes, thread_name_prefix="lane") as pool:
-                rounds = [r for lane_rounds in pool.map(lambda lane: lane.run(plan), lanes) for r in lane_rounds]
-            drained = _drain(redis.client, lanes, plan.drain_timeout)
-            return {"rounds": rounds, "jobs": _tally(redis.client, lanes), "drain_s": drained}
-        finally:
-            http.close()
+    with Fleet(workdir / "logs") as fleet, web_on_private_redis(fleet, workdir, plan.startup_timeout) as stack:
+        redis, http = stack.redis, stack.http
+        lanes = [_lane(index, fleet, redis.client, redis.url, http, workdir) for index in range(plan.lanes)]
+        with ThreadPoolExecutor(max_workers=plan.lanes, thread_name_prefix="lane") as pool:
+            rounds = [r for lane_rounds in pool.map(lambda lane: lane.run(plan), lanes) for r in lane_rounds]
+        drained = _drain(redis.client, lanes, plan.drain_timeout)
+        return {"rounds": rounds, "jobs": _tally(redis.client, lanes), "drain_s": drained}
 
 
 def _lane(index: int, fleet: Fleet, client: Redis, url: str, http: httpx.Client, workdir: Path) -> Lane:

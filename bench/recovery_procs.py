@@ -14,14 +14,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 import httpx2 as httpx
 from redis import Redis
 
-from bench.procs import ProcessStack, bench_env
+from bench.procs import ProcessStack, bench_env, free_port
+from bench.redis_server import RedisServer, start_redis
 from service.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -187,3 +189,26 @@ def registered_pids(client: Redis, queue: str) -> set[int]:
         if pid is not None:
             pids.add(int(pid))
     return pids
+
+
+@dataclass
+class WebOnRedis:
+    """A redis-server of its own, the Procfile's `web` on it, and an API client for that web."""
+
+    redis: RedisServer
+    web: Process
+    http: httpx.Client
+
+
+@contextlib.contextmanager
+def web_on_private_redis(fleet: Fleet, workdir: Path, startup_timeout: float) -> Iterator[WebOnRedis]:
+    """Start both and wait until the API answers; the client is closed on the way out."""
+    redis = start_redis(fleet.stack, workdir / "redis", startup_timeout)
+    port = free_port()
+    http = api_client(port)
+    try:
+        web = fleet.procfile("web", service_env(redis.url, PORT=str(port)))
+        wait_for_api(http, web, startup_timeout)
+        yield WebOnRedis(redis, web, http)
+    finally:
+        http.close()

@@ -15,45 +15,34 @@ from typing import Any
 import httpx2 as httpx
 from redis import Redis
 
-from bench.procs import free_port
 from bench.recovery_plan import RecoveryPlan
 from bench.recovery_procs import (
     Fleet,
-    api_client,
     job_state,
     pause,
     registered_pids,
     service_env,
     wait_for,
-    wait_for_api,
+    web_on_private_redis,
 )
-from bench.redis_server import start_redis
 from workers import keys
 
 
 def run_shutdown(plan: RecoveryPlan, workdir: Path) -> dict[str, Any]:
-    with Fleet(workdir / "logs") as fleet:
-        redis = start_redis(fleet.stack, workdir / "redis", plan.startup_timeout)
-        port = free_port()
-        http = api_client(port)
-        try:
-            web = fleet.procfile("web", service_env(redis.url, PORT=str(port)))
-            wait_for_api(http, web, plan.startup_timeout)
-            case = _Cases(fleet, redis.client, redis.url, http, plan)
-            with ThreadPoolExecutor(max_workers=4, thread_name_prefix="shutdown") as pool:
-                futures = {
-                    "worker, idle": pool.submit(case.idle_worker),
-                    "worker, mid a 2 s job": pool.submit(case.busy_worker, 2.0, "finished"),
-                    "worker, mid a 120 s job (grace 25 s)": pool.submit(case.busy_worker, 120.0, "queued"),
-                    "scheduler": pool.submit(case.scheduler),
-                }
-                results = {name: future.result() for name, future in futures.items()}
-            seconds, code = fleet.terminate_timed(web, plan.stop_timeout)
-            graceful = code in (0, -signal.SIGTERM) and "Finished server process" in fleet.log_text(web)
-            check = "graceful (uvicorn re-raises SIGTERM after its shutdown)" if graceful else "not graceful"
-            results = {"web": _row(seconds, code, check, graceful), **results}
-        finally:
-            http.close()
+    with Fleet(workdir / "logs") as fleet, web_on_private_redis(fleet, workdir, plan.startup_timeout) as stack:
+        case = _Cases(fleet, stack.redis.client, stack.redis.url, stack.http, plan)
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="shutdown") as pool:
+            futures = {
+                "worker, idle": pool.submit(case.idle_worker),
+                "worker, mid a 2 s job": pool.submit(case.busy_worker, 2.0, "finished"),
+                "worker, mid a 120 s job (grace 25 s)": pool.submit(case.busy_worker, 120.0, "queued"),
+                "scheduler": pool.submit(case.scheduler),
+            }
+            results = {name: future.result() for name, future in futures.items()}
+        seconds, code = fleet.terminate_timed(stack.web, plan.stop_timeout)
+        graceful = code in (0, -signal.SIGTERM) and "Finished server process" in fleet.log_text(stack.web)
+        check = "graceful (uvicorn re-raises SIGTERM after its shutdown)" if graceful else "not graceful"
+        results = {"web": _row(seconds, code, check, graceful), **results}
     return {"processes": results}
 
 
