@@ -54,7 +54,7 @@ def run_sched(plan: Plan, workdir: Path) -> dict[str, Any]:
             run = partial(run_scale, stack, redis.port, db, scale, splan, redis_pid)
             result["scales"].append({"schedules": scale.count, **_phase(f"{scale.count} schedules", run)})
         result["failover"] = _phase("failover", lambda: run_failover(stack, redis.port, DB_FAILOVER, splan))
-        result["drift"] = _phase("drift", lambda: drift.finish(stack))
+        result["drift"] = _phase("drift", lambda: drift.finish(stack, splan))
         redis.flush()
     result.update(
         seconds=round(time.time() - started, 1),

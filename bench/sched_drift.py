@@ -1,10 +1,10 @@
 """Our 1 s interval schedule, alive for the whole benchmark on its own Redis db.
 
-1,000 runs of a 1 s schedule take 1,000 s, more than the whole 12-minute budget,
-so the schedule is created first and read last, and the other phases run while
-it fires: its drift is measured over every run it made (about 500 in the full
-run), and its lateness over the side-by-side window, when only the light 1 s
-baselines share the machine with it.
+1,000 runs of a 1 s schedule take 1,000 s, longer than the other phases, so the
+schedule is created first and read last: the other phases run while it fires,
+then the full plan waits until it has made `drift_runs` runs. Its drift is
+measured over every run, and its lateness over the side-by-side window, when
+only the light 1 s baselines share the machine with it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from redis import Redis
 
-from bench.procs import ProcessStack
+from bench.procs import ProcessStack, wait_until
 from bench.sched_plan import SchedPlan
 from bench.sched_procs import Process, db_url, start_scheduler, start_worker, wait_for_lock, wait_for_worker
 from bench.sched_runs import Run, drift_figures, read_runs, window_figures
@@ -60,14 +60,19 @@ class DriftRun:
         expected = {(NAME, int(round((self._start() + n * INTERVAL) * 1000))) for n in self._indexes(since, until)}
         return window_figures(self.runs(), expected, since, until)
 
-    def finish(self, stack: ProcessStack) -> dict[str, Any]:
-        """Stop it and report drift over every run it recorded."""
+    def finish(self, stack: ProcessStack, plan: SchedPlan) -> dict[str, Any]:
+        """Wait for `plan.drift_runs` runs (bounded), stop it and report drift over every run it recorded."""
+        wait_until(
+            lambda: self._recorded() >= plan.drift_runs,
+            self._seconds_to(plan.drift_runs),
+            what="drift runs",
+            interval=0.5,
+        )
         stack.stop(self.scheduler)
         time.sleep(0.5)  # the last fired job starts
         stack.stop(self.worker)
         runs = self.runs()
-        state = self.connection.hmget(keys.schedule_key(NAME), "runs_total", "missed_total", "skipped_total")
-        recorded = sum(int(v or 0) for v in state)
+        recorded = self._recorded()
         first_index = max(0, recorded - len(runs))  # the ledger keeps only the newest RUNS_KEPT entries
         ledger_bytes = self.connection.memory_usage(keys.schedule_runs_key(NAME), samples=0) or 0
         self.connection.flushdb()
@@ -80,6 +85,15 @@ class DriftRun:
             "start_lateness_all_runs": window_figures(runs, set(), 0.0, float("inf"))["start_lateness"],
             "fired_lateness_all_runs": window_figures(runs, set(), 0.0, float("inf"))["fired_lateness"],
         }
+
+    def _recorded(self) -> int:
+        """Runs fired, missed or skipped so far (the ledger keeps only the newest RUNS_KEPT)."""
+        state = self.connection.hmget(keys.schedule_key(NAME), "runs_total", "missed_total", "skipped_total")
+        return sum(int(v or 0) for v in state)
+
+    def _seconds_to(self, runs: int) -> float:
+        """Time left until the `runs`-th due time, plus a margin for the last one to be recorded."""
+        return max(0.0, self._start() + runs * INTERVAL - time.time()) + 30.0
 
     def _start(self) -> float:
         return float(self.spec.start_at or 0.0)

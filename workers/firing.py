@@ -10,6 +10,7 @@ and a crash mid-step leaves either everything done or nothing.
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -40,27 +41,46 @@ class Fired:
     due: float | None
     job_id: str | None
     outcome: str  # fired, skipped, missed, gone
+    next_due: float | None = None  # the due time it advanced to; None: none (ended, gone, or not known)
+
+
+@dataclass
+class Pass:
+    """One pass over the due set: what each step did, and when the scheduler should look again."""
+
+    steps: list[Fired]
+    next_due: float | None  # earliest due time left (math.inf: none); None when this pass cannot know
 
 
 def run_job_id(name: str, due: float) -> str:
     return f"{name}-{int(round(due * 1000))}"
 
 
-def fire_due(connection: Redis, settings: Settings, now: float) -> list[Fired]:
+def fire_due(connection: Redis, settings: Settings, now: float) -> Pass:
     """Handle up to BATCH schedules due at or before `now` in one watched transaction.
 
-    Three round trips for the whole batch (WATCH, the reads, MULTI/EXEC). When a
-    schedule in it changed meanwhile (an API call), the batch is redone one by one.
+    Three round trips for the whole batch (WATCH, the reads, MULTI/EXEC) after the
+    read of the due set, which also yields the earliest due time not yet reached:
+    with the due times this pass advanced to, that is when to look again, without
+    asking Redis. When a schedule in the batch changed meanwhile (an API call), the
+    batch is redone one by one and the next due time is left unknown.
     """
     get_version(connection)  # cached on the client, so no INFO round trip inside a MULTI
-    found = connection.zrangebyscore(keys.SCHEDULES_DUE, "-inf", now, start=0, num=BATCH, withscores=True)
+    with connection.pipeline(transaction=False) as reads:
+        reads.zrangebyscore(keys.SCHEDULES_DUE, "-inf", now, start=0, num=BATCH, withscores=True)
+        reads.zrangebyscore(keys.SCHEDULES_DUE, f"({now}", "+inf", start=0, num=1, withscores=True)
+        found, later = reads.execute()
     due = [(name.decode(), score) for name, score in found]
+    waiting = now if len(due) == BATCH else later[0][1] if later else math.inf
     if not due:
-        return []
+        return Pass([], waiting)
     try:
-        return _fire_batch(connection, settings, due, now)
+        steps = _fire_batch(connection, settings, due, now)
     except WatchError:
-        return [fired for name, score in due if (fired := fire_one(connection, settings, name, score, now))]
+        steps = [fired for name, score in due if (fired := fire_one(connection, settings, name, score, now))]
+    if len(steps) < len(due):
+        return Pass(steps, None)  # a schedule moved under us: its due time is Redis's to say
+    return Pass(steps, min([waiting, *(step.next_due for step in steps if step.next_due is not None)]))
 
 
 def fire_one(connection: Redis, settings: Settings, name: str, due: float, now: float) -> Fired | None:
@@ -141,14 +161,13 @@ def _write(pipe: Pipeline, connection: Redis, settings: Settings, state: _State,
         outcome, job_id, runs_total = "fired", run_job_id(spec.name, plan.fire), runs_total + 1
         ledger.append(_entry(job_id, plan.fire, fired_at, "fired"))
         enqueue_in_transaction(connection, pipe, settings, _job_spec(spec, job_id))
-        last = {"last_run_at": fired_at, "last_due_at": plan.fire, "last_job_id": job_id}
-        pipe.hset(keys.schedule_key(spec.name), mapping=last)
-        pipe.hincrby(keys.schedule_key(spec.name), "runs_total", 1)
+        last = {"last_run_at": fired_at, "last_due_at": plan.fire, "last_job_id": job_id, "runs_total": runs_total}
+        pipe.hset(keys.schedule_key(spec.name), mapping=last)  # runs_total was read under the watch
     _count(pipe, spec.name, plan.missed_total, outcome == "skipped")
     _measure(pipe, spec.name, plan.missed_total, outcome, fired_at - plan.fire if plan.fire is not None else None)
     record_runs(pipe, spec.name, ledger)
-    _advance(pipe, spec, now, runs_total)
-    return Fired(spec.name, plan.fire, job_id, outcome)
+    following = _advance(pipe, spec, now, runs_total)
+    return Fired(spec.name, plan.fire, job_id, outcome, following)
 
 
 def _count(pipe: Pipeline, name: str, missed: int, skipped: bool) -> None:
@@ -166,12 +185,14 @@ def _measure(pipe: Pipeline, name: str, missed: int, outcome: str, lateness: flo
         record_schedule_run(pipe, name, outcome, lateness if outcome == "fired" else None)
 
 
-def _advance(pipe: Pipeline, spec: ScheduleSpec, now: float, runs_total: int) -> None:
+def _advance(pipe: Pipeline, spec: ScheduleSpec, now: float, runs_total: int) -> float | None:
+    """Move the schedule to its next due time (returned), or out of the due set when it has ended."""
     following = spec.next_due(now)
     if following is None or (spec.repeat is not None and runs_total >= spec.repeat):
         pipe.zrem(keys.SCHEDULES_DUE, spec.name)
-    else:
-        pipe.zadd(keys.SCHEDULES_DUE, {spec.name: following})
+        return None
+    pipe.zadd(keys.SCHEDULES_DUE, {spec.name: following})
+    return following
 
 
 def _entry(job_id: str | None, due: float, fired: float | None, status: str) -> dict[str, Any]:

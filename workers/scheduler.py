@@ -25,7 +25,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq_scheduler import Scheduler
 
 from workers import keys
-from workers.firing import fire_due
+from workers.firing import Pass, fire_due
 from workers.process import start_process
 from workers.schedule_file import apply_schedules_file
 from workers.serialization import TaskJob
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 LOCK_TTL_MS = 3000  # a dead holder's lock expires this fast
 RENEW_EVERY = 1.0  # the holder renews (and standbys retry) at least this often
+WAKE_EARLY = 0.003  # seconds before a due time that the pub/sub wait hands over to a precise sleep
+LOCK_FRESH = 2.0  # seconds after a renewal that the holder fires before renewing again (TTL is 3 s)
 
 RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
 RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
@@ -75,8 +77,11 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
 
     def enqueue_jobs(self) -> list[object]:
         """Fire everything due now; returns what each step did."""
-        fired = fire_due(self.connection, self.settings, time.time())
-        for step in fired:
+        return list(self._fire().steps)
+
+    def _fire(self) -> Pass:
+        done = fire_due(self.connection, self.settings, time.time())
+        for step in done.steps:
             log.info(
                 "schedule %s: %s run due %s",
                 step.name,
@@ -84,29 +89,52 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
                 step.due,
                 extra={"schedule": step.name, "job_id": step.job_id, "outcome": step.outcome},
             )
-        return list(fired)
+        return done
 
     def seconds_until_next_due(self) -> float:
         nearest = self.connection.zrange(self.scheduled_jobs_key, 0, 0, withscores=True)
         return nearest[0][1] - time.time() if nearest else RENEW_EVERY
 
     def step(self) -> float:
-        """One pass of the loop; returns how long to wait before the next."""
-        if not self._lock_acquired or time.monotonic() - self._renewed_at > RENEW_EVERY / 2:
-            # Renewing costs two round trips: not on every wake-up, so a due run is not kept waiting.
-            self.heartbeat()
-            if not self.acquire_lock():
-                return RENEW_EVERY
-            self._renewed_at = time.monotonic()
-        self.enqueue_jobs()
-        return max(0.0, min(RENEW_EVERY, self.seconds_until_next_due()))
+        """One pass of the loop; returns how long to wait before the next.
+
+        A due run never waits for the lock's renewal: while the lock was renewed
+        less than LOCK_FRESH ago (well inside its TTL) the pass fires first and
+        renews after. Even a stale view of the lock cannot fire a run twice: each
+        step is watched and its job id derived from the due time.
+        """
+        if not (self._lock_acquired and time.monotonic() - self._renewed_at < LOCK_FRESH) and not self._renew_lock():
+            return RENEW_EVERY
+        done = self._fire()
+        if time.monotonic() - self._renewed_at > RENEW_EVERY / 2 and not self._renew_lock():
+            return RENEW_EVERY
+        # The pass usually knows the next due time (no round trip); a change made
+        # meanwhile by the API publishes a wake-up, and the wait is capped anyway.
+        until = self.seconds_until_next_due() if done.next_due is None else done.next_due - time.time()
+        return max(0.0, min(RENEW_EVERY, until))
+
+    def _renew_lock(self) -> bool:
+        """Heartbeat, then take or renew the lock (two round trips); False when another process holds it."""
+        self.heartbeat()
+        if not self.acquire_lock():
+            return False
+        self._renewed_at = time.monotonic()
+        return True
 
     def wait(self, seconds: float) -> None:
-        """Sleep until the next due time, or until a schedule changes."""
-        if seconds > 0:
-            self._wake.get_message(timeout=seconds)
-            while self._wake.get_message(timeout=0) is not None:
-                pass
+        """Sleep until the next due time, or until a schedule changes.
+
+        The pub/sub wait (poll(2), whole milliseconds) oversleeps by 1-2 ms, so it
+        ends WAKE_EARLY before the due time and a precise sleep covers the rest.
+        """
+        if seconds <= 0:
+            return
+        deadline = time.monotonic() + seconds
+        woken = self._wake.get_message(timeout=max(0.0, seconds - WAKE_EARLY)) is not None
+        while self._wake.get_message(timeout=0) is not None:
+            woken = True
+        if not woken:
+            time.sleep(max(0.0, deadline - time.monotonic()))
 
     def run(self, burst: bool = False) -> None:
         self.register_birth()

@@ -1,5 +1,6 @@
 """The scheduler's atomic step against real Redis, with `now` passed in."""
 
+import math
 import threading
 from typing import Any
 
@@ -25,9 +26,9 @@ def store(redis: Redis, **fields: Any) -> ScheduleSpec:
 def test_fires_a_fresh_job_per_run_and_advances(redis: Redis, settings: Settings) -> None:
     store(redis)
     assert schedule_store.get(redis, "every10").next_run_at == START
-    assert fire_due(redis, settings, START - 0.5) == []
-    first = fire_due(redis, settings, START + 0.001)
-    second = fire_due(redis, settings, START + 10.002)
+    assert fire_due(redis, settings, START - 0.5).steps == []
+    first = fire_due(redis, settings, START + 0.001).steps
+    second = fire_due(redis, settings, START + 10.002).steps
     assert [f.outcome for f in first + second] == ["fired", "fired"]
     assert first[0].job_id == run_job_id("every10", START) != second[0].job_id
     job = fetch(redis, first[0].job_id)
@@ -36,10 +37,24 @@ def test_fires_a_fresh_job_per_run_and_advances(redis: Redis, settings: Settings
     assert info.runs_total == 2 and info.next_run_at == START + 20 and info.last_job_id == second[0].job_id
 
 
+def test_a_pass_knows_when_to_look_again(redis: Redis, settings: Settings) -> None:
+    assert fire_due(redis, settings, START).next_due == math.inf  # nothing scheduled at all
+    store(redis)
+    schedule_store.upsert(
+        redis, ScheduleSpec.from_mapping({"name": "once", "task": "tests.echo", "at": START + 25}), START
+    )
+    assert fire_due(redis, settings, START - 1).next_due == START  # nothing due yet: the earliest due time
+    assert fire_due(redis, settings, START + 0.001).next_due == START + 10  # the time it just advanced to
+    assert fire_due(redis, settings, START + 20.5).next_due == START + 25  # another schedule's is earlier
+    assert fire_due(redis, settings, START + 25.5).next_due == START + 30  # the one-shot ended: not counted
+
+
 def test_same_due_time_never_fires_twice(redis: Redis, settings: Settings) -> None:
     store(redis)
     results: list[Any] = []
-    threads = [threading.Thread(target=lambda: results.extend(fire_due(redis, settings, START + 1))) for _ in range(8)]
+    threads = [
+        threading.Thread(target=lambda: results.extend(fire_due(redis, settings, START + 1).steps)) for _ in range(8)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -50,7 +65,7 @@ def test_same_due_time_never_fires_twice(redis: Redis, settings: Settings) -> No
 
 def test_outage_records_missed_runs_and_fires_one_catch_up(redis: Redis, settings: Settings) -> None:
     store(redis, misfire_grace_time=5)
-    steps = fire_due(redis, settings, START + 62)  # due 0,10,..,60: 60 is within grace
+    steps = fire_due(redis, settings, START + 62).steps  # due 0,10,..,60: 60 is within grace
     assert [s.outcome for s in steps] == ["fired"] and steps[0].due == START + 60
     info = schedule_store.get(redis, "every10")
     assert info.missed_total == 6 and info.runs_total == 1 and info.next_run_at == START + 70
@@ -61,10 +76,10 @@ def test_outage_records_missed_runs_and_fires_one_catch_up(redis: Redis, setting
 
 def test_overlap_skip(redis: Redis, settings: Settings, run_worker: Any) -> None:
     store(redis, overlap="skip")
-    assert fire_due(redis, settings, START)[0].outcome == "fired"
-    assert fire_due(redis, settings, START + 10)[0].outcome == "skipped"  # the first is still queued
+    assert fire_due(redis, settings, START).steps[0].outcome == "fired"
+    assert fire_due(redis, settings, START + 10).steps[0].outcome == "skipped"  # the first is still queued
     run_worker()
-    assert fire_due(redis, settings, START + 20)[0].outcome == "fired"
+    assert fire_due(redis, settings, START + 20).steps[0].outcome == "fired"
     info = schedule_store.get(redis, "every10")
     assert info.skipped_total == 1 and info.runs_total == 2
     assert [r["status"] for r in schedule_store.runs(redis, "every10", 5)] == ["queued", "skipped", "finished"]
@@ -81,19 +96,19 @@ def test_repeat_stops_after_n_runs(redis: Redis, settings: Settings) -> None:
 def test_one_shot_at(redis: Redis, settings: Settings) -> None:
     spec = ScheduleSpec.from_mapping({"name": "once", "task": "tests.echo", "at": START + 5})
     schedule_store.upsert(redis, spec, now=START)
-    assert fire_due(redis, settings, START + 5.001)[0].outcome == "fired"
+    assert fire_due(redis, settings, START + 5.001).steps[0].outcome == "fired"
     assert schedule_store.get(redis, "once").next_run_at is None
-    assert fire_due(redis, settings, START + 100) == []
+    assert fire_due(redis, settings, START + 100).steps == []
 
 
 def test_pause_resume_and_delete(redis: Redis, settings: Settings) -> None:
     store(redis)
     schedule_store.set_paused(redis, "every10", True, now=START - 1)
-    assert fire_due(redis, settings, START + 30) == []
+    assert fire_due(redis, settings, START + 30).steps == []
     resumed = schedule_store.set_paused(redis, "every10", False, now=START + 31)
     assert resumed.next_run_at == START + 40 and resumed.missed_total == 0  # runs due while paused are not fired
     schedule_store.delete(redis, "every10")
-    assert fire_due(redis, settings, START + 100) == [] and not redis.exists(keys.schedule_key("every10"))
+    assert fire_due(redis, settings, START + 100).steps == [] and not redis.exists(keys.schedule_key("every10"))
 
 
 def test_upsert_is_idempotent(redis: Redis) -> None:
