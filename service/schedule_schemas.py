@@ -30,6 +30,12 @@ class ScheduleIn(BaseModel):
     queue: str | None = Field(default=None, pattern=QUEUE_PATTERN)
     timeout: int | None = Field(default=None, ge=1, le=7 * 86_400)
     retry: Annotated[int, Field(ge=0, le=100)] | RetrySpec | None = None
+    result_ttl: int | None = Field(
+        default=None,
+        ge=-1,
+        le=366 * 86_400,
+        description="seconds each run's result is kept (default RESULT_TTL; -1: for ever); short for frequent runs",
+    )
     misfire_grace_time: float = Field(default=60, ge=0, le=366 * 86_400)
     overlap: Literal["allow", "skip"] = "allow"
     repeat: int | None = Field(default=None, ge=1)
@@ -71,6 +77,7 @@ class ScheduleOut(BaseModel):
     queue: str | None
     timeout: int | None
     retry: dict[str, Any] | None
+    result_ttl: int | None
     misfire_grace_time: float
     overlap: str
     repeat: int | None

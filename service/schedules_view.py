@@ -30,9 +30,10 @@ from starlette.types import Scope
 from service.auth import ApiKey
 from service.auth import Scope as KeyScope
 from service.dashboard import DashboardGuard
+from service.routes.audit import Auditor
+from service.schedule_actions import set_paused, trigger_now
 from workers import schedule_store
 from workers.errors import ScheduleNotFoundError
-from workers.firing import trigger
 from workers.schedules import ScheduleSpec
 from workers.settings import Settings
 
@@ -141,19 +142,20 @@ class SchedulesView:
         if action not in ACTIONS:
             return self.render(request, "schedules/error.html", status_code=404, message=f"No action {action!r}.")
         try:
-            job_id = self.apply(name, action)
+            job_id = self.apply(request, name, action)
         except ScheduleNotFoundError:
             return self.not_found(request, name)
         back = f"{request.scope['root_path']}/" if request.query_params.get("back") == "list" else page(request, name)
         notice = {"done": action, "name": name, **({"job": job_id} if job_id else {})}
         return RedirectResponse(f"{back}?{urlencode(notice)}", status_code=303)
 
-    def apply(self, name: str, action: str) -> str | None:
-        """Do `action` through the workers' functions; the id of the job a trigger fired."""
+    def apply(self, request: Request, name: str, action: str) -> str | None:
+        """Do `action` as the API does, audit entry included; the id of the job a trigger fired."""
         redis, now = self.get_redis(), time.time()
+        audit = Auditor(redis, request)  # the guard put the key on the request, as the API's auth does
         if action == "trigger":
-            return trigger(redis, self.settings, schedule_store.get(redis, name).spec, now)
-        schedule_store.set_paused(redis, name, action == "pause", now)
+            return trigger_now(redis, self.settings, audit, name, now)
+        set_paused(redis, audit, name, action == "pause", now)
         return None
 
     def not_found(self, request: Request, name: str) -> Response:

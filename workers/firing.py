@@ -207,6 +207,7 @@ def _job_spec(spec: ScheduleSpec, job_id: str | None) -> JobSpec:
         queue=spec.queue,
         timeout=spec.timeout,
         retry=spec.retry_policy(),
+        result_ttl=spec.result_ttl,
         job_id=job_id,
         meta={"schedule": spec.name},
     )

@@ -9,11 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from redis.client import Pipeline
+from redis.exceptions import RedisError
 from rq import Retry, SimpleWorker
+from rq.exceptions import AbandonedJobError
 from rq.job import Job
 from rq.queue import Queue
 
-from workers.metrics import FAILED, FINISHED, RETRIED, STOPPED, JobRun, record_job_run
+from workers.metrics import ABANDONED, FAILED, FINISHED, RETRIED, STOPPED, JobRun, record_job_run
 from workers.registry import registry
 from workers.serialization import TaskJob
 
@@ -32,6 +34,10 @@ class MeteredWorker(SimpleWorker):
     """
 
     _ending: JobRun | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.push_exc_handler(count_abandoned)
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
         super().prepare_job_execution(job, remove_from_intermediate_queue)
@@ -86,6 +92,26 @@ class MeteredWorker(SimpleWorker):
         finally:
             self._ending = None
         log_end(job, run)
+
+
+def count_abandoned(job: Job, exc_type: type[BaseException] | None, *exc: Any) -> bool:
+    """Count and log a run whose worker died, when RQ's cleanup (in any live worker) finds it.
+
+    The cleanup calls a worker's exception handlers with `AbandonedJobError`; the
+    count is its own write, as no pipeline of RQ's is at hand there. Returns True:
+    the other handlers still run.
+    """
+    if exc_type is None or not issubclass(exc_type, AbandonedJobError):
+        return True
+    run = job_run(job, ABANDONED)
+    try:
+        with job.connection.pipeline() as pipe:
+            record_job_run(pipe, run)
+            pipe.execute()
+    except RedisError as error:  # the cleanup itself must go on
+        log.warning("abandoned job %s not counted: %s", job.id, error)
+    log_end(job, run)
+    return True
 
 
 def task_label(job: Job) -> str:

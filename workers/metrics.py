@@ -24,7 +24,8 @@ from workers.keys import metrics_key
 
 # How a job run ended: every run ends with exactly one of these.
 FINISHED, FAILED, RETRIED, STOPPED, INTERRUPTED = "finished", "failed", "retried", "stopped", "interrupted"
-JOB_OUTCOMES = (FINISHED, FAILED, RETRIED, STOPPED, INTERRUPTED)
+ABANDONED = "abandoned"  # its worker died mid-run; RQ's cleanup then retries or fails it
+JOB_OUTCOMES = (FINISHED, FAILED, RETRIED, STOPPED, INTERRUPTED, ABANDONED)
 # What became of a schedule's due run.
 FIRED, MISSED, SKIPPED = "fired", "missed", "skipped"
 SCHEDULE_OUTCOMES = (FIRED, MISSED, SKIPPED)
@@ -53,7 +54,7 @@ class Family:
 TASK_RUNS = Family(
     "rqs_task_runs",
     "counter",
-    "Job runs that ended, by task, queue and outcome (finished, failed, retried, stopped, interrupted).",
+    "Job runs that ended, by task, queue and outcome (finished, failed, retried, stopped, interrupted, abandoned).",
     ("task", "queue", "outcome"),
     outcomes=JOB_OUTCOMES,
 )

@@ -171,7 +171,7 @@ def work_until_stopped(build_worker: Callable[[], Any], connection: Redis, loggi
             worker.work(with_scheduler=True, logging_level=logging_level)
         except (RedisConnectionError, RedisTimeoutError) as error:
             worker.log.warning("worker %s lost Redis: %s", worker.name, error)
-            _quietly(worker.unsubscribe)  # rq's teardown stopped before it when Redis went away
+            _stop_listening(worker)
         if worker.stop_signalled:
             return
         _wait_for_redis(connection, worker.log)
@@ -187,6 +187,21 @@ def die_with_parent() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):  # not Linux: the orphan lives on, as with plain RQ
         pass
+
+
+def _stop_listening(worker: Any) -> None:
+    """Stop the pub/sub thread of a worker that lost Redis.
+
+    rq's `unsubscribe` sends UNSUBSCRIBE before it stops its thread; with Redis
+    gone that raises, so the thread lived on, reconnected when Redis came back
+    and kept the dead worker's channel: one more thread and channel per outage.
+    """
+    thread = getattr(worker, "pubsub_thread", None)
+    if thread is not None:
+        thread.stop()  # its loop ends at the next message, error or timeout
+    pubsub = getattr(worker, "pubsub", None)
+    if pubsub is not None:
+        _quietly(pubsub.close)  # closes the socket, so that comes now
 
 
 def _quietly(action: Callable[[], object]) -> None:

@@ -32,6 +32,7 @@ class ScheduleSpec:
     queue: str | None = None
     timeout: int | None = None
     retry: dict[str, Any] | None = None
+    result_ttl: int | None = None  # seconds each run's result is kept (None: RESULT_TTL); -1: for ever
     misfire_grace_time: float = DEFAULT_GRACE
     overlap: Literal["allow", "skip"] = "allow"
     repeat: int | None = None
@@ -53,6 +54,8 @@ class ScheduleSpec:
             raise InvalidJobError(str(error)) from None
         if self.interval is not None and self.interval < 1:
             raise InvalidJobError("interval must be at least 1 second")
+        if self.result_ttl is not None and self.result_ttl < -1:
+            raise InvalidJobError("result_ttl must be -1 (for ever), 0 (not kept) or a number of seconds")
         try:
             json.dumps([self.args, self.kwargs], allow_nan=False)
         except (TypeError, ValueError) as error:

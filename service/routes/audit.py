@@ -64,6 +64,7 @@ class Auditor:
         key: ApiKey = self.request.state.key  # set by the auth dependency every mutating route has
         entry = audit.new_entry(key.name, action, target, before, after)
         audit.record(self.redis, entry, audit_settings(self.request.app).audit_max_entries)
+        self.request.state.audited = True  # the dashboard guard then adds no generic entry of its own
 
     def stored_schedule(self, name: str) -> dict[str, Any] | None:
         """A schedule's definition before the change, for `before`."""
@@ -91,10 +92,10 @@ class AnswerStatus:
 
 
 async def record_dashboard_action(scope: Scope, key: ApiKey, status: int) -> None:
-    """Record a dashboard action that went through (answered below 400)."""
+    """Record a dashboard action that went through (answered below 400) and was not audited by name already."""
     app = scope.get("app")
     redis = getattr(getattr(app, "state", None), "redis", None)
-    if status >= 400 or app is None or redis is None:
+    if status >= 400 or app is None or redis is None or scope.get("state", {}).get("audited"):
         return
     entry = audit.new_entry(key.name, f"dashboard.{scope['method']} {scope['path']}", scope["path"])
     await run_in_threadpool(audit.record, redis, entry, audit_settings(app).audit_max_entries)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -14,6 +14,7 @@ from redis import Redis
 from service.deps import AdminKey, ReadKey, RedisDep, SettingsDep
 from service.routes.audit import AuditDep, Auditor
 from service.routes.jobs import accepted
+from service.schedule_actions import set_paused, trigger_now
 from service.schedule_schemas import (
     DueTime,
     RunList,
@@ -27,7 +28,6 @@ from service.schemas import JobAccepted
 from workers import jobs, schedule_store
 from workers.audit import schedule_state
 from workers.errors import InvalidJobError
-from workers.firing import trigger
 from workers.schedule_store import ScheduleInfo
 from workers.schedules import NAME_PATTERN, ScheduleSpec
 
@@ -138,11 +138,7 @@ def resume_schedule(name: NamePath, redis: RedisDep, key: AdminKey, audit: Audit
 
 def _set_paused(redis: Redis, audit: Auditor, name: str, paused: bool) -> ScheduleOut:
     now = time.time()
-    info = schedule_store.set_paused(redis, name, paused, now)
-    if info.updated_at == now:  # set_paused stamps `now` only when it changed something
-        before = schedule_state(replace(info.spec, paused=not paused))
-        audit("schedule.pause" if paused else "schedule.resume", name, before, schedule_state(info.spec))
-    return to_out(info, now)
+    return to_out(set_paused(redis, audit, name, paused, now), now)
 
 
 @router.post("/schedules/{name}/trigger", status_code=202)
@@ -150,10 +146,7 @@ def trigger_schedule(
     name: NamePath, redis: RedisDep, settings: SettingsDep, key: AdminKey, audit: AuditDep
 ) -> JobAccepted:
     """Fire one run now, outside the timing."""
-    info = schedule_store.get(redis, name)
-    job_id = trigger(redis, settings, info.spec, time.time())
-    audit("schedule.trigger", name, after={"job_id": job_id})
-    return accepted(jobs.fetch(redis, job_id))
+    return accepted(jobs.fetch(redis, trigger_now(redis, settings, audit, name, time.time())))
 
 
 @router.get("/schedules/{name}/runs")

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.conftest import Stack, eventually
 from tests.redis_server import RedisServer
@@ -57,11 +58,27 @@ def test_killed_job_without_retries_ends_failed_with_the_reason(rec_stack: Stack
     body = {"task": "tests.ledger", "args": [str(tmp_path / "l.txt"), "x", 30], "queue": "rec-low", "retry": 0}
     job = rec_stack.http.post("/jobs", json=body).json()
     assert eventually(lambda: status(rec_stack, job["id"]) == "started")
+    before = runs_by_outcome(rec_stack, "rec-low")
     kill_9(worker)
     rec_stack.start("worker")
     assert eventually(lambda: status(rec_stack, job["id"]) == "failed", timeout=40)
     error = rec_stack.http.get(f"/jobs/{job['id']}").json()["error"]
     assert error is not None and "bandon" in (error["type"] + error["message"] + error["traceback"])
+    after = runs_by_outcome(rec_stack, "rec-low")  # the run is counted once, as abandoned
+    assert {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)} == {"abandoned": 1}
+
+
+def runs_by_outcome(stack: Stack, queue: str) -> dict[str, float]:
+    """rqs_task_runs_total of tests.ledger on `queue`, by outcome, as /metrics shows it."""
+    families = text_string_to_metric_families(stack.http.get("/metrics").text)
+    return {
+        sample.labels["outcome"]: sample.value
+        for family in families
+        for sample in family.samples
+        if sample.name == "rqs_task_runs_total"
+        and sample.labels.get("queue") == queue
+        and sample.labels.get("task") == "tests.ledger"
+    }
 
 
 def test_worker_on_three_queues_killed_right_after_enqueue_loses_nothing(rec_stack: Stack, tmp_path: Path) -> None:

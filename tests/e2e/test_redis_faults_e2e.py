@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx2 as httpx
+from redis import Redis
 
 from tests.conftest import ADMIN_KEY
 from tests.e2e.conftest import Stack, eventually
@@ -88,6 +89,10 @@ def test_pause_kill_and_restart_under_load(tmp_path: Path) -> None:
         )
         ran = Counter(line.split()[1] for line in ledger.read_text().splitlines() if line.startswith("end"))
         assert [t for t in load.accepted if ran[t] == 0] == []  # nothing accepted is lost
+        # The worker lost Redis and started afresh: only the new worker listens for commands.
+        redis = Redis.from_url(server.url)
+        channels = lambda: redis.pubsub_channels("rq:pubsub:*")  # noqa: E731
+        assert eventually(lambda: len(channels()) == 1, timeout=15), channels()
     finally:
         stack.stop_all()
         server.stop()

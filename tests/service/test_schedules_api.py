@@ -47,10 +47,20 @@ def test_validation_errors(client: TestClient) -> None:
         {"name": "x", "task": "tests.echo", "interval": 0.5},
         {"name": "x", "task": "tests.echo", "at": "2030-01-01T00:00:00"},
         {"name": "x", "task": "tests.echo", "interval": 5, "overlap": "sometimes"},
+        {"name": "x", "task": "tests.echo", "interval": 5, "result_ttl": -2},
     ]
     for body in bad:
         answer = client.post("/schedules", json=body, headers=ADMIN)
         assert answer.status_code == 422, (body, answer.text)
+
+
+def test_result_ttl_is_kept_and_shown(client: TestClient) -> None:
+    answer = client.put("/schedules/often", json={"task": "tests.echo", "interval": 5, "result_ttl": 60}, headers=ADMIN)
+    assert answer.status_code == 201 and answer.json()["result_ttl"] == 60
+    assert client.get("/schedules/often", headers=ADMIN).json()["result_ttl"] == 60
+    assert client.get("/schedules/nightly-none", headers=ADMIN).status_code == 404
+    client.post("/schedules", json=NIGHTLY, headers=ADMIN)
+    assert client.get("/schedules/nightly", headers=ADMIN).json()["result_ttl"] is None  # RESULT_TTL applies
 
 
 def test_pause_resume_trigger_runs_delete(client: TestClient, run_worker: Any) -> None:

@@ -110,6 +110,19 @@ def test_pause_resume_trigger_from_the_pages(client: TestClient) -> None:
     assert post(client, "nightly/trigger", **SAME_SITE).status_code == 303
     runs = client.get("/schedules/nightly/runs", headers=ADMIN).json()["runs"]
     assert len(runs) == 1 and runs[0]["job_id"].startswith("nightly-trigger-")
+    # Audited as the API audits them (by action name, with the state), not as a generic dashboard request.
+    entries = client.get("/audit?schedule=nightly", headers=ADMIN).json()["entries"]
+    assert [e["action"] for e in entries] == [
+        "schedule.trigger",
+        "schedule.resume",
+        "schedule.pause",
+        "schedule.create",
+    ]
+    assert entries[0]["after"] == {"job_id": runs[0]["job_id"]} and entries[2]["after"]["paused"] is True
+    assert {e["key"] for e in entries[:3]} == {"key1"}
+    assert not [
+        e for e in client.get("/audit", headers=ADMIN).json()["entries"] if e["action"].startswith("dashboard.")
+    ]
 
 
 def test_actions_refused_cross_site_or_without_admin(client: TestClient) -> None:

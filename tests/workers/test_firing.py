@@ -49,6 +49,12 @@ def test_a_pass_knows_when_to_look_again(redis: Redis, settings: Settings) -> No
     assert fire_due(redis, settings, START + 25.5).next_due == START + 30  # the one-shot ended: not counted
 
 
+def test_runs_keep_their_result_as_long_as_the_schedule_says(redis: Redis, settings: Settings) -> None:
+    store(redis, result_ttl=30)
+    job = fetch(redis, fire_due(redis, settings, START).steps[0].job_id or "")
+    assert job.result_ttl == 30 and settings.result_ttl != 30
+
+
 def test_same_due_time_never_fires_twice(redis: Redis, settings: Settings) -> None:
     store(redis)
     results: list[Any] = []
