@@ -21,8 +21,10 @@ from bench.sched_plan import SchedPlan
 from bench.sched_procs import Process, db_url, start_scheduler, start_worker, wait_for_lock, wait_for_worker
 from bench.sched_runs import Run, drift_figures, read_runs, window_figures
 from workers import keys
+from workers.firing import run_job_id
 from workers.schedule_store import RUNS_KEPT, upsert
 from workers.schedules import ScheduleSpec
+from workers.serialization import TaskJob
 
 NAME = "drift-1s"
 QUEUE = "sched-drift"
@@ -73,11 +75,14 @@ class DriftRun:
         stack.stop(self.worker)
         runs = self.runs()
         recorded = self._recorded()
+        exact = self._fired_at_exact_due_times(recorded)
         first_index = max(0, recorded - len(runs))  # the ledger keeps only the newest RUNS_KEPT entries
         ledger_bytes = self.connection.memory_usage(keys.schedule_runs_key(NAME), samples=0) or 0
         self.connection.flushdb()
         return {
             "interval_s": INTERVAL,
+            "runs_made": recorded,
+            "runs_fired_at_exact_due_times": exact,
             "ledger_trimmed": len(runs) >= RUNS_KEPT,
             "ledger_bytes_per_entry": round(ledger_bytes / len(runs), 1) if runs else None,
             "ledger_entries_kept": RUNS_KEPT,
@@ -90,6 +95,17 @@ class DriftRun:
         """Runs fired, missed or skipped so far (the ledger keeps only the newest RUNS_KEPT)."""
         state = self.connection.hmget(keys.schedule_key(NAME), "runs_total", "missed_total", "skipped_total")
         return sum(int(v or 0) for v in state)
+
+    def _fired_at_exact_due_times(self, runs: int) -> int:
+        """How many of runs 0..runs-1 have a job whose id names due time start + n * INTERVAL exactly.
+
+        A run's job id is derived from the due time it fired for, and jobs outlive the
+        ledger's 200 entries, so this checks every run for drift, not only the newest.
+        """
+        with self.connection.pipeline(transaction=False) as pipe:
+            for n in range(runs):
+                pipe.exists(TaskJob.key_for(run_job_id(NAME, self._start() + n * INTERVAL)))
+            return sum(pipe.execute())
 
     def _seconds_to(self, runs: int) -> float:
         """Time left until the `runs`-th due time, plus a margin for the last one to be recorded."""
