@@ -38,6 +38,7 @@ HEARTBEAT_TTL = 15
 MAINTENANCE_INTERVAL = 10
 WORKER_TTL = 25  # an idle worker heartbeats (and maybe runs maintenance) every WORKER_TTL - 15 s
 STUCK_AFTER = timedelta(seconds=5)
+MAINTENANCE_LOCK_TTL = 60  # rq's is 899 s; see ReliableQueue.acquire_maintenance_lock
 IDLE_POLL = 0.25  # longest a job on a lower-priority queue waits while a worker is idle
 PR_SET_PDEATHSIG = 1  # prctl(2)
 
@@ -64,6 +65,15 @@ class ReliableQueue(Queue):
     @property
     def intermediate_queue(self) -> IntermediateQueue:
         return FastIntermediateQueue(self.key, connection=self.connection)
+
+    def acquire_maintenance_lock(self) -> bool:
+        """rq's per-queue maintenance lock, expiring after a minute instead of 15.
+
+        A worker killed, or losing Redis, in the middle of a pass never releases
+        it; with rq's TTL no other worker would clean that queue, and so recover
+        its abandoned jobs, for 15 minutes.
+        """
+        return bool(self.connection.set(self.registry_cleaning_key, 1, nx=True, ex=MAINTENANCE_LOCK_TTL))
 
     @classmethod
     def dequeue_any(

@@ -14,6 +14,7 @@ from workers.queues import get_queue
 from workers.registry import RetryPolicy
 from workers.serialization import TaskJob
 from workers.settings import Settings
+from workers.worker import ServiceWorker
 
 
 def test_hand_written_job_naming_another_function_runs_nothing(redis: Redis, run_worker: Any, tmp_file: Path) -> None:
@@ -68,3 +69,11 @@ def test_stop_interrupts_a_running_job(redis: Redis, settings: Settings, run_wor
     stopper.join()
     assert time.monotonic() - started < 10
     assert job.get_status() == JobStatus.STOPPED
+
+
+def test_maintenance_lock_left_by_a_dead_worker_expires_within_a_minute(redis: Redis) -> None:
+    worker = ServiceWorker([get_queue("default", redis)], connection=redis)
+    queue = worker.queues[0]
+    assert queue.acquire_maintenance_lock()  # what a worker killed mid-pass leaves behind
+    assert 0 < redis.ttl(queue.registry_cleaning_key) <= 60  # rq's own lock: 899 s without recovery
+    assert not queue.acquire_maintenance_lock()
