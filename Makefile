@@ -48,6 +48,7 @@ check: lint test
 
 ## bench: HTTP and worker benchmarks; `make bench-all` adds the scheduler and recovery ones
 bench: install-dev
+	@command -v wrk >/dev/null || { echo "installing wrk (the HTTP load generator)"; apt-get install -y -q wrk >/dev/null || sudo apt-get install -y -q wrk >/dev/null; }
 	$(BIN)/python -m bench
 
 bench-all: bench

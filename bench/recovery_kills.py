@@ -42,6 +42,7 @@ from bench.recovery_tasks import Runs, read_ledger
 
 ENDED = {"finished", "failed", "stopped", "canceled"}
 POLL = 0.02
+ORPHAN_GRACE = 5.0  # seconds after a kill that a leftover process of the worker counts as an orphan
 SCHEDULER_STARTED = re.compile(r"Scheduler for .* started with PID (\d+)")
 
 
@@ -107,8 +108,12 @@ class Lane:
         killed_at = time.monotonic()
         self.start_worker()  # the replacement; the other worker is idle already
         victim.wait(timeout=10)
-        orphans = self.fleet.reap_group(pid)
         schedulers = {int(p) for p in SCHEDULER_STARTED.findall(self.fleet.log_text(victim))}
+        # Its rq scheduler child gets SIGTERM when the worker dies and needs a moment to stop:
+        # an orphan is a process of the group still alive ORPHAN_GRACE after the kill. (No rerun
+        # can start meanwhile: the job's registry entry lives HEARTBEAT_TTL, 15 s, after the kill.)
+        time.sleep(max(0.0, killed_at + ORPHAN_GRACE - time.monotonic()))
+        orphans = self.fleet.reap_group(pid)
         recovered, outcome = self._wait_rerun(job_id, victim_name, killed_at, plan.recovery_cap)
         return {
             "lane": self.index,

@@ -53,7 +53,7 @@ def kill_rows(result: dict[str, Any]) -> list[Row]:
         ("   kill -> started again, p50", _s(times["p50"]), ""),
         ("   kill -> started again, p90", _s(times["p90"]), ""),
         ("   kill -> started again, max", _s(times["max"]), "< 30 s"),
-        ("   kills leaving an orphan process", f"{summary['kills_leaving_orphans']}{orphan_kind}", "0"),
+        ("   kills leaving a process alive 5 s later", f"{summary['kills_leaving_orphans']}{orphan_kind}", "0"),
         ("2. jobs submitted / ended as", f"{jobs['submitted']} / {statuses}", "all finished"),
         ("   lost (no run of the body ended)", str(len(jobs["lost"])), "0"),
         ("   run again beyond the killed run", str(len(jobs["duplicated"])), "0"),
