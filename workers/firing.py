@@ -22,7 +22,7 @@ from rq.utils import get_version
 
 from workers import keys
 from workers.jobs import JobSpec, enqueue_in_transaction
-from workers.metrics import record_schedule_run
+from workers.metrics import ALL_SCHEDULES, record_schedule_run
 from workers.schedule_store import record_runs
 from workers.schedules import ScheduleSpec, plan_catch_up
 from workers.serialization import TaskJob
@@ -164,7 +164,8 @@ def _write(pipe: Pipeline, connection: Redis, settings: Settings, state: _State,
         last = {"last_run_at": fired_at, "last_due_at": plan.fire, "last_job_id": job_id, "runs_total": runs_total}
         pipe.hset(keys.schedule_key(spec.name), mapping=last)  # runs_total was read under the watch
     _count(pipe, spec.name, plan.missed_total, outcome == "skipped")
-    _measure(pipe, spec.name, plan.missed_total, outcome, fired_at - plan.fire if plan.fire is not None else None)
+    label = spec.name if settings.schedule_metrics == "per_schedule" else ALL_SCHEDULES
+    _measure(pipe, label, plan.missed_total, outcome, fired_at - plan.fire if plan.fire is not None else None)
     record_runs(pipe, spec.name, ledger)
     following = _advance(pipe, spec, now, runs_total)
     return Fired(spec.name, plan.fire, job_id, outcome, following)
@@ -177,12 +178,12 @@ def _count(pipe: Pipeline, name: str, missed: int, skipped: bool) -> None:
         pipe.hincrby(keys.schedule_key(name), "skipped_total", 1)
 
 
-def _measure(pipe: Pipeline, name: str, missed: int, outcome: str, lateness: float | None) -> None:
+def _measure(pipe: Pipeline, label: str, missed: int, outcome: str, lateness: float | None) -> None:
     """Prometheus counters and the lateness histogram, in the same transaction as the run."""
     if missed:
-        record_schedule_run(pipe, name, "missed", None, missed)
+        record_schedule_run(pipe, label, "missed", None, missed)
     if outcome in ("fired", "skipped"):
-        record_schedule_run(pipe, name, outcome, lateness if outcome == "fired" else None)
+        record_schedule_run(pipe, label, outcome, lateness if outcome == "fired" else None)
 
 
 def _advance(pipe: Pipeline, spec: ScheduleSpec, now: float, runs_total: int) -> float | None:

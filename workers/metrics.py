@@ -33,6 +33,7 @@ SCHEDULE_OUTCOMES = (FIRED, MISSED, SKIPPED)
 SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 LATENESS_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
 SUM, INF = "sum", "+Inf"
+ALL_SCHEDULES = "*"  # the `schedule` label of every run under SCHEDULE_METRICS=combined
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     result_ttl: int = Field(default=86_400, ge=-1)
     failure_ttl: int = Field(default=7 * 86_400, ge=1)
     worker_shutdown_grace: float = Field(default=25.0, ge=0, le=28)
+    # `combined`: the schedule metrics' `schedule` label is "*", so 100,000 schedules are not 1.8M series.
+    schedule_metrics: Literal["per_schedule", "combined"] = "per_schedule"
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 

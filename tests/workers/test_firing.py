@@ -148,3 +148,17 @@ def test_runs_are_counted_for_prometheus(redis: Redis, settings: Settings) -> No
     assert sorted(runs.values()) == [1, 1, 3] and len(runs) == 3
     lateness = {k.decode(): float(v) for k, v in redis.hgetall(SCHEDULE_LATENESS.key).items()}
     assert 2.5 <= lateness['["every10","sum"]'] < 3.5  # plus the time the step itself took
+
+
+def test_combined_schedule_metrics_keep_one_series_for_all_schedules(redis: Redis, settings: Settings) -> None:
+    from workers.metrics import SCHEDULE_LATENESS, SCHEDULE_RUNS
+
+    combined = settings.model_copy(update={"schedule_metrics": "combined"})
+    store(redis)
+    schedule_store.upsert(
+        redis, ScheduleSpec.from_mapping({"name": "other", "task": "tests.echo", "interval": 10}), START
+    )
+    fire_due(redis, combined, START + 10.5)
+    runs = {k.decode(): int(v) for k, v in redis.hgetall(SCHEDULE_RUNS.key).items()}
+    assert runs == {'["*","fired"]': 2, '["*","missed"]': 1}  # every10's run due at START was missed
+    assert all(field.startswith(b'["*",') for field in redis.hkeys(SCHEDULE_LATENESS.key))
