@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from redis import Redis
 
+from workers import audit
 from workers.errors import JobServiceError
 from workers.schedule_store import upsert
 from workers.schedules import ScheduleSpec
@@ -34,8 +35,19 @@ def read_schedules_file(path: Path) -> list[ScheduleSpec]:
 
 
 def apply_schedules_file(connection: Redis, path: Path, now: float) -> None:
-    """Upsert each declared schedule by name: applying the same file twice changes nothing."""
+    """Upsert each declared schedule by name: applying the same file twice changes nothing.
+
+    A change is audited like a `PUT`, under the key name `schedules-file:<file name>`;
+    processes starting together race on the watched upsert, so one of them records it.
+    """
+    max_entries = audit.AuditSettings().audit_max_entries
     for spec in read_schedules_file(path):
+        before = audit.stored_schedule(connection, spec.name)
         result = upsert(connection, spec, now)
         state = "created" if result.created else "updated" if result.changed else "unchanged"
         log.info("schedule %s from %s: %s", spec.name, path.name, state, extra={"schedule": spec.name})
+        if result.changed:
+            action = "schedule.create" if result.created else "schedule.replace"
+            after = audit.schedule_state(result.info.spec)
+            entry = audit.new_entry(f"schedules-file:{path.name}", action, spec.name, before, after)
+            audit.record(connection, entry, max_entries)

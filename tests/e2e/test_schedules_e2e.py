@@ -7,6 +7,7 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +56,6 @@ def lock_holder(client: Redis) -> int | None:
 
 
 def due_seconds(run: dict[str, Any]) -> float:
-    from datetime import datetime
-
     return datetime.fromisoformat(run["due_at"]).timestamp()
 
 
@@ -154,3 +153,39 @@ def test_redis_restart_with_aof_keeps_every_schedule(tmp_path: Path) -> None:
     finally:
         stack.stop_all()
         server.stop()
+
+
+def test_declared_schedule_survives_restarts_and_a_double_deploy(redis_server: RedisServer, tmp_path: Path) -> None:
+    queue, name = f"q{uuid.uuid4().hex[:8]}", f"declared-{uuid.uuid4().hex[:6]}"
+    declared = tmp_path / "schedules.yaml"
+    declared.write_text(
+        f"schedules:\n  - {{name: {name}, task: tests.record, args: [{name}], interval: 1, queue: {queue}}}\n"
+    )
+    stack = Stack(redis_server.url, tmp_path, QUEUES=queue, SCHEDULES_FILE=str(declared))
+    try:
+        web, scheduler = stack.start("web"), stack.start("scheduler")
+        stack.start("worker")
+        assert eventually(lambda: len(fired(stack, name)) >= 2, timeout=10)
+        first = stack.http.get(f"/schedules/{name}").json()
+        # A deploy, twice over: new web and scheduler processes all apply the file at once.
+        scheduler.terminate()
+        web.terminate()
+        stack.start("scheduler"), stack.start("scheduler")
+        stack.start("web")
+        later = len(fired(stack, name))
+        assert eventually(lambda: len(fired(stack, name)) >= later + 2, timeout=10)
+        now = stack.http.get(f"/schedules/{name}").json()
+        assert [s["name"] for s in stack.http.get("/schedules").json()["schedules"]].count(name) == 1
+        assert (now["created_at"], now["start_at"], now["updated_at"]) == (
+            first["created_at"],
+            first["start_at"],
+            first["updated_at"],
+        )
+        dues = [due_seconds(r) for r in fired(stack, name)]
+        assert len(dues) == len(set(dues)), "a due time fired twice"
+        start = datetime.fromisoformat(first["start_at"]).timestamp()
+        assert all(abs((d - start) - round(d - start)) < 1e-3 for d in dues), "a run drifted off start_at + n s"
+        trail = stack.http.get("/audit", params={"schedule": name}).json()["entries"]
+        assert [(e["action"], e["key"]) for e in trail] == [("schedule.create", "schedules-file:schedules.yaml")]
+    finally:
+        stack.stop_all()
