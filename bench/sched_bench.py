@@ -2,7 +2,7 @@
 
 One private redis-server (free port, no persistence) holds every contender,
 each on its own db: 0 our 1 s drift schedule (alive for the whole run), 1-3
-the baselines, 4 and up the 1k/10k/100k lateness runs, 15 the failover run. Phases
+the baselines, 4 and up the 1k/10k/100k lateness runs, 14 the cron herd, 15 the failover run. Phases
 run one after another so the heavy ones do not overlap; a phase that fails is
 reported and the others still run. Every process started is stopped at the end,
 on error too (ProcessStack). Figures go to bench/results/sched.json (and
@@ -28,13 +28,14 @@ from bench.redis_server import start_redis
 from bench.report import write_json
 from bench.sched_drift import DriftRun
 from bench.sched_failover import run_failover
+from bench.sched_herd import run_herd
 from bench.sched_plan import sched_plan
 from bench.sched_scale import run_scale
 from bench.sched_side import run_side_by_side
 from workers.registry import load_task_modules
 
 RESULTS = Path(__file__).resolve().parent / "results" / "sched.json"
-DB_DRIFT, DB_SCALE_FIRST, DB_FAILOVER = 0, 4, 15  # the lateness runs take dbs 4, 5, ... (16 by default)
+DB_DRIFT, DB_SCALE_FIRST, DB_HERD, DB_FAILOVER = 0, 4, 14, 15  # the lateness runs take dbs 4, 5, ... (16 by default)
 
 
 def run_sched(plan: Plan, workdir: Path) -> dict[str, Any]:
@@ -53,6 +54,7 @@ def run_sched(plan: Plan, workdir: Path) -> dict[str, Any]:
             db = DB_SCALE_FIRST + index
             run = partial(run_scale, stack, redis.port, db, scale, splan, redis_pid)
             result["scales"].append({"schedules": scale.count, **_phase(f"{scale.count} schedules", run)})
+        result["herd"] = _phase("cron herd", lambda: run_herd(stack, redis.port, DB_HERD, splan))
         result["failover"] = _phase("failover", lambda: run_failover(stack, redis.port, DB_FAILOVER, splan))
         result["drift"] = _phase("drift", lambda: drift.finish(stack, splan))
         redis.flush()

@@ -34,6 +34,7 @@ class SchedPlan:
     catch_up_timeout: float  # after a window, how long the scheduler may take to fire what was due in it
     drain_timeout: float  # after a window, how long the worker may take to start what was fired
     drift_runs: int  # the drift schedule's runs to wait for at the end (0: read what it made meanwhile)
+    herd_schedules: int  # cron schedules on one expression, all due at one minute boundary
     startup_timeout: float = 20.0
     interval: float = 60.0  # the big counts: every 60 s, spread uniformly over the minute
     settle_seconds: float = 3.0  # from the scheduler holding its lock to the start of a window
@@ -55,6 +56,7 @@ FULL = SchedPlan(
     catch_up_timeout=70.0,
     drain_timeout=60.0,
     drift_runs=1_000,
+    herd_schedules=10_000,
 )
 
 QUICK = SchedPlan(
@@ -68,6 +70,7 @@ QUICK = SchedPlan(
     catch_up_timeout=20.0,
     drain_timeout=20.0,
     drift_runs=0,
+    herd_schedules=1_000,
 )
 
 

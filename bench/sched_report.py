@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.sched_herd import herd_lines
+
 GOAL_FIRED_P99_10K_MS = 5.0
 GOAL_START_P99_10K_MS = 10.0
 GOAL_FIRED_P99_100K_MS = 100.0
@@ -207,6 +209,7 @@ def sched_table(result: dict[str, Any]) -> str:
         ("side_by_side", side_by_side_table),
         ("scales", lambda s: scale_table(s, _ours_one(result))),
         ("drift", lambda d: drift_lines(d, result.get("side_by_side"))),
+        ("herd", herd_lines),
         ("failover", failover_lines),
     ]
     for key, render in sections:

@@ -1,0 +1,70 @@
+"""Many cron schedules on one expression, all due at the same minute boundary (a thundering herd).
+
+Cron users put thousands of schedules on "0 * * * *"; every one of them falls
+due at the same instant, so the last fires as late as the scheduler takes to
+fire them all. Measured with the Procfile's scheduler on its own Redis db: fired
+lateness (job enqueued_at - due) of every run due at the first boundary after
+the scheduler is up.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from redis import Redis
+
+from bench.procs import ProcessStack
+from bench.sched_fill import bulk_upsert
+from bench.sched_plan import SchedPlan
+from bench.sched_procs import db_url, sleep_until, start_scheduler, wait_caught_up, wait_for_lock
+from bench.sched_runs import read_runs
+from bench.sched_stats import summary_ms
+from workers import keys
+from workers.schedules import ScheduleSpec
+
+EXPRESSION = "* * * * *"
+ZONE = "Europe/Berlin"
+DUE_MARGIN = 5.0  # seconds from the last hash written to the earliest boundary counted: the scheduler starts meanwhile
+
+
+def run_herd(stack: ProcessStack, port: int, db: int, plan: SchedPlan) -> dict[str, Any]:
+    """Fill, start a scheduler, wait for the boundary and until everything due then has fired, read back."""
+    connection = Redis.from_url(db_url(port, db), socket_timeout=30)
+    try:
+        connection.flushdb()
+        names = [f"herd-{i:06d}" for i in range(plan.herd_schedules)]
+        specs = [
+            ScheduleSpec(name=n, task="examples.noop", cron=EXPRESSION, timezone=ZONE, queue="herd") for n in names
+        ]
+        bulk_upsert(connection, specs, time.time(), due_delay=DUE_MARGIN)
+        boundary = connection.zrange(keys.SCHEDULES_DUE, 0, 0, withscores=True)[0][1]
+        scheduler = start_scheduler(stack, db_url(port, db), "herd-scheduler")
+        wait_for_lock(connection, {scheduler.pid}, plan.startup_timeout)
+        sleep_until(boundary)
+        caught_up = wait_caught_up(connection, boundary + 1, plan.catch_up_timeout)
+        stack.stop(scheduler)
+        runs = [r for r in read_runs(connection, names) if math.isclose(r.due, boundary)]
+        fired = [r for r in runs if r.status == "fired" and r.enqueued_at is not None]
+        return {
+            "schedules": len(specs),
+            "expression": EXPRESSION,
+            "timezone": ZONE,
+            "due_at_boundary": len(specs),
+            "fired": len(fired),
+            "caught_up_within_timeout": caught_up,
+            "fired_lateness": summary_ms([r.enqueued_at - r.due for r in fired if r.enqueued_at is not None]),
+        }
+    finally:
+        connection.flushdb(asynchronous=True)
+        connection.close()
+
+
+def herd_lines(herd: dict[str, Any]) -> list[str]:
+    late = herd["fired_lateness"]
+    return [
+        f"cron herd: {herd['schedules']} schedules on {herd['expression']!r} ({herd['timezone']}), all due at one "
+        f"minute boundary: {herd['fired']} of {herd['due_at_boundary']} fired; fired lateness p50/p99/max "
+        f"{late['p50_ms']} / {late['p99_ms']} / {late['max_ms']} ms (the last fires when all before it have)"
+    ]
