@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -61,7 +62,10 @@ def start_embedded_redis(url: str) -> subprocess.Popen[bytes]:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     command = [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(DATA_DIR)]
     command += ["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""]
-    process = subprocess.Popen(command, stdout=(DATA_DIR / "redis.log").open("ab"), stderr=subprocess.STDOUT)
+    # Its own session: a Ctrl-C in the terminal reaches honcho and the processes, not Redis, which
+    # is stopped only after they have (a worker shutting down still writes to it).
+    with (DATA_DIR / "redis.log").open("ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     for _ in range(100):
         if redis_answers(url):
             print(f"Started an embedded Redis on port {port} (data in {DATA_DIR.relative_to(ROOT)})")
@@ -69,6 +73,21 @@ def start_embedded_redis(url: str) -> subprocess.Popen[bytes]:
         time.sleep(0.1)
     process.terminate()
     raise SystemExit(f"the embedded redis-server did not start; see {DATA_DIR / 'redis.log'}")
+
+
+HONCHO_STOPPED_BY_SIGINT = 130  # its exit status after a Ctrl-C: a normal stop
+
+
+def wait_for(processes: subprocess.Popen[bytes]) -> int:
+    """Wait until honcho has stopped every process; a Ctrl-C is passed on to it (again) and waited out."""
+    interrupted = False
+    while True:
+        try:
+            code = processes.wait()
+            return 0 if interrupted or code == HONCHO_STOPPED_BY_SIGINT else code
+        except KeyboardInterrupt:
+            interrupted = True
+            processes.send_signal(signal.SIGINT)  # honcho stops them all once, whatever the count
 
 
 def main() -> int:
@@ -81,10 +100,9 @@ def main() -> int:
     print(f"\n  API docs:  {base}/docs\n  Dashboard: {base}/dashboard/  (any user name, the key as password)")
     print(f"  API key:   {env['API_KEYS'].split(',')[0].rsplit(':', 1)[-1]}\n  Redis:     {env['REDIS_URL']}\n")
     honcho = str(Path(sys.executable).parent / "honcho")
+    processes = subprocess.Popen([honcho, "start", "-f", str(ROOT / "Procfile"), "-p", env["PORT"]], env=env, cwd=ROOT)
     try:
-        return subprocess.call([honcho, "start", "-f", str(ROOT / "Procfile"), "-p", env["PORT"]], env=env, cwd=ROOT)
-    except KeyboardInterrupt:
-        return 0
+        return wait_for(processes)
     finally:
         if redis_process is not None:
             redis_process.terminate()
