@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV_FILE = ROOT / ".env"
-DATA_DIR = ROOT / ".data" / "redis"
+DATA_DIR = Path(os.environ.get("REDIS_DATA_DIR") or ROOT / ".data" / "redis")
 
 
 def read_env_file() -> dict[str, str]:
@@ -68,7 +68,7 @@ def start_embedded_redis(url: str) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     for _ in range(100):
         if redis_answers(url):
-            print(f"Started an embedded Redis on port {port} (data in {DATA_DIR.relative_to(ROOT)})")
+            print(f"Started an embedded Redis on port {port} (data in {DATA_DIR})")
             return process
         time.sleep(0.1)
     process.terminate()
