@@ -59,12 +59,3 @@ def run_herd(stack: ProcessStack, port: int, db: int, plan: SchedPlan) -> dict[s
     finally:
         connection.flushdb(asynchronous=True)
         connection.close()
-
-
-def herd_lines(herd: dict[str, Any]) -> list[str]:
-    late = herd["fired_lateness"]
-    return [
-        f"cron herd: {herd['schedules']} schedules on {herd['expression']!r} ({herd['timezone']}), all due at one "
-        f"minute boundary: {herd['fired']} of {herd['due_at_boundary']} fired; fired lateness p50/p99/max "
-        f"{late['p50_ms']} / {late['p99_ms']} / {late['max_ms']} ms (the last fires when all before it have)"
-    ]

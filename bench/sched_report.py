@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.sched_herd import herd_lines
-
 GOAL_FIRED_P99_10K_MS = 5.0
 GOAL_START_P99_10K_MS = 10.0
 GOAL_FIRED_P99_100K_MS = 100.0
@@ -159,6 +157,15 @@ def failover_lines(f: dict[str, Any]) -> list[str]:
         f"lock gap p50/max {_trio(f['lock_gap'])} ms; first fire after kill p50/max {_trio(f['fire_gap'])} ms",
         f"  due {f['due']}, fired {f['fired']}, missed (coalesced by catch-up during gaps) {f['missed']}, "
         f"never recorded {f['never_recorded']}; lock gaps s: {gaps}",
+    ]
+
+
+def herd_lines(herd: dict[str, Any]) -> list[str]:
+    late = herd["fired_lateness"]
+    return [
+        f"cron herd: {herd['schedules']} schedules on {herd['expression']!r} ({herd['timezone']}), all due at one "
+        f"minute boundary: {herd['fired']} of {herd['due_at_boundary']} fired; fired lateness p50/p99/max "
+        f"{late['p50_ms']} / {late['p99_ms']} / {late['max_ms']} ms (the last fires when all before it have)"
     ]
 
 

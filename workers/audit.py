@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +32,11 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from workers import keys
+from workers.schedule_store import Upsert, upsert
 from workers.schedules import ScheduleSpec, iso
+
+# Records one change: (action, target, before, after); the API's Auditor is one.
+Recorder = Callable[[str, str, dict[str, Any] | None, dict[str, Any] | None], None]
 
 log = logging.getLogger(__name__)
 
@@ -147,3 +152,13 @@ def stored_schedule(connection: Redis, name: str) -> dict[str, Any] | None:
     except (RedisError, ValueError, TypeError) as error:
         log.warning("could not read schedule %r before changing it: %s", name, error)
         return None
+
+
+def audited_upsert(connection: Redis, spec: ScheduleSpec, now: float, record: Recorder) -> Upsert:
+    """`upsert`, and `record` the create or replace it made; the same spec twice records nothing."""
+    before = stored_schedule(connection, spec.name)
+    result = upsert(connection, spec, now)
+    if result.changed:
+        action = "schedule.create" if result.created else "schedule.replace"
+        record(action, spec.name, before, schedule_state(result.info.spec))
+    return result

@@ -12,7 +12,6 @@ from redis import Redis
 
 from workers import audit
 from workers.errors import JobServiceError
-from workers.schedule_store import upsert
 from workers.schedules import ScheduleSpec
 
 log = logging.getLogger(__name__)
@@ -41,13 +40,12 @@ def apply_schedules_file(connection: Redis, path: Path, now: float) -> None:
     processes starting together race on the watched upsert, so one of them records it.
     """
     max_entries = audit.AuditSettings().audit_max_entries
+    key_name = f"schedules-file:{path.name}"
+
+    def record(action: str, target: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+        audit.record(connection, audit.new_entry(key_name, action, target, before, after), max_entries)
+
     for spec in read_schedules_file(path):
-        before = audit.stored_schedule(connection, spec.name)
-        result = upsert(connection, spec, now)
+        result = audit.audited_upsert(connection, spec, now, record)
         state = "created" if result.created else "updated" if result.changed else "unchanged"
         log.info("schedule %s from %s: %s", spec.name, path.name, state, extra={"schedule": spec.name})
-        if result.changed:
-            action = "schedule.create" if result.created else "schedule.replace"
-            after = audit.schedule_state(result.info.spec)
-            entry = audit.new_entry(f"schedules-file:{path.name}", action, spec.name, before, after)
-            audit.record(connection, entry, max_entries)

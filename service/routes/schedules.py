@@ -26,7 +26,7 @@ from service.schedule_schemas import (
 )
 from service.schemas import JobAccepted
 from workers import jobs, schedule_store
-from workers.audit import schedule_state
+from workers.audit import audited_upsert, schedule_state
 from workers.errors import InvalidJobError
 from workers.schedule_store import ScheduleInfo
 from workers.schedules import NAME_PATTERN, ScheduleSpec
@@ -92,12 +92,7 @@ def put_schedule(
 ) -> ScheduleOut:
     """Create or replace a schedule; the same body twice changes nothing."""
     now = time.time()
-    spec = to_spec(body, name)
-    before = audit.stored_schedule(name)
-    result = schedule_store.upsert(redis, spec, now)
-    if result.changed:  # the same body twice is not a change, and is not recorded
-        action = "schedule.create" if result.created else "schedule.replace"
-        audit(action, name, before=before, after=schedule_state(result.info.spec))
+    result = audited_upsert(redis, to_spec(body, name), now, audit)
     response.status_code = 201 if result.created else 200
     return to_out(result.info, now)
 
