@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from redis import Redis
-from redis.client import Pipeline
 
 from tests.redis_server import free_port
 from workers import audit, keys, schedule_store
@@ -80,22 +79,15 @@ def test_deleted_schedule_history_expires_unless_recreated(redis: Redis) -> None
     assert redis.ttl(own) == -1
 
 
-def test_recording_is_one_round_trip(redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[str] = []
-    original_execute, original_command = Pipeline.execute, Redis.execute_command
-
-    def execute(pipe: Pipeline, *args: Any, **kwargs: Any) -> Any:
-        calls.append("pipeline")
-        return original_execute(pipe, *args, **kwargs)
-
-    def command(client: Redis, *args: Any, **kwargs: Any) -> Any:
-        calls.append(str(args[0]))
-        return original_command(client, *args, **kwargs)
-
-    monkeypatch.setattr(Pipeline, "execute", execute)
-    monkeypatch.setattr(Redis, "execute_command", command)
+def test_recording_is_one_round_trip(redis: Redis) -> None:
+    """The server's own command counts: every write sits inside one MULTI/EXEC, sent as one pipeline."""
+    redis.config_resetstat()
     audit.record(redis, entry("schedule.replace", "nightly", before={"a": 1}, after={"a": 2}))
-    assert calls == ["pipeline"]
+    stats = redis.info("commandstats")
+    calls = {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+    calls = {name: count for name, count in calls.items() if name not in ("config|resetstat", "info")}
+    assert calls.pop("multi") == 1 and calls.pop("exec") == 1
+    assert set(calls) <= {"lpush", "ltrim", "persist", "expire"}, calls  # nothing outside the transaction
 
 
 def test_recording_never_raises(caplog: pytest.LogCaptureFixture) -> None:
