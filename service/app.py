@@ -11,10 +11,12 @@ from fastapi import FastAPI
 
 from service.auth import parse_keys
 from service.dashboard import dashboard_app
+from service.dashboard.mount import DashboardConfig
 from service.errors import install_error_handlers
 from service.limits import BodySizeLimit
 from service.metrics import instrument
 from service.routes import api_router
+from service.routes.audit import audit_settings
 from service.schedules_view import schedules_view
 from service.settings import ServiceSettings, get_settings
 from workers.connection import connect
@@ -22,6 +24,7 @@ from workers.job_view import WAIT_STEP
 from workers.logs import configure_logging
 from workers.redis_checks import check_redis
 from workers.registry import load_task_modules
+from workers.rq_seam.serializer import make_json_the_only_serializer, refuse_unpickling
 from workers.schedule_file import apply_schedules_file
 
 log = logging.getLogger(__name__)
@@ -29,7 +32,9 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """Build the app from `settings` (the environment when None)."""
-    if settings is None:
+    make_json_the_only_serializer()
+    if settings is None:  # the web process itself (tests pass settings, and keep pickle for their own tools)
+        refuse_unpickling()
         settings = get_settings()
         configure_logging(settings.log_level, settings.log_format)
     load_task_modules(settings.task_modules)
@@ -59,7 +64,14 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(api_router)
     app.router.routes.append(schedules_view(lambda: app.state.redis, settings, keys))  # before /dashboard
-    app.mount("/dashboard", dashboard_app(lambda: app.state.redis, settings.redis_url, keys))
+    dashboard = DashboardConfig(
+        get_redis=lambda: app.state.redis,
+        shown_url=settings.redis_url,
+        queues=settings.queues,
+        keys=keys,
+        audit_max_entries=audit_settings(app).audit_max_entries,
+    )
+    app.mount("/dashboard", dashboard_app(dashboard))
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     instrument(app, settings.queues)  # last: its middleware sees every answer, 413s included
     return app

@@ -29,7 +29,7 @@ from starlette.types import Scope
 
 from service.auth import ApiKey
 from service.auth import Scope as KeyScope
-from service.dashboard import DashboardGuard
+from service.dashboard.guard import DashboardGuard
 from service.routes.audit import Auditor
 from service.schedule_actions import set_paused, trigger_now
 from workers import schedule_store
@@ -215,4 +215,4 @@ class IndexMount(Mount):
 def schedules_view(get_redis: Callable[[], Redis], settings: Settings, keys: list[ApiKey]) -> Mount:
     """The view as one route; it must come before the `/dashboard` mount, which would take its paths."""
     view = SchedulesView(get_redis, settings)
-    return IndexMount(PATH, app=DashboardGuard(Router(view.routes()), keys), name="schedules_view")
+    return IndexMount(PATH, app=DashboardGuard(Router(view.routes()), keys, method_actions=True), name="schedules_view")

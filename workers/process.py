@@ -10,6 +10,7 @@ from workers.connection import connect
 from workers.logs import configure_logging
 from workers.redis_checks import check_redis
 from workers.registry import load_task_modules
+from workers.rq_seam.serializer import make_json_the_only_serializer, refuse_unpickling
 from workers.settings import Settings, get_settings
 
 
@@ -20,7 +21,9 @@ class Started:
 
 
 def start_process() -> Started:
-    """Read the environment, set up logging, import the tasks and connect; warn about Redis."""
+    """JSON only, pickle refused; read the environment, set up logging, import the tasks, connect, check Redis."""
+    make_json_the_only_serializer()
+    refuse_unpickling()
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     load_task_modules(settings.task_modules)

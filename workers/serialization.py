@@ -6,12 +6,12 @@ from typing import Any
 
 from redis import Redis
 from rq.job import Job
-from rq.serializers import JSONSerializer
 
 from workers.errors import ForbiddenFunctionError
+from workers.rq_seam.serializer import SERIALIZER
 from workers.runner import RUNNER_PATH, run_task
 
-SERIALIZER = JSONSerializer
+__all__ = ["SERIALIZER", "TaskJob"]
 
 
 class TaskJob(Job):

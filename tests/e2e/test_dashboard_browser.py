@@ -56,10 +56,14 @@ class Beacon:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def payloads(self, marker: str) -> str:
-        """Script in every form a page could run it, each with a side effect we can observe."""
+        """Script and markup in every form a page could act on, each with a side effect we can observe."""
         return " ".join(
             [
                 marker,
+                f'<base href="{self.url}/base/"><img src="relative">',
+                f'<meta http-equiv="refresh" content="0;url={self.url}/meta">',
+                f'<link rel="stylesheet" href="{self.url}/link">',
+                f'<form id="planted" action="{self.url}/form" method="post"><button>go</button></form>',
                 f"<script>document.title='pwned';fetch('{self.url}/script')</script>",
                 f"<img src=x onerror=\"document.title='pwned';fetch('{self.url}/onerror')\">",
                 f"<svg onload=\"fetch('{self.url}/svg')\"></svg>",
@@ -122,6 +126,8 @@ def test_job_data_with_script_payloads_runs_nothing(
         shown = rendered_job(dom)
         assert marker in shown and job_id in dom  # the dashboard's own script ran and drew the job
         assert "<title>RQ dashboard</title>" in dom and "pwned" not in dom.split("</title>")[0]
+        for element in ("<base", "<meta", "<link", "<form", "<img", "<script>", "<svg", "<iframe"):
+            assert element not in shown, element  # job data is text, never markup
     screenshot = tmp_path / "job.png"
     browse(
         chromium, job_page(stack, failed), tmp_path / "profile", f"--screenshot={screenshot}", "--window-size=1280,1000"
@@ -135,4 +141,5 @@ def test_beacon_sees_a_payload_that_does_run(beacon: Beacon, chromium: str, tmp_
     page = tmp_path / "unsafe.html"
     page.write_text(f"<html><body>{beacon.payloads('unsafe')}</body></html>")
     browse(chromium, page.as_uri(), tmp_path / "profile", "--dump-dom")
-    assert {"/script", "/onerror", "/svg", "/image"} <= set(beacon.hits)
+    assert {"/script", "/onerror", "/svg", "/image", "/base/relative", "/link"} <= set(beacon.hits)
+    assert "/meta" in beacon.hits  # the refresh navigated away

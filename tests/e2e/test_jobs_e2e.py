@@ -95,7 +95,9 @@ def test_hostile_jobs_run_nothing(stack: Stack, redis_server: object, tmp_path: 
     queue = Queue("default", connection=client, serializer=JSONSerializer)
     direct = queue.enqueue_call("tests.tasks.touch", args=[str(target)])
     pickled = queue.enqueue_call("workers.runner.run_task", args=["examples.add", [1, 2], {}])
-    client.hset(pickled.key, "data", zlib.compress(pickle.dumps(("tests.tasks.touch", None, [str(target)], {}))))
+    # The runner and a registered task: only the serializer can refuse this one.
+    runner_call = ("workers.runner.run_task", None, ["tests.touch", [str(target)], {}], {})
+    client.hset(pickled.key, "data", zlib.compress(pickle.dumps(runner_call)))
     for job in (direct, pickled):
         assert stack.wait_for(job.id)["status"] == "failed"
     assert not target.exists()

@@ -5,7 +5,7 @@ import hashlib
 
 from fastapi.testclient import TestClient
 
-from service.dashboard_headers import policy
+from service.dashboard.headers import policy
 from tests.conftest import ADMIN
 
 

@@ -1,0 +1,32 @@
+"""What the mounted rq-dashboard needs from rq, so the web side imports no rq module itself."""
+
+from __future__ import annotations
+
+import rq_dashboard.web
+from redis import Redis
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+
+from workers.rq_seam.serializer import SERIALIZER
+
+# The registries rq-dashboard's URLs may name; any other name is a 404, not its NameError.
+REGISTRIES = frozenset({"queued", "started", "finished", "failed", "deferred", "scheduled", "canceled"})
+
+__all__ = ["REGISTRIES", "NoSuchJobError", "queue_is_known", "queued_count", "use_json"]
+
+
+def use_json() -> None:
+    """rq-dashboard's views that do pass a serializer take it from this module-level config."""
+    rq_dashboard.web.config.serializer = SERIALIZER
+
+
+def queue_is_known(connection: Redis, name: str, configured: list[str]) -> bool:
+    """A configured queue, or one Redis knows (rq registers every queue it enqueues to)."""
+    if name in configured:
+        return True
+    return bool(connection.sismember(Queue.redis_queues_keys, Queue(name, connection=connection).key))
+
+
+def queued_count(connection: Redis, name: str) -> int:
+    """Jobs waiting in the queue (rq's compact fails on an empty one)."""
+    return int(Queue(name, connection=connection).count)
