@@ -24,15 +24,26 @@ class ApiKey:
 
 
 def parse_keys(entries: list[str]) -> list[ApiKey]:
-    """`KEY` is an admin key named by position; `name:scope:KEY` names its scope."""
-    keys = []
-    for index, entry in enumerate(entries):
-        parts = entry.split(":", 2)
-        if len(parts) == 3 and parts[1] in Scope.__members__:
-            keys.append(ApiKey(parts[0], Scope[parts[1]], parts[2]))
-        else:
-            keys.append(ApiKey(f"key{index + 1}", Scope.admin, entry))
-    return keys
+    """`KEY` is an admin key named by position; `name:scope:KEY` names its scope.
+
+    An entry with a colon must be the second form: a mistyped scope would otherwise
+    silently become an admin key, so it stops the start instead.
+    """
+    return [parse_entry(index + 1, entry) for index, entry in enumerate(entries)]
+
+
+def parse_entry(position: int, entry: str) -> ApiKey:
+    """One `API_KEYS` entry; the error names its position, never its text (it may be a key)."""
+    if ":" not in entry:
+        return ApiKey(f"key{position}", Scope.admin, entry)
+    name, _, rest = entry.partition(":")
+    scope, _, secret = rest.partition(":")
+    if not name or scope not in Scope.__members__ or not secret:
+        raise ValueError(
+            f"API_KEYS entry {position} is neither a plain key (no colons) nor name:scope:KEY with scope "
+            "read, write or admin; a plain key may not contain colons"
+        )
+    return ApiKey(name, Scope[scope], secret)
 
 
 def find_key(keys: list[ApiKey], presented: str | None) -> ApiKey | None:

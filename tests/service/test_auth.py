@@ -1,6 +1,9 @@
+import pytest
 from fastapi.testclient import TestClient
 
+from service.app import create_app
 from service.auth import Scope, find_key, parse_keys
+from service.settings import ServiceSettings
 
 READ = {"X-API-Key": "test-read-key"}
 WRITE = {"Authorization": "Bearer test-write-key"}
@@ -8,10 +11,30 @@ ADMIN = {"Authorization": "Bearer test-admin-key"}
 
 
 def test_parse_keys() -> None:
-    keys = parse_keys(["plain", "ci:write:secret", "odd:nope:x"])
-    assert [(k.name, k.scope) for k in keys] == [("key1", Scope.admin), ("ci", Scope.write), ("key3", Scope.admin)]
-    assert keys[2].secret == "odd:nope:x"
-    assert find_key(keys, "secret") == keys[1] and find_key(keys, "wrong") is None
+    keys = parse_keys(["plain", "ci:write:secret", "ops:admin:with:colons"])
+    assert [(k.name, k.scope) for k in keys] == [("key1", Scope.admin), ("ci", Scope.write), ("ops", Scope.admin)]
+    assert keys[2].secret == "with:colons"
+    assert find_key(keys, "secret") == keys[1]
+    assert find_key(keys, "wrong") is None
+
+
+@pytest.mark.parametrize(
+    "entry",
+    ["odd:nope:secret-key", "a:b:c", "only:one-colon", ":read:no-name", "empty:read:", "ci:Read:secret-key"],
+)
+def test_an_entry_that_is_neither_form_is_refused(entry: str) -> None:
+    """A mistyped scope used to make an admin key; an entry with colons must be `name:scope:KEY`."""
+    with pytest.raises(ValueError, match=r"API_KEYS entry 2 ") as refused:
+        parse_keys(["plain", entry])
+    assert "read, write or admin" in str(refused.value)
+    assert entry not in str(refused.value)  # the entry may be a key: never echoed
+
+
+def test_the_app_refuses_to_start_with_a_mistyped_scope(settings: ServiceSettings) -> None:
+    bad = settings.model_copy(update={"api_keys": ["ci:wrtie:secret-key"]})
+    with pytest.raises(ValueError, match="API_KEYS entry 1 ") as refused:
+        create_app(bad)
+    assert "secret-key" not in str(refused.value)
 
 
 def test_missing_or_wrong_key_is_401(client: TestClient) -> None:
