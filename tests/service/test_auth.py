@@ -4,6 +4,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.auth import Scope, find_key, parse_keys
 from service.settings import ServiceSettings
+from tests.conftest import KEYS
 
 READ = {"X-API-Key": "test-read-key"}
 WRITE = {"Authorization": "Bearer test-write-key"}
@@ -57,6 +58,34 @@ def test_scopes(client: TestClient) -> None:
     assert created.status_code == 202
     assert client.delete(f"/jobs/{created.json()['id']}", headers=WRITE).status_code == 403
     assert client.delete(f"/jobs/{created.json()['id']}", headers=ADMIN).status_code == 200
+
+
+def changing_routes() -> list[tuple[str, str]]:
+    """Every non-GET operation of the app's own route table (its OpenAPI document), so a new one is tested too."""
+    paths = create_app(ServiceSettings(api_keys=KEYS, task_modules=["tests.tasks"])).openapi()["paths"]
+    return sorted((method.upper(), path) for path, item in paths.items() for method in item if method != "get")
+
+
+CHANGING = changing_routes()
+SUBMISSION = {("POST", "/jobs"), ("POST", "/jobs/batch")}  # the only changes a write key may make
+
+
+def test_the_route_table_lists_the_schedule_actions() -> None:
+    """Guards the derivation itself: an empty or partial table would make the scope test vacuous."""
+    assert {("PUT", "/schedules/{name}"), ("POST", "/schedules/{name}/trigger")} <= set(CHANGING)
+
+
+REFUSED = [pytest.param(READ, *route, id=f"read {route}") for route in CHANGING]
+REFUSED += [pytest.param(WRITE, *route, id=f"write {route}") for route in CHANGING if route not in SUBMISSION]
+
+
+@pytest.mark.parametrize(("headers", "method", "path"), REFUSED)
+def test_every_changing_route_refuses_a_smaller_scope(
+    client: TestClient, headers: dict[str, str], method: str, path: str
+) -> None:
+    url = path.replace("{job_id}", "some-job").replace("{name}", "some-schedule")
+    answer = client.request(method, url, json={}, headers=headers)
+    assert answer.status_code == 403, (method, url, answer.text)
 
 
 def test_dashboard_auth(client: TestClient) -> None:
