@@ -19,6 +19,7 @@ import pytest
 
 from tests.conftest import ADMIN_KEY
 from tests.e2e.conftest import Stack
+from tests.needs import missing
 
 pytestmark = pytest.mark.e2e
 
@@ -86,7 +87,7 @@ def beacon() -> Iterator[Beacon]:
 def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:
-        pytest.skip("chromium is not installed: apt-get install -y chromium (.ci/run does so)")
+        missing("chromium is not installed: apt-get install -y chromium (.ci/run does so)")
     return found
 
 

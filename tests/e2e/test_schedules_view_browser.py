@@ -22,6 +22,7 @@ import websocket
 
 from tests.conftest import ADMIN_KEY
 from tests.e2e.conftest import Stack, eventually
+from tests.needs import missing
 from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.e2e
@@ -109,7 +110,7 @@ class Browser:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The three processes on a Redis of their own, so the pages show only this module's schedules."""
     if not CHROMIUM.exists():
-        pytest.skip("needs /usr/bin/chromium (Debian package `chromium`: apt-get install -y chromium)")
+        missing("it needs /usr/bin/chromium (Debian package `chromium`: apt-get install -y chromium)")
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()
     stack = Stack(server.url, tmp_path_factory.mktemp("logs"))
     try:
