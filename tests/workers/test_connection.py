@@ -1,11 +1,11 @@
-import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from tests.redis_server import RedisServer, free_port
+from tests.redis_server import RedisServer, TlsRedisServer, free_port
 from workers.connection import connect
 from workers.settings import Settings
 
@@ -41,34 +41,20 @@ def test_unreachable_redis_fails_fast() -> None:
         client.ping()
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is needed to make a certificate")
-def test_rediss_self_signed(tmp_path: Path) -> None:
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "1", "-subj", "/CN=localhost"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    port = free_port()
-    process = subprocess.Popen(
-        ["redis-server", "--port", "0", "--tls-port", str(port), "--tls-cert-file", str(cert),
-         "--tls-key-file", str(key), "--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no",
-         "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+@pytest.fixture(scope="module")
+def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsRedisServer]:
+    server = TlsRedisServer(tmp_path_factory.mktemp("tls-redis"))
     try:
-        url = f"rediss://127.0.0.1:{port}/0"
-        lenient = connect(Settings(redis_url=url, redis_tls_verify=False))
-        for _ in range(100):
-            try:
-                assert lenient.ping()
-                break
-            except RedisConnectionError:
-                if process.poll() is not None:
-                    pytest.skip("this redis-server was built without TLS")
-                subprocess.run(["sleep", "0.05"], check=True)
-        with pytest.raises(RedisConnectionError):
-            connect(Settings(redis_url=url, redis_tls_verify=True)).ping()
+        yield server.start()
     finally:
-        process.terminate()
-        process.wait()
+        server.stop()
+
+
+def test_rediss_without_verification_connects_to_a_self_signed_server(tls_redis: TlsRedisServer) -> None:
+    assert connect(Settings(redis_url=tls_redis.url, redis_tls_verify=False)).ping()
+
+
+def test_rediss_with_verification_refuses_a_self_signed_server(tls_redis: TlsRedisServer) -> None:
+    """The default: the certificate is checked, so an unknown one is an SSL error, not a connection."""
+    with pytest.raises(RedisConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+        connect(Settings(redis_url=tls_redis.url, redis_tls_verify=True)).ping()
