@@ -51,6 +51,7 @@ STATUS_STYLES = {
     "deferred": "info",
     "missed": "warning",
     "skipped": "secondary",
+    "error": "danger",  # the run could not be fired (task gone, queue refused)
 }
 
 

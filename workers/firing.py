@@ -18,11 +18,13 @@ from typing import Any
 
 from redis import Redis, WatchError
 from redis.client import Pipeline
+from redis.exceptions import RedisError
 from rq.utils import get_version
 
 from workers import keys
 from workers.jobs import JobSpec, enqueue_in_transaction
-from workers.metrics import ALL_SCHEDULES, record_schedule_run
+from workers.errors import JobServiceError
+from workers.metrics import ALL_SCHEDULES, ERROR, FIRED, MISSED, SKIPPED, record_schedule_run
 from workers.schedule_store import record_runs
 from workers.schedules import ScheduleSpec, plan_catch_up
 from workers.serialization import TaskJob
@@ -31,6 +33,8 @@ from workers.settings import Settings
 log = logging.getLogger(__name__)
 BUSY = {"queued", "started", "scheduled", "deferred"}
 BATCH = 500
+RETRY_BROKEN = 60.0  # seconds until a schedule with no computable next due time is tried again
+REASON_LIMIT = 300  # characters of an error's reason kept in the ledger
 
 
 @dataclass
@@ -40,8 +44,9 @@ class Fired:
     name: str
     due: float | None
     job_id: str | None
-    outcome: str  # fired, skipped, missed, gone
+    outcome: str  # fired, skipped, missed, error, gone
     next_due: float | None = None  # the due time it advanced to; None: none (ended, gone, or not known)
+    reason: str | None = None  # why an `error` run could not be fired
 
 
 @dataclass
@@ -102,6 +107,7 @@ class _State:
     runs_total: int
     last_job_id: str | None
     last_status: str | None = None
+    unreadable: str | None = None  # why the stored definition could not be read
 
 
 def _fire_batch(connection: Redis, settings: Settings, due: list[tuple[str, float]], now: float) -> list[Fired]:
@@ -111,7 +117,7 @@ def _fire_batch(connection: Redis, settings: Settings, due: list[tuple[str, floa
         pipe.watch(*(keys.schedule_key(name) for name, _ in due))
         states = _read(connection, due)
         pipe.multi()
-        steps = [_write(pipe, connection, settings, state, now, started) for state in states]
+        steps = [_write_guarded(pipe, connection, settings, state, now, started) for state in states]
         pipe.execute()
     return steps
 
@@ -127,11 +133,18 @@ def _read(connection: Redis, due: list[tuple[str, float]]) -> list[_State]:
     for (name, score), fields, current in zip(due, replies[::2], replies[1::2], strict=True):
         if current != score:
             continue  # moved since the range read: another step handled it
-        raw, runs, last = fields
-        spec = ScheduleSpec.from_json(raw) if raw is not None else None
-        states.append(_State(name, score, spec, int(runs or 0), last.decode() if last else None))
+        states.append(_state(name, score, *fields))
     _read_last_status(connection, [s for s in states if s.spec and s.spec.overlap == "skip" and s.last_job_id])
     return states
+
+
+def _state(name: str, due: float, raw: bytes | None, runs: bytes | None, last: bytes | None) -> _State:
+    """A due schedule as stored; one whose definition cannot be read says why instead of raising."""
+    try:
+        spec = ScheduleSpec.from_json(raw) if raw is not None else None
+        return _State(name, due, spec, int(runs or 0), last.decode() if last else None)
+    except Exception as error:  # noqa: BLE001 - one unreadable schedule must not stop the others
+        return _State(name, due, None, 0, None, unreadable=f"stored definition unreadable: {_reason(error)}")
 
 
 def _read_last_status(connection: Redis, states: list[_State]) -> None:
@@ -144,6 +157,35 @@ def _read_last_status(connection: Redis, states: list[_State]) -> None:
             state.last_status = status.decode() if status else None
 
 
+def _write_guarded(
+    pipe: Pipeline, connection: Redis, settings: Settings, state: _State, now: float, started: float
+) -> Fired:
+    """One schedule's step; anything but Redis going wrong in it becomes that schedule's `error` run.
+
+    A Redis error is the whole pass's (an outage), left to the scheduler's loop.
+    """
+    mark = len(pipe.command_stack)
+    try:
+        if state.unreadable is not None:
+            return _write_broken(pipe, settings, state, now, state.unreadable)
+        return _write(pipe, connection, settings, state, now, started)
+    except RedisError:
+        raise
+    except Exception as error:  # noqa: BLE001 - one schedule must never stop the others
+        del pipe.command_stack[mark:]  # what the failed step queued must not half-happen
+        return _write_broken(pipe, settings, state, now, _reason(error))
+
+
+@dataclass
+class _Run:
+    """What became of the one due time a step fires (or tried to)."""
+
+    outcome: str
+    job_id: str | None
+    runs_total: int
+    reason: str | None = None
+
+
 def _write(pipe: Pipeline, connection: Redis, settings: Settings, state: _State, now: float, started: float) -> Fired:
     """Queue one schedule's step on the batch's MULTI: fire, skip or record missed, then advance."""
     spec = state.spec
@@ -152,23 +194,64 @@ def _write(pipe: Pipeline, connection: Redis, settings: Settings, state: _State,
         return Fired(state.name, state.due, None, "gone")
     plan = plan_catch_up(spec, state.due, now)
     fired_at = now + (time.monotonic() - started)  # later runs of a big batch fire later: say so
-    ledger: list[dict[str, Any]] = [_entry(None, missed, None, "missed") for missed in plan.missed]
-    outcome, job_id, runs_total = "missed", None, state.runs_total
+    ledger: list[dict[str, Any]] = [_entry(None, missed, None, MISSED) for missed in plan.missed]
+    run = _Run(MISSED, None, state.runs_total)
     if plan.fire is not None and spec.overlap == "skip" and state.last_status in BUSY:
-        outcome = "skipped"
-        ledger.append(_entry(None, plan.fire, fired_at, "skipped"))
+        run = _Run(SKIPPED, None, state.runs_total)
+        ledger.append(_entry(None, plan.fire, fired_at, SKIPPED))
     elif plan.fire is not None:
-        outcome, job_id, runs_total = "fired", run_job_id(spec.name, plan.fire), runs_total + 1
-        ledger.append(_entry(job_id, plan.fire, fired_at, "fired"))
-        enqueue_in_transaction(connection, pipe, settings, _job_spec(spec, job_id))
-        last = {"last_run_at": fired_at, "last_due_at": plan.fire, "last_job_id": job_id, "runs_total": runs_total}
-        pipe.hset(keys.schedule_key(spec.name), mapping=last)  # runs_total was read under the watch
-    _count(pipe, spec.name, plan.missed_total, outcome == "skipped")
+        run = _fire_run(pipe, connection, settings, spec, plan.fire, fired_at, state.runs_total)
+        ledger.append(_entry(run.job_id, plan.fire, fired_at if run.job_id else None, run.outcome, run.reason))
+    _count(pipe, spec.name, plan.missed_total, run.outcome == SKIPPED)
     label = spec.name if settings.schedule_metrics == "per_schedule" else ALL_SCHEDULES
-    _measure(pipe, label, plan.missed_total, outcome, fired_at - plan.fire if plan.fire is not None else None)
+    _measure(pipe, label, plan.missed_total, run.outcome, fired_at - plan.fire if plan.fire is not None else None)
     record_runs(pipe, spec.name, ledger)
-    following = _advance(pipe, spec, now, runs_total)
-    return Fired(spec.name, plan.fire, job_id, outcome, following)
+    following = _advance(pipe, spec, now, run.runs_total)
+    return Fired(spec.name, plan.fire, run.job_id, run.outcome, following, run.reason)
+
+
+def _fire_run(
+    pipe: Pipeline, connection: Redis, settings: Settings, spec: ScheduleSpec, due: float, fired_at: float, runs: int
+) -> _Run:
+    """Enqueue the run's job on the MULTI; a job that cannot be built (task gone, queue refused) is an error run."""
+    job_id = run_job_id(spec.name, due)
+    mark = len(pipe.command_stack)
+    try:
+        enqueue_in_transaction(connection, pipe, settings, _job_spec(spec, job_id))
+    except RedisError:
+        raise
+    except Exception as error:  # noqa: BLE001 - the schedule keeps its timing; the run is recorded as error
+        del pipe.command_stack[mark:]
+        return _Run(ERROR, None, runs, _reason(error))
+    last = {"last_run_at": fired_at, "last_due_at": due, "last_job_id": job_id, "runs_total": runs + 1}
+    pipe.hset(keys.schedule_key(spec.name), mapping=last)  # runs_total was read under the watch
+    return _Run(FIRED, job_id, runs + 1)
+
+
+def _write_broken(pipe: Pipeline, settings: Settings, state: _State, now: float, reason: str) -> Fired:
+    """Record an error run for a schedule whose step failed, and look again at its next due time.
+
+    When that cannot be computed either (an unreadable definition, a cron or timezone
+    this version rejects), it is tried again RETRY_BROKEN later, so a fix or a rollback heals it.
+    """
+    try:
+        following = state.spec.next_due(now) if state.spec is not None else now + RETRY_BROKEN
+    except Exception:  # noqa: BLE001 - no next due time to be had: try again later
+        following = now + RETRY_BROKEN
+    record_runs(pipe, state.name, [_entry(None, state.due, None, ERROR, reason)])
+    label = state.name if settings.schedule_metrics == "per_schedule" else ALL_SCHEDULES
+    record_schedule_run(pipe, label, ERROR, None)
+    if following is None:
+        pipe.zrem(keys.SCHEDULES_DUE, state.name)
+    else:
+        pipe.zadd(keys.SCHEDULES_DUE, {state.name: following})
+    return Fired(state.name, state.due, None, ERROR, following, reason)
+
+
+def _reason(error: Exception) -> str:
+    """Our own errors say it all; anything else is named by its type too."""
+    text = str(error) if isinstance(error, JobServiceError) else f"{type(error).__name__}: {error}"
+    return text[:REASON_LIMIT]
 
 
 def _count(pipe: Pipeline, name: str, missed: int, skipped: bool) -> None:
@@ -182,8 +265,8 @@ def _measure(pipe: Pipeline, label: str, missed: int, outcome: str, lateness: fl
     """Prometheus counters and the lateness histogram, in the same transaction as the run."""
     if missed:
         record_schedule_run(pipe, label, "missed", None, missed)
-    if outcome in ("fired", "skipped"):
-        record_schedule_run(pipe, label, outcome, lateness if outcome == "fired" else None)
+    if outcome in (FIRED, SKIPPED, ERROR):
+        record_schedule_run(pipe, label, outcome, lateness if outcome == FIRED else None)
 
 
 def _advance(pipe: Pipeline, spec: ScheduleSpec, now: float, runs_total: int) -> float | None:
@@ -196,8 +279,9 @@ def _advance(pipe: Pipeline, spec: ScheduleSpec, now: float, runs_total: int) ->
     return following
 
 
-def _entry(job_id: str | None, due: float, fired: float | None, status: str) -> dict[str, Any]:
-    return {"job_id": job_id, "due_at": due, "fired_at": fired, "status": status}
+def _entry(job_id: str | None, due: float, fired: float | None, status: str, reason: str | None = None) -> dict[str, Any]:
+    entry = {"job_id": job_id, "due_at": due, "fired_at": fired, "status": status}
+    return entry if reason is None else {**entry, "reason": reason}
 
 
 def _job_spec(spec: ScheduleSpec, job_id: str | None) -> JobSpec:
@@ -221,6 +305,6 @@ def trigger(connection: Redis, settings: Settings, spec: ScheduleSpec, now: floa
         pipe.multi()
         enqueue_in_transaction(connection, pipe, settings, _job_spec(spec, job_id))
         pipe.hset(keys.schedule_key(spec.name), mapping={"last_run_at": now, "last_job_id": job_id})
-        record_runs(pipe, spec.name, [_entry(job_id, now, now, "fired")])
+        record_runs(pipe, spec.name, [_entry(job_id, now, now, FIRED)])
         pipe.execute()
     return job_id

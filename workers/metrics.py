@@ -28,7 +28,8 @@ ABANDONED = "abandoned"  # its worker died mid-run; RQ's cleanup then retries or
 JOB_OUTCOMES = (FINISHED, FAILED, RETRIED, STOPPED, INTERRUPTED, ABANDONED)
 # What became of a schedule's due run.
 FIRED, MISSED, SKIPPED = "fired", "missed", "skipped"
-SCHEDULE_OUTCOMES = (FIRED, MISSED, SKIPPED)
+ERROR = "error"  # the run could not be fired: its task is no longer registered, its queue was refused...
+SCHEDULE_OUTCOMES = (FIRED, MISSED, SKIPPED, ERROR)
 
 SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 LATENESS_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
@@ -76,7 +77,7 @@ TASK_WAIT_SECONDS = Family(
 SCHEDULE_RUNS = Family(
     "rqs_schedule_runs",
     "counter",
-    "Due runs of a schedule, by outcome (fired, missed, skipped).",
+    "Due runs of a schedule, by outcome (fired, missed, skipped, error).",
     ("schedule", "outcome"),
     outcomes=SCHEDULE_OUTCOMES,
 )
@@ -137,12 +138,12 @@ def record_schedule_run(
     Args:
         pipeline: the pipeline (or MULTI transaction) that records the run; the caller executes it.
         schedule: the schedule's name.
-        outcome: `fired`, `missed` or `skipped`.
+        outcome: `fired`, `missed`, `skipped` or `error`.
         lateness: fired_at - due_at in seconds, for a fired run; None otherwise.
         count: how many runs this is (an outage can miss many in one step).
 
     Raises:
-        ValueError: `outcome` is not one of the three.
+        ValueError: `outcome` is not one of these.
     """
     if outcome not in SCHEDULE_OUTCOMES:
         raise ValueError(f"unknown schedule outcome {outcome!r}")

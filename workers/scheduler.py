@@ -25,7 +25,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq_scheduler import Scheduler
 
 from workers import keys
-from workers.firing import Pass, fire_due
+from workers.firing import Fired, Pass, fire_due
+from workers.metrics import ERROR
 from workers.process import start_process
 from workers.schedule_file import apply_schedules_file
 from workers.serialization import TaskJob
@@ -58,6 +59,7 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
         self._release = connection.register_script(RELEASE)
         self._wake = connection.pubsub(ignore_subscribe_messages=True)
         self._renewed_at = 0.0
+        self._broken: dict[str, str] = {}  # schedule -> the reason last logged, so each is logged once
 
     def acquire_lock(self) -> bool:
         """Take the lock if free, or renew it if it is ours."""
@@ -78,11 +80,17 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
 
     def enqueue_jobs(self) -> list[object]:
         """Fire everything due now; returns what each step did."""
-        return list(self._fire().steps)
+        return list(self.fire_pass(time.time()).steps)
 
-    def _fire(self) -> Pass:
-        done = fire_due(self.connection, self.settings, time.time())
+    def fire_pass(self, now: float) -> Pass:
+        """Fire what is due at `now` and log each step; a broken schedule is logged once, not every run."""
+        done = fire_due(self.connection, self.settings, now)
         for step in done.steps:
+            if step.outcome == ERROR:
+                self._log_broken(step)
+                continue
+            if self._broken.pop(step.name, None) is not None and step.outcome != "gone":
+                log.info("schedule %s fires again", step.name, extra={"schedule": step.name})
             log.info(
                 "schedule %s: %s run due %s",
                 step.name,
@@ -91,6 +99,18 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
                 extra={"schedule": step.name, "job_id": step.job_id, "outcome": step.outcome},
             )
         return done
+
+    def _log_broken(self, step: Fired) -> None:
+        reason = step.reason or "unknown"
+        if self._broken.get(step.name) == reason:
+            return
+        self._broken[step.name] = reason
+        log.error(
+            "schedule %s cannot fire (%s): its runs are recorded as error until it is fixed",
+            step.name,
+            reason,
+            extra={"schedule": step.name, "outcome": ERROR, "reason": reason},
+        )
 
     def seconds_until_next_due(self) -> float:
         nearest = self.connection.zrange(self.scheduled_jobs_key, 0, 0, withscores=True)
@@ -106,7 +126,7 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
         """
         if not (self._lock_acquired and time.monotonic() - self._renewed_at < LOCK_FRESH) and not self._renew_lock():
             return RENEW_EVERY
-        done = self._fire()
+        done = self.fire_pass(time.time())
         if time.monotonic() - self._renewed_at > RENEW_EVERY / 2 and not self._renew_lock():
             return RENEW_EVERY
         # The pass usually knows the next due time (no round trip); a change made
@@ -149,6 +169,9 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
                     log.warning("redis unavailable (%s); retrying in 1 s", error)
                     self._lock_acquired = False
                     time.sleep(RENEW_EVERY)
+                except Exception:  # noqa: BLE001 - a pass that fails must not end the process
+                    log.exception("scheduler pass failed; retrying in 1 s")
+                    time.sleep(RENEW_EVERY)
                 if burst:
                     break
         finally:
@@ -157,13 +180,13 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
 
 
 def warn_if_metrics_too_many(connection: Redis, settings: Settings) -> None:
-    """Per-schedule metrics are 18 series a schedule: at 100,000, /metrics is 126 MB and takes 13 s."""
+    """Per-schedule metrics are 19 series a schedule: with many schedules, /metrics gets slow and huge."""
     count = connection.scard(keys.SCHEDULE_NAMES)
     if settings.schedule_metrics == "per_schedule" and count > MANY_SCHEDULES:
         log.warning(
             "%d schedules with per-schedule metrics (%d series): set SCHEDULE_METRICS=combined",
             count,
-            count * 18,
+            count * 19,
             extra={"schedules": count},
         )
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel
 from redis import Redis
 
 from service.deps import AdminKey, ReadKey, RedisDep, SettingsDep
@@ -17,7 +18,6 @@ from service.routes.jobs import accepted
 from service.schedule_actions import set_paused, trigger_now
 from service.schedule_schemas import (
     DueTime,
-    RunList,
     RunOut,
     ScheduleCreate,
     ScheduleIn,
@@ -32,6 +32,17 @@ from workers.schedule_store import ScheduleInfo
 from workers.schedules import NAME_PATTERN, ScheduleSpec
 
 router = APIRouter(tags=["schedules"])
+
+
+class ScheduleRun(RunOut):
+    """A ledger entry; `reason` says why an `error` run could not be fired (None for every other status)."""
+
+    reason: str | None = None
+
+
+class ScheduleRuns(BaseModel):
+    runs: list[ScheduleRun]
+
 NamePath = Annotated[str, Path(pattern=NAME_PATTERN, description="schedule name")]
 
 
@@ -147,12 +158,17 @@ def trigger_schedule(
 @router.get("/schedules/{name}/runs")
 def schedule_runs(
     name: NamePath, redis: RedisDep, key: ReadKey, limit: Annotated[int, Query(ge=1, le=200)] = 50
-) -> RunList:
-    """The run ledger, newest first, with missed and skipped runs."""
+) -> ScheduleRuns:
+    """The run ledger, newest first, with missed, skipped and error runs."""
     entries = schedule_store.runs(redis, name, limit)
-    return RunList(
-        runs=[
-            RunOut(job_id=e["job_id"], due_at=_time(e["due_at"]), fired_at=_time(e["fired_at"]), status=e["status"])
-            for e in entries
-        ]
+    return ScheduleRuns(runs=[_run(entry) for entry in entries])
+
+
+def _run(entry: dict[str, Any]) -> ScheduleRun:
+    return ScheduleRun(
+        job_id=entry["job_id"],
+        due_at=_time(entry["due_at"]),
+        fired_at=_time(entry["fired_at"]),
+        status=entry["status"],
+        reason=entry.get("reason"),
     )

@@ -3,8 +3,12 @@
 from typing import Any
 
 from fastapi.testclient import TestClient
+from redis import Redis
 
+from service.settings import ServiceSettings
 from tests.conftest import ADMIN
+from tests.workers.test_firing_errors import START, store_broken
+from workers.firing import fire_due
 
 WRITE = {"X-API-Key": "test-write-key"}
 READ = {"X-API-Key": "test-read-key"}
@@ -87,3 +91,16 @@ def test_schedules_need_admin_to_change(client: TestClient) -> None:
     assert client.post("/schedules", json=NIGHTLY, headers=WRITE).status_code == 403
     assert client.get("/schedules", headers=READ).status_code == 200
     assert client.get("/schedules").status_code == 401
+
+
+def test_runs_that_could_not_fire_show_error_and_the_reason(
+    client: TestClient, redis: Redis, settings: ServiceSettings
+) -> None:
+    # Given a schedule whose task a deploy has since removed, fired once by the scheduler's step
+    store_broken(redis, "gone-task", task="tests.removed_by_a_deploy")
+    fire_due(redis, settings, START + 0.001)
+    # When its runs are read
+    runs = client.get("/schedules/gone-task/runs", headers=READ).json()["runs"]
+    # Then the run says error, and why
+    assert runs[0]["status"] == "error"
+    assert "tests.removed_by_a_deploy" in runs[0]["reason"]
