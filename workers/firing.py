@@ -22,8 +22,8 @@ from redis.exceptions import RedisError
 from rq.utils import get_version
 
 from workers import keys
-from workers.jobs import JobSpec, enqueue_in_transaction
 from workers.errors import JobServiceError
+from workers.jobs import JobSpec, enqueue_in_transaction
 from workers.metrics import ALL_SCHEDULES, ERROR, FIRED, MISSED, SKIPPED, record_schedule_run
 from workers.schedule_store import record_runs
 from workers.schedules import ScheduleSpec, plan_catch_up
@@ -279,7 +279,9 @@ def _advance(pipe: Pipeline, spec: ScheduleSpec, now: float, runs_total: int) ->
     return following
 
 
-def _entry(job_id: str | None, due: float, fired: float | None, status: str, reason: str | None = None) -> dict[str, Any]:
+def _entry(
+    job_id: str | None, due: float, fired: float | None, status: str, reason: str | None = None
+) -> dict[str, Any]:
     entry = {"job_id": job_id, "due_at": due, "fired_at": fired, "status": status}
     return entry if reason is None else {**entry, "reason": reason}
 

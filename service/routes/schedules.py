@@ -43,6 +43,7 @@ class ScheduleRun(RunOut):
 class ScheduleRuns(BaseModel):
     runs: list[ScheduleRun]
 
+
 NamePath = Annotated[str, Path(pattern=NAME_PATTERN, description="schedule name")]
 
 
