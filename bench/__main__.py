@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import os
-import shlex
 import shutil
-import signal
 import sys
-import traceback
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-from bench import recovery_bench
-from bench.environment import describe_environment, load_average
-from bench.http_bench import run_http
-from bench.plan import FULL, QUICK, Plan
-from bench.report import header, http_table, worker_table, write_json
-from bench.sched_bench import run_sched
-from bench.sched_report import sched_table
-from bench.worker_bench import run_worker
+from bench.harness.report import header
+from bench.harness.runner import Figures, finish, run_meta, run_part, stopping_cleanly
+from bench.http.plan import PLANS as HTTP_PLANS
+from bench.worker.plan import PLANS as WORKER_PLANS
 
 RESULTS = Path(__file__).resolve().parent / "results"
+WORKDIR = RESULTS / "run"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -35,62 +26,72 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    """Turn SIGTERM into SystemExit so every `finally` runs and no child outlives us."""
-    raise SystemExit(128 + signum)
+def _benchmark(name: str, body: Callable[[Path], Figures]) -> Figures:
+    """One benchmark in a fresh `results/run/<name>` (only its own: another may be running)."""
+    workdir = WORKDIR / name
+    shutil.rmtree(workdir, ignore_errors=True)
+    print()
+    return run_part(f"{name} benchmark", lambda: body(workdir), workdir / "logs")
 
 
-def run_one(name: str, bench: Callable[[Plan, Path], dict[str, Any]], plan: Plan, workdir: Path) -> dict[str, Any]:
-    """Run one benchmark; a failure is reported and recorded, and does not stop the other."""
-    print(f"\nrunning {name} benchmark...", flush=True)
-    shutil.rmtree(workdir / name, ignore_errors=True)  # only this benchmark's: another may be running
-    try:
-        return bench(plan, workdir / name)
-    except Exception as error:  # noqa: BLE001 - reported in the table and the JSON, exit status 1
-        traceback.print_exc()
-        print(f"(logs of the processes it started: {workdir / name / 'logs'})", file=sys.stderr)
-        return {"error": f"{type(error).__name__}: {error}"}
+def run_suite(argv: list[str], which: str, quick: bool) -> int:
+    """http and worker (`all`), one of them, or sched: one header, their tables, bench/results/latest.json."""
+    http_plan, worker_plan = HTTP_PLANS.pick(quick), WORKER_PLANS.pick(quick)
+    meta = run_meta(argv, {**asdict(http_plan), **asdict(worker_plan)})
+    print(header(meta), flush=True)
+    results: dict[str, Figures] = {}
+    if which in ("all", "http"):
+        from bench.http import benchmark as http
+
+        results["http"] = _benchmark("http", lambda workdir: http.run(http_plan, workdir))
+    if which in ("all", "worker"):
+        from bench.worker import benchmark as worker
+
+        results["worker"] = _benchmark("worker", lambda workdir: worker.run(worker_plan, workdir))
+    if which == "sched":  # not in `all`: it takes ~17 minutes (4 with --quick)
+        from bench.sched import benchmark as sched
+        from bench.sched.plan import PLANS as SCHED_PLANS
+
+        results["sched"] = _benchmark("sched", lambda workdir: sched.run(SCHED_PLANS.pick(quick), workdir))
+    return finish(meta, results, RESULTS / "latest.json", lambda: _tables(meta, results, http_plan.http_rounds))
+
+
+def _tables(meta: dict[str, Any], results: dict[str, Figures], http_rounds: int) -> str:
+    from bench.http.report import http_table
+    from bench.sched.report import sched_table
+    from bench.worker.report import worker_table
+
+    render: dict[str, Callable[[Figures], str]] = {
+        "http": lambda r: http_table(r, http_rounds),
+        "worker": worker_table,
+        "sched": sched_table,
+    }
+    parts = [header(meta)]
+    for name, result in results.items():
+        parts.append(f"{name} benchmark failed: {result['error']}" if "error" in result else render[name](result))
+    return "\n\n".join(parts)
+
+
+def run_recovery(argv: list[str], quick: bool) -> int:
+    """Crash recovery: its own table and bench/results/recovery.json."""
+    from bench.recovery import benchmark as recovery
+    from bench.recovery.plan import PLANS as RECOVERY_PLANS
+    from bench.recovery.report import recovery_report
+
+    plan = RECOVERY_PLANS.pick(quick)
+    workdir = WORKDIR / "recovery"
+    shutil.rmtree(workdir, ignore_errors=True)  # only ours: other benchmarks may be running
+    meta = run_meta(argv, asdict(plan))
+    results = recovery.run(plan, workdir)
+    return finish(meta, results, RESULTS / "recovery.json", lambda: recovery_report(meta, results))
 
 
 def main(argv: list[str]) -> int:
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     args = parse_args(argv)
-    if args.which == "recovery":  # its own runner and JSON (bench/results/recovery.json)
-        return recovery_bench.main(["--quick"] if args.quick else [])
-    plan = QUICK if args.quick else FULL
-    workdir = RESULTS / "run"
-    meta: dict[str, Any] = {
-        "command": shlex.join([sys.executable, "-m", "bench", *argv]),
-        "cwd": os.getcwd(),
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "plan": asdict(plan),
-        "environment": describe_environment(),
-    }
-    print(header(meta), flush=True)
-    results: dict[str, Any] = {}
-    if args.which in ("all", "http"):
-        results["http"] = run_one("http", run_http, plan, workdir)
-    if args.which in ("all", "worker"):
-        results["worker"] = run_one("worker", run_worker, plan, workdir)
-    if args.which == "sched":  # not in `all`: it takes ~9 minutes (3 with --quick)
-        results["sched"] = run_one("sched", run_sched, plan, workdir)
-    meta["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    meta["load_average_at_end"] = load_average()
-    print()
-    print(header(meta))
-    for name, result in results.items():
-        print()
-        if "error" in result:
-            print(f"{name} benchmark failed: {result['error']}")
-        elif name == "http":
-            print(http_table(result, plan.http_rounds))
-        elif name == "sched":
-            print(sched_table(result))
-        else:
-            print(worker_table(result))
-    write_json(RESULTS / "latest.json", {**meta, **results})
-    print(f"\nJSON: {RESULTS / 'latest.json'}")
-    return 1 if any("error" in r for r in results.values()) else 0
+    with stopping_cleanly():
+        if args.which == "recovery":
+            return run_recovery(argv, args.quick)
+        return run_suite(argv, args.which, args.quick)
 
 
 if __name__ == "__main__":

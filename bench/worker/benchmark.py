@@ -9,7 +9,6 @@ the way the API submits them; raw RQ's are a plain function enqueued with RQ's d
 from __future__ import annotations
 
 import select
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -17,21 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from redis import Redis
-from rq import Queue
 
-from bench.noop import noop
-from bench.plan import Plan
-from bench.procs import ProcessStack, wait_until
-from bench.redis_server import RedisServer, command_delta, start_redis
-from workers.connection import connect
-from workers.jobs import JobSpec, submit
-from workers.queues import get_queue
-from workers.registry import load_task_modules
-from workers.settings import Settings
+from bench.harness.processes import Process, Processes
+from bench.harness.redis import RedisServer, command_delta
+from bench.harness.report import ratio
+from bench.harness.wait import poll_until, wait_until
+from bench.worker.fill import QUEUE, fill, registry_keys
+from bench.worker.plan import WorkerPlan
 
-QUEUE = "bench"
 POLL_SECONDS = 0.02
-FILL_CHUNK = 500
 LABELS = {"service": "ours (ServiceWorker)", "simple": "rq.SimpleWorker", "fork": "rq.Worker (fork)"}
 
 
@@ -42,50 +35,36 @@ class Contender:
     jobs: int
 
 
-def contenders(plan: Plan) -> list[Contender]:
+def contenders(plan: WorkerPlan) -> list[Contender]:
     """Interleaved (each kind at 1 process, then each at 2) so drift hits every kind alike."""
     jobs = {"service": plan.simple_jobs, "simple": plan.simple_jobs, "fork": plan.fork_jobs}
     return [Contender(kind, n, jobs[kind]) for n in (1, 2) for kind in ("service", "simple", "fork")]
 
 
-def run_worker(plan: Plan, workdir: Path) -> dict[str, Any]:
+def run(plan: WorkerPlan, workdir: Path) -> dict[str, Any]:
     """Run every contender on one private Redis and compare our rate with raw RQ's."""
-    with ProcessStack(workdir / "logs") as stack:
-        redis = start_redis(stack, workdir / "redis-worker", plan.startup_timeout)
-        runs = [_drain(stack, redis, c, plan, workdir / "logs") for c in contenders(plan)]
+    with (
+        RedisServer(workdir / "redis-worker", startup_timeout=plan.startup_timeout) as redis,
+        Processes(workdir / "logs") as processes,
+    ):
+        runs = [_drain(processes, redis, c, plan, workdir / "logs") for c in contenders(plan)]
         redis.flush()
     return {"queue": QUEUE, "runs": runs, "ratios": _ratios(runs)}
 
 
-def _fill(redis: RedisServer, kind: str, jobs: int) -> None:
-    if kind == "service":
-        settings = Settings(redis_url=redis.url)
-        load_task_modules(settings.task_modules)
-        connection = connect(settings)
-        for _ in range(jobs):
-            submit(connection, settings, JobSpec(task="examples.noop", queue=QUEUE))
-        connection.close()
-        return
-    queue = Queue(QUEUE, connection=redis.client)
-    for start in range(0, jobs, FILL_CHUNK):
-        queue.enqueue_many([Queue.prepare_data(noop) for _ in range(start, min(jobs, start + FILL_CHUNK))])
-
-
-def _registry_keys(kind: str, client: Redis) -> tuple[str, str]:
-    queue = get_queue(QUEUE, client) if kind == "service" else Queue(QUEUE, connection=client)
-    return queue.finished_job_registry.key, queue.failed_job_registry.key
-
-
-def _drain(stack: ProcessStack, redis: RedisServer, contender: Contender, plan: Plan, log_dir: Path) -> dict[str, Any]:
+def _drain(
+    processes: Processes, redis: RedisServer, contender: Contender, plan: WorkerPlan, log_dir: Path
+) -> dict[str, Any]:
     """Fill, start the workers, say go, and time until all jobs have ended."""
     redis.flush()
-    _fill(redis, contender.kind, contender.jobs)
+    fill(redis, contender.kind, contender.jobs)
     queued = int(redis.client.llen(f"rq:queue:{QUEUE}"))
     if queued != contender.jobs:
         raise RuntimeError(f"pre-fill left {queued} jobs on the queue, expected {contender.jobs}")
     name = f"{contender.kind}-x{contender.processes}"
     workers = [
-        _start_drain(stack, contender.kind, redis.url, log_dir / f"{name}-{i}.log") for i in range(contender.processes)
+        _start_drain(processes, contender.kind, redis.url, log_dir / f"{name}-{i}.log")
+        for i in range(contender.processes)
     ]
     _wait_ready(workers, plan.startup_timeout)
     before = redis.command_calls()
@@ -97,9 +76,9 @@ def _drain(stack: ProcessStack, redis: RedisServer, contender: Contender, plan: 
     calls = command_delta(before, redis.command_calls())
     calls.pop("info", None)
     calls["zcard"] = calls.get("zcard", 0) - 2 * polls  # our own polling, not the workers'
-    wait_until(lambda: all(w.poll() is not None for w in workers), 15, what=f"{name} workers to exit")
+    wait_until(lambda: all(w.poll() is not None for w in workers), 15, f"{name} workers to exit")
     for worker in workers:
-        stack.stop(worker)
+        processes.stop(worker)
     return {
         "kind": contender.kind,
         "label": LABELS[contender.kind],
@@ -115,12 +94,12 @@ def _drain(stack: ProcessStack, redis: RedisServer, contender: Contender, plan: 
     }
 
 
-def _start_drain(stack: ProcessStack, kind: str, url: str, log: Path) -> subprocess.Popen[bytes]:
-    args = ["-m", "bench.drain", kind, QUEUE, "--redis-url", url, "--log", str(log)]
-    return stack.python(log.stem, args, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+def _start_drain(processes: Processes, kind: str, url: str, log: Path) -> Process:
+    args = ["-m", "bench.worker.drain", kind, QUEUE, "--redis-url", url, "--log", str(log)]
+    return processes.python(log.stem, args, pipes=True)
 
 
-def _wait_ready(workers: list[subprocess.Popen[bytes]], timeout: float) -> None:
+def _wait_ready(workers: list[Process], timeout: float) -> None:
     """Every worker has built itself and said `ready`, within `timeout` in all."""
     deadline = time.monotonic() + timeout
     for worker in workers:
@@ -132,7 +111,7 @@ def _wait_ready(workers: list[subprocess.Popen[bytes]], timeout: float) -> None:
             raise RuntimeError(f"a drain worker did not get ready (said {line!r}, exit code {worker.poll()})")
 
 
-def _send_go(worker: subprocess.Popen[bytes]) -> None:
+def _send_go(worker: Process) -> None:
     if worker.stdin is None:
         raise RuntimeError("drain worker started without a stdin pipe")
     worker.stdin.write(b"go\n")
@@ -140,22 +119,21 @@ def _send_go(worker: subprocess.Popen[bytes]) -> None:
 
 
 def _poll_until_done(
-    client: Redis, contender: Contender, workers: list[subprocess.Popen[bytes]], timeout: float
+    client: Redis, contender: Contender, workers: list[Process], timeout: float
 ) -> tuple[int, int, int]:
     """(finished, failed, polls) once every job has ended, all workers quit, or `timeout` passed."""
-    finished_key, failed_key = _registry_keys(contender.kind, client)
-    deadline = time.monotonic() + timeout
-    polls = 0
-    finished = failed = 0
-    while time.monotonic() < deadline:
-        polls += 1
+    finished_key, failed_key = registry_keys(contender.kind, client)
+    counts = [0, 0, 0]  # finished, failed, polls
+
+    def done() -> bool:
+        counts[2] += 1
         pipe = client.pipeline(transaction=False)
-        finished, failed = pipe.zcard(finished_key).zcard(failed_key).execute()
-        if finished + failed >= contender.jobs or all(w.poll() is not None for w in workers):
-            return finished, failed, polls
-        time.sleep(POLL_SECONDS)
-    print(f"warning: {contender.kind} x{contender.processes} not done after {timeout:.0f}s", file=sys.stderr)
-    return finished, failed, polls
+        counts[0], counts[1] = pipe.zcard(finished_key).zcard(failed_key).execute()
+        return counts[0] + counts[1] >= contender.jobs or all(w.poll() is not None for w in workers)
+
+    if not poll_until(done, timeout, f"{contender.kind} x{contender.processes} to drain", POLL_SECONDS):
+        print(f"warning: {contender.kind} x{contender.processes} not done after {timeout:.0f}s", file=sys.stderr)
+    return counts[0], counts[1], counts[2]
 
 
 def _ratios(runs: list[dict[str, Any]]) -> dict[str, float | None]:
@@ -166,5 +144,5 @@ def _ratios(runs: list[dict[str, Any]]) -> dict[str, float | None]:
         ours = rate.get(("service", processes))
         for kind, name in (("simple", "rq.SimpleWorker"), ("fork", "rq.Worker")):
             raw = rate.get((kind, processes))
-            ratios[f"ours/{name} x{processes}"] = round(ours / raw, 3) if ours and raw else None
+            ratios[f"ours/{name} x{processes}"] = ratio(ours, raw)
     return ratios

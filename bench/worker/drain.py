@@ -1,4 +1,4 @@
-"""`python -m bench.drain KIND QUEUE`: one burst-mode worker that empties QUEUE and exits.
+"""`python -m bench.worker.drain KIND QUEUE`: one burst-mode worker that empties QUEUE and exits.
 
 KIND is `service` (our ServiceWorker, JSON jobs), `simple` (rq.SimpleWorker)
 or `fork` (rq.Worker, a fork per job), so every contender starts the same way.
@@ -59,7 +59,7 @@ def send_output_to(path: str) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.drain", description="Empty QUEUE with one worker.")
+    parser = argparse.ArgumentParser(prog="python -m bench.worker.drain", description="Empty QUEUE with one worker.")
     parser.add_argument("kind", choices=KINDS)
     parser.add_argument("queue")
     parser.add_argument("--redis-url", required=True)

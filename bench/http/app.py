@@ -1,6 +1,6 @@
 """The API under test plus a bare endpoint in the same process, as the HTTP benchmark's baseline.
 
-`uvicorn --factory bench.http_app:create_bench_app` serves it; settings come
+`uvicorn --factory bench.http.app:create_bench_app` serves it; settings come
 from the environment (REDIS_URL, API_KEYS) exactly as for the real service.
 """
 

@@ -10,17 +10,19 @@ from __future__ import annotations
 import json
 import statistics
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench.plan import Plan
-from bench.procs import ProcessStack, bench_env, free_port, wait_until
-from bench.redis_server import RedisServer, command_delta, start_redis
-from bench.wrk import WrkResult, run_wrk, write_post_script, wrk_command
+from bench.harness.ports import free_port
+from bench.harness.processes import Processes, child_env
+from bench.harness.redis import RedisServer, command_delta
+from bench.harness.report import ratio
+from bench.harness.wait import poll_until, wait_until
+from bench.http.plan import HttpPlan
+from bench.http.wrk import WrkResult, run_wrk, write_post_script, wrk_command
 
 API_KEY = "bench-key"
 BODY = json.dumps({"task": "examples.noop"})
@@ -32,30 +34,24 @@ SETTLE_STEP = 0.25
 SETTLE_TIMEOUT = 15.0
 
 
-def run_http(plan: Plan, workdir: Path) -> dict[str, Any]:
+def run(plan: HttpPlan, workdir: Path) -> dict[str, Any]:
     """Serve the bench app, alternate bare/ours wrk runs, and summarise them."""
-    with ProcessStack(workdir / "logs") as stack:
-        redis = start_redis(stack, workdir / "redis-http", plan.startup_timeout)
+    with (
+        RedisServer(workdir / "redis-http", startup_timeout=plan.startup_timeout) as redis,
+        Processes(workdir / "logs") as processes,
+    ):
         port = free_port()
         server = _uvicorn_command(port)
-        stack.python("uvicorn", server[1:], env=bench_env(REDIS_URL=redis.url, API_KEYS=API_KEY))
+        uvicorn = processes.python("uvicorn", server[1:], env=child_env(REDIS_URL=redis.url, API_KEYS=API_KEY))
         base = f"http://127.0.0.1:{port}"
         try:
-            wait_until(lambda: _healthy(base), plan.startup_timeout, what=f"uvicorn on port {port}")
+            wait_until(lambda: _healthy(base), plan.startup_timeout, f"uvicorn on port {port}")
         except TimeoutError:
-            print(stack.log_tail("uvicorn"), file=sys.stderr)
+            print(processes.log_tail(uvicorn), file=sys.stderr)
             raise
         script = write_post_script(workdir / "post.lua", BODY, HEADERS)
-        commands = {
-            e: wrk_command(base + PATHS[e], script, plan.wrk_threads, plan.wrk_connections, plan.http_seconds)
-            for e in ENDPOINTS
-        }
-        for endpoint in ENDPOINTS:
-            warmup = wrk_command(
-                base + PATHS[endpoint], script, plan.wrk_threads, plan.wrk_connections, plan.http_warmup_seconds
-            )
-            run_wrk(warmup, plan.http_warmup_seconds)
-            _settle(redis)
+        commands = _wrk_commands(plan, base, script)
+        _warm_up(plan, base, script, redis)
         runs = [
             _measure(redis, endpoint, commands[endpoint], plan.http_seconds)
             for _ in range(plan.http_rounds)
@@ -65,9 +61,25 @@ def run_http(plan: Plan, workdir: Path) -> dict[str, Any]:
     return _summary(runs, server, commands)
 
 
+def _wrk_commands(plan: HttpPlan, base: str, script: Path) -> dict[str, list[str]]:
+    return {
+        e: wrk_command(base + PATHS[e], script, plan.wrk_threads, plan.wrk_connections, plan.http_seconds)
+        for e in ENDPOINTS
+    }
+
+
+def _warm_up(plan: HttpPlan, base: str, script: Path, redis: RedisServer) -> None:
+    for endpoint in ENDPOINTS:
+        warmup = wrk_command(
+            base + PATHS[endpoint], script, plan.wrk_threads, plan.wrk_connections, plan.http_warmup_seconds
+        )
+        run_wrk(warmup, plan.http_warmup_seconds)
+        _settle(redis)
+
+
 def _uvicorn_command(port: int) -> list[str]:
     """The Procfile's web command, on our factory and a private port."""
-    factory = "bench.http_app:create_bench_app"
+    factory = "bench.http.app:create_bench_app"
     args = f"-m uvicorn --factory {factory} --host 127.0.0.1 --port {port} --no-access-log"
     return [sys.executable, *args.split()]
 
@@ -103,17 +115,17 @@ def _settle(redis: RedisServer) -> int:
     """Wait (bounded) until requests still queued in the server when wrk stopped have landed.
 
     Without this their enqueues would run into the next run and slow it down.
-    Returns the number of jobs on the queue once it stopped growing.
+    Returns the number of jobs on the queue once it stopped growing (or at the deadline).
     """
-    deadline = time.monotonic() + SETTLE_TIMEOUT
-    last = -1
-    while time.monotonic() < deadline:
+    seen = [-1]
+
+    def stopped_growing() -> bool:
         current = int(redis.client.llen(JOB_QUEUE_KEY))
-        if current == last:
-            return current
-        last = current
-        time.sleep(SETTLE_STEP)
-    return last
+        previous, seen[0] = seen[0], current
+        return current == previous
+
+    poll_until(stopped_growing, SETTLE_TIMEOUT, "the queue to stop growing", interval=SETTLE_STEP)
+    return seen[0]
 
 
 def _summary(runs: list[dict[str, Any]], server: list[str], commands: dict[str, list[str]]) -> dict[str, Any]:
@@ -124,7 +136,7 @@ def _summary(runs: list[dict[str, Any]], server: list[str], commands: dict[str, 
         "wrk_commands": {e: " ".join(c) for e, c in commands.items()},
         "request": {"method": "POST", "body": BODY, "headers": {**HEADERS, "X-API-Key": "<bench key>"}},
         "endpoints": endpoints,
-        "ratio_ours_to_bare": round(ours / bare, 3) if bare else None,
+        "ratio_ours_to_bare": ratio(ours, bare),
         "goal_ratio": 0.6,
         "runs": runs,
     }

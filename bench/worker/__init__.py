@@ -1,0 +1,1 @@
+"""Worker throughput benchmark: no-op jobs/s drained by our ServiceWorker and by raw RQ's SimpleWorker and Worker."""
