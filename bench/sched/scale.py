@@ -14,13 +14,13 @@ from typing import Any
 
 from redis import Redis
 
-from bench.procs import ProcessStack, wait_until
-from bench.sched_fill import bulk_upsert, check_same_as_upsert, make_specs
-from bench.sched_plan import Scale, SchedPlan
-from bench.sched_procs import (
-    Process,
+from bench.harness.proc_info import cpu_seconds, per_minute
+from bench.harness.processes import Process, Processes
+from bench.harness.wait import sleep_until, wait_until
+from bench.sched.fill import bulk_upsert, check_same_as_upsert, make_specs
+from bench.sched.plan import Scale, SchedPlan
+from bench.sched.processes import (
     db_url,
-    sleep_until,
     start_scheduler,
     start_worker,
     wait_caught_up,
@@ -28,8 +28,7 @@ from bench.sched_procs import (
     wait_for_worker,
     wait_queue_empty,
 )
-from bench.sched_runs import expected_dues, read_runs, window_figures
-from bench.sched_stats import cpu_seconds, per_minute
+from bench.sched.runs import expected_dues, read_runs, window_figures
 from workers.schedules import ScheduleSpec
 
 QUEUE = "sched-bench"
@@ -46,14 +45,16 @@ class Reading:
     memory: int
 
 
-def run_scale(stack: ProcessStack, port: int, db: int, scale: Scale, plan: SchedPlan, redis_pid: int) -> dict[str, Any]:
+def run_scale(
+    processes: Processes, port: int, db: int, scale: Scale, plan: SchedPlan, redis_pid: int
+) -> dict[str, Any]:
     """Fill, start, measure one window, let it catch up, stop, read back, empty the db."""
     connection = Redis.from_url(db_url(port, db), socket_timeout=30)
     try:
         connection.flushdb()
         wait_until(lambda: _lazyfree_done(connection), plan.startup_timeout, what="Redis to free an earlier db")
         specs, filled = _fill(connection, scale, plan)
-        result = _measure(stack, connection, port, db, specs, filled["first_due"], scale, plan, redis_pid)
+        result = _measure(processes, connection, port, db, specs, filled["first_due"], scale, plan, redis_pid)
         return {**filled, **result}
     finally:
         # ASYNC: a blocking FLUSHDB of 100,000 schedules stalls Redis for seconds, and with it the
@@ -83,7 +84,7 @@ def _fill(connection: Redis, scale: Scale, plan: SchedPlan) -> tuple[list[Schedu
 
 
 def _measure(
-    stack: ProcessStack,
+    processes: Processes,
     connection: Redis,
     port: int,
     db: int,
@@ -96,9 +97,9 @@ def _measure(
     url, label = db_url(port, db), f"n{scale.count}"
     worker: Process | None = None
     if scale.worker:
-        worker = start_worker(stack, url, QUEUE, f"{label}-worker")
+        worker = start_worker(processes, url, QUEUE, f"{label}-worker")
         wait_for_worker(connection, QUEUE, plan.startup_timeout)
-    scheduler = start_scheduler(stack, url, f"{label}-scheduler")
+    scheduler = start_scheduler(processes, url, f"{label}-scheduler")
     wait_for_lock(connection, {scheduler.pid}, plan.startup_timeout)
     since = max(time.time() + plan.settle_seconds, first_due)
     sleep_until(since)
@@ -106,10 +107,10 @@ def _measure(
     sleep_until(since + scale.window)
     last = _read(connection, scheduler.pid, redis_pid)
     caught_up = wait_caught_up(connection, last.at, plan.catch_up_timeout)
-    stack.stop(scheduler)
+    processes.stop(scheduler)
     drained = wait_queue_empty(connection, QUEUE, plan.drain_timeout) if worker else None
     if worker:
-        stack.stop(worker)
+        processes.stop(worker)
     runs = read_runs(connection, [s.name for s in specs])
     figures = window_figures(runs, expected_dues(specs, first.at, last.at), first.at, last.at)
     fired = figures["fired"]

@@ -16,10 +16,11 @@ from typing import Any
 
 from redis import Redis
 
-from bench.procs import ProcessStack, wait_until
-from bench.sched_plan import SchedPlan
-from bench.sched_procs import Process, db_url, start_scheduler, start_worker, wait_for_lock, wait_for_worker
-from bench.sched_runs import Run, drift_figures, read_runs, window_figures
+from bench.harness.processes import Process, Processes
+from bench.harness.wait import pause, wait_until
+from bench.sched.plan import SchedPlan
+from bench.sched.processes import db_url, start_scheduler, start_worker, wait_for_lock, wait_for_worker
+from bench.sched.runs import Run, drift_figures, read_runs, window_figures
 from workers import keys
 from workers.firing import run_job_id
 from workers.schedule_store import RUNS_KEPT, upsert
@@ -41,16 +42,16 @@ class DriftRun:
     worker: Process
 
     @classmethod
-    def start(cls, stack: ProcessStack, port: int, db: int, plan: SchedPlan) -> DriftRun:
+    def start(cls, processes: Processes, port: int, db: int, plan: SchedPlan) -> DriftRun:
         """Create the schedule with the project's own `upsert`, then start a worker and a scheduler."""
         connection = Redis.from_url(db_url(port, db), socket_timeout=30)
         connection.flushdb()
         spec = ScheduleSpec(name=NAME, task="examples.noop", interval=INTERVAL, queue=QUEUE)
         spec.start_at = math.ceil(time.time()) + 3.0
         upsert(connection, spec, time.time())
-        worker = start_worker(stack, db_url(port, db), QUEUE, "drift-worker")
+        worker = start_worker(processes, db_url(port, db), QUEUE, "drift-worker")
         wait_for_worker(connection, QUEUE, plan.startup_timeout)
-        scheduler = start_scheduler(stack, db_url(port, db), "drift-scheduler")
+        scheduler = start_scheduler(processes, db_url(port, db), "drift-scheduler")
         wait_for_lock(connection, {scheduler.pid}, plan.startup_timeout)
         return cls(connection, spec, scheduler, worker)
 
@@ -62,7 +63,7 @@ class DriftRun:
         expected = {(NAME, int(round((self._start() + n * INTERVAL) * 1000))) for n in self._indexes(since, until)}
         return window_figures(self.runs(), expected, since, until)
 
-    def finish(self, stack: ProcessStack, plan: SchedPlan) -> dict[str, Any]:
+    def finish(self, processes: Processes, plan: SchedPlan) -> dict[str, Any]:
         """Wait for `plan.drift_runs` runs (bounded), stop it and report drift over every run it recorded."""
         wait_until(
             lambda: self._recorded() >= plan.drift_runs,
@@ -70,9 +71,9 @@ class DriftRun:
             what="drift runs",
             interval=0.5,
         )
-        stack.stop(self.scheduler)
-        time.sleep(0.5)  # the last fired job starts
-        stack.stop(self.worker)
+        processes.stop(self.scheduler)
+        pause(0.5)  # the last fired job starts
+        processes.stop(self.worker)
         runs = self.runs()
         recorded = self._recorded()
         exact = self._fired_at_exact_due_times(recorded)

@@ -14,27 +14,31 @@ import math
 import time
 from typing import Any
 
-from bench.procs import ProcessStack
-from bench.sched_baselines import Poller, Probe, start_rq_cron, start_rqscheduler
-from bench.sched_drift import DriftRun
-from bench.sched_plan import SchedPlan
-from bench.sched_procs import sleep_until
-from bench.sched_stats import cpu_seconds, per_minute, ratio, summary_ms
+from bench.harness.proc_info import cpu_seconds, per_minute
+from bench.harness.processes import Processes
+from bench.harness.report import ratio, summary_ms
+from bench.harness.wait import sleep_until
+from bench.sched.baselines import start_rq_cron, start_rqscheduler
+from bench.sched.drift import DriftRun
+from bench.sched.plan import SchedPlan
+from bench.sched.probes import Poller, Probe
 
 INTERVAL = 1.0
 DB_RQS_FAST, DB_RQS_DEFAULT, DB_CRON = 1, 2, 3
 FIRE_ALLOWANCE = 1.5  # after the window, for runs due inside it to be enqueued
 
 
-def run_side_by_side(stack: ProcessStack, port: int, plan: SchedPlan, ours: DriftRun) -> dict[str, Any]:
+def run_side_by_side(processes: Processes, port: int, plan: SchedPlan, ours: DriftRun) -> dict[str, Any]:
     """Start the baselines next to our running 1 s schedule, measure one window, stop them."""
     start_at = math.ceil(time.time()) + 3.0
     started = [
-        start_rqscheduler(stack, port, DB_RQS_FAST, 1.0, start_at, "rqscheduler -i 1"),
-        start_rq_cron(stack, port, DB_CRON, "rq cron"),
+        start_rqscheduler(processes, port, DB_RQS_FAST, 1.0, start_at, "rqscheduler -i 1"),
+        start_rq_cron(processes, port, DB_CRON, "rq cron"),
     ]
     if plan.default_rqscheduler:
-        started.append(start_rqscheduler(stack, port, DB_RQS_DEFAULT, None, start_at, "rqscheduler (default -i 60)"))
+        started.append(
+            start_rqscheduler(processes, port, DB_RQS_DEFAULT, None, start_at, "rqscheduler (default -i 60)")
+        )
     probes: list[Probe] = [probe for _, probe in started]
     poller = Poller(probes, plan.side_by_side_seconds + 60)
     poller.start()
@@ -49,7 +53,7 @@ def run_side_by_side(stack: ProcessStack, port: int, plan: SchedPlan, ours: Drif
     finally:
         poller.stop()
         for process, _ in started:
-            stack.stop(process)
+            processes.stop(process)
     contenders = {"ours": {**_ours(ours, since, until), "scheduler_cpu_s_per_min": cpu}}
     for probe in probes:
         probe.finish()
@@ -113,7 +117,7 @@ def _baseline(probe: Probe, since: float, until: float) -> dict[str, Any]:
 def _ratios(contenders: dict[str, dict[str, Any]]) -> dict[str, float | None]:
     ours = contenders["ours"]["fired_lateness"]["p99_ms"]
     return {
-        label: ratio(figures["fired_lateness"]["p99_ms"], ours)
+        label: ratio(figures["fired_lateness"]["p99_ms"], ours, digits=1)
         for label, figures in contenders.items()
         if label != "ours"
     }

@@ -17,7 +17,7 @@ from typing import Any
 
 from redis import Redis
 
-from bench.sched_stats import summary_ms
+from bench.harness.report import summary_ms
 from workers import keys
 from workers.schedules import ScheduleSpec
 from workers.serialization import TaskJob

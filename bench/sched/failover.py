@@ -18,12 +18,13 @@ from typing import Any
 
 from redis import Redis
 
-from bench.procs import ProcessStack
-from bench.sched_fill import bulk_upsert, make_specs
-from bench.sched_plan import SchedPlan
-from bench.sched_procs import Process, db_url, lock_holder, sleep_until, start_scheduler, wait_for_lock
-from bench.sched_runs import Run, expected_dues, read_runs, window_figures
-from bench.sched_stats import summary_ms
+from bench.harness.processes import Process, Processes
+from bench.harness.report import summary_ms
+from bench.harness.wait import pause, sleep_until
+from bench.sched.fill import bulk_upsert, make_specs
+from bench.sched.plan import SchedPlan
+from bench.sched.processes import db_url, lock_holder, start_scheduler, wait_for_lock
+from bench.sched.runs import Run, expected_dues, read_runs, window_figures
 
 QUEUE = "sched-failover"
 PROCESSES = 3
@@ -31,24 +32,24 @@ INTERVAL = 1.0
 END_ALLOWANCE = 2.0  # due times this close to the stop are left out: the holder may not have reached them yet
 
 
-def run_failover(stack: ProcessStack, port: int, db: int, plan: SchedPlan) -> dict[str, Any]:
+def run_failover(processes: Processes, port: int, db: int, plan: SchedPlan) -> dict[str, Any]:
     url = db_url(port, db)
     connection = Redis.from_url(url, socket_timeout=30)
     connection.flushdb()
     first_due = time.time() + 6.0
     specs = make_specs("fo", plan.failover_schedules, INTERVAL, first_due, INTERVAL, QUEUE)
     bulk_upsert(connection, specs, time.time())
-    processes = {p.pid: p for p in (start_scheduler(stack, url, f"failover-{i}") for i in range(PROCESSES))}
+    schedulers = {p.pid: p for p in (start_scheduler(processes, url, f"failover-{i}") for i in range(PROCESSES))}
     try:
-        wait_for_lock(connection, set(processes), plan.startup_timeout)
+        wait_for_lock(connection, set(schedulers), plan.startup_timeout)
         since = max(time.time(), first_due) + 1.0
         sleep_until(since)
-        kills = [_kill_holder(stack, connection, url, processes, plan, n) for n in range(plan.failover_kills)]
-        time.sleep(plan.failover_hold_seconds)
+        kills = [_kill_holder(processes, connection, url, schedulers, plan, n) for n in range(plan.failover_kills)]
+        pause(plan.failover_hold_seconds)
         until = time.time() - END_ALLOWANCE
     finally:
-        for process in processes.values():
-            stack.stop(process)
+        for process in schedulers.values():
+            processes.stop(process)
     runs = read_runs(connection, [s.name for s in specs])
     figures = window_figures(runs, expected_dues(specs, since, until), since, until)
     queued = Counter(connection.lrange(f"rq:queue:{QUEUE}", 0, -1))
@@ -76,22 +77,22 @@ def run_failover(stack: ProcessStack, port: int, db: int, plan: SchedPlan) -> di
 
 
 def _kill_holder(
-    stack: ProcessStack, connection: Redis, url: str, processes: dict[int, Process], plan: SchedPlan, n: int
+    processes: Processes, connection: Redis, url: str, schedulers: dict[int, Process], plan: SchedPlan, n: int
 ) -> dict[str, Any]:
     """Let the holder work, SIGKILL it, start a replacement, and time until another holds the lock."""
-    time.sleep(plan.failover_hold_seconds)
+    pause(plan.failover_hold_seconds)
     holder = lock_holder(connection)
-    if holder not in processes:
-        holder = wait_for_lock(connection, set(processes), plan.startup_timeout)
+    if holder not in schedulers:
+        holder = wait_for_lock(connection, set(schedulers), plan.startup_timeout)
     killed_at = time.time()
     os.kill(holder, signal.SIGKILL)
-    victim = processes.pop(holder)
+    victim = schedulers.pop(holder)
     victim.wait(timeout=10)
-    stack.stop(victim)
-    replacement = start_scheduler(stack, url, f"failover-{PROCESSES + n}")
-    processes[replacement.pid] = replacement
+    processes.stop(victim)
+    replacement = start_scheduler(processes, url, f"failover-{PROCESSES + n}")
+    schedulers[replacement.pid] = replacement
     try:
-        new_holder = wait_for_lock(connection, set(processes), plan.startup_timeout)
+        new_holder = wait_for_lock(connection, set(schedulers), plan.startup_timeout)
         lock_gap: float | None = time.time() - killed_at
     except TimeoutError:
         new_holder, lock_gap = None, None

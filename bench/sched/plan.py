@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bench.harness.plan import Plan, Plans
+
 
 @dataclass(frozen=True)
 class Scale:
@@ -20,11 +22,10 @@ class Scale:
     worker: bool  # run a worker and measure job start lateness too
 
 
-@dataclass(frozen=True)
-class SchedPlan:
+@dataclass(frozen=True, kw_only=True)
+class SchedPlan(Plan):
     """Every wait in the scheduler benchmark is bounded by one of these."""
 
-    name: str
     side_by_side_seconds: float  # ours, rqscheduler -i 1 and rq cron, one 1 s schedule each, at once
     default_rqscheduler: bool  # also plain rqscheduler with its default 60 s poll (needs a 2-3 min window)
     scales: tuple[Scale, ...]
@@ -35,7 +36,6 @@ class SchedPlan:
     drain_timeout: float  # after a window, how long the worker may take to start what was fired
     drift_runs: int  # the drift schedule's runs to wait for at the end (0: read what it made meanwhile)
     herd_schedules: int  # cron schedules on one expression, all due at one minute boundary
-    startup_timeout: float = 20.0
     interval: float = 60.0  # the big counts: every 60 s, spread uniformly over the minute
     settle_seconds: float = 3.0  # from the scheduler holding its lock to the start of a window
 
@@ -73,7 +73,4 @@ QUICK = SchedPlan(
     herd_schedules=1_000,
 )
 
-
-def sched_plan(name: str) -> SchedPlan:
-    """The scheduler plan matching the suite's plan name (`quick` or anything else: full)."""
-    return QUICK if name == "quick" else FULL
+PLANS = Plans(quick=QUICK, full=FULL)

@@ -4,17 +4,19 @@
 read-back) and publishes a wake-up each time: 100,000 of them take minutes and
 wake the scheduler 100,000 times. Here the first schedule goes through `upsert`
 itself; the rest get the same keys in pipelines, one HSET per schedule plus one
-SADD and one ZADD per chunk, with the due time chosen by the project's own
-`schedule_store._set_due` and one wake-up at the end. `check_same_as_upsert`
-then compares a bulk-written schedule with the upserted one, so a change to
-`upsert` that this copy misses is reported instead of silently measured.
+SADD and one ZADD per chunk, and one wake-up at the end. The due time is the
+spec's own public `next_due`, which is what `upsert` gives a new schedule that
+is neither paused nor pinned to one `at` time (the only kind written here; any
+other is refused). `check_same_as_upsert` then compares a bulk-written schedule
+with the upserted one (and `bulk_upsert` the upserted one's due time with
+`next_due`), so a change to `upsert` that this copy misses is reported instead
+of silently measured.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from redis import Redis
@@ -40,53 +42,54 @@ def make_specs(
     ]
 
 
-@dataclass
-class _DueCollector:
-    """Stands in for the pipeline `_set_due` writes to, so its decision is batched into one ZADD."""
-
-    due: dict[str, float] = field(default_factory=dict)
-    removed: list[str] = field(default_factory=list)
-
-    def zadd(self, key: str, mapping: dict[str, float]) -> None:
-        self.due.update(mapping)
-
-    def zrem(self, key: str, *names: str) -> None:
-        self.removed.extend(names)
-
-
 def bulk_upsert(connection: Redis, specs: list[ScheduleSpec], now: float, due_delay: float | None = None) -> float:
     """The first spec through `upsert`, the rest with upsert's writes in pipelines of CHUNK.
 
-    The due times are written last, computed by `_set_due` as of `now`, or with
+    The due times are written last, computed by `first_due` as of `now`, or with
     `due_delay` as of that many seconds after the hashes are written: a
     benchmark passes the time its scheduler needs to start, so no due time
     passes while 100,000 hashes are still being written. Returns that moment.
     """
     if not specs:
         return now
-    schedule_store.upsert(connection, specs[0], now)
-    rest = [spec.validate() for spec in specs[1:]]
-    for start in range(0, len(rest), CHUNK):
-        chunk = rest[start : start + CHUNK]
+    refused = [spec.name for spec in specs if spec.at is not None or spec.paused]
+    if refused:
+        raise ValueError(f"bulk_upsert writes only unpaused schedules without `at`, not {refused[:3]}")
+    _upsert_one(connection, specs[0], now)
+    _write_hashes(connection, [spec.validate() for spec in specs[1:]], now)
+    when = now if due_delay is None else time.time() + due_delay
+    for start in range(0, len(specs), CHUNK):
+        due = {spec.name: first_due(spec, when) for spec in specs[start : start + CHUNK]}
+        mapping = {name: at for name, at in due.items() if at is not None}
+        if mapping:
+            connection.zadd(keys.SCHEDULES_DUE, mapping)
+    connection.publish(keys.SCHEDULER_WAKE, specs[-1].name)
+    return when
+
+
+def _upsert_one(connection: Redis, spec: ScheduleSpec, now: float) -> None:
+    """`upsert` itself, and a check that it chose the due time `first_due` chooses."""
+    schedule_store.upsert(connection, spec, now)
+    upserted = connection.zscore(keys.SCHEDULES_DUE, spec.name)
+    if upserted != first_due(spec, now):
+        raise RuntimeError(f"upsert gave {spec.name} due time {upserted}, not first_due's: bench.sched.fill is stale")
+
+
+def _write_hashes(connection: Redis, specs: list[ScheduleSpec], now: float) -> None:
+    """What `upsert` writes for a new schedule, but its due time: one HSET each, one SADD per chunk."""
+    for start in range(0, len(specs), CHUNK):
+        chunk = specs[start : start + CHUNK]
         with connection.pipeline(transaction=False) as pipe:
             for spec in chunk:
                 fields = {"spec": _spec_json(spec), "updated_at": now, "created_at": now}
                 pipe.hset(keys.schedule_key(spec.name), mapping=fields)
             pipe.sadd(keys.SCHEDULE_NAMES, *(spec.name for spec in chunk))
             pipe.execute()
-    when = now if due_delay is None else time.time() + due_delay
-    for start in range(0, len(specs), CHUNK):
-        collector = _DueCollector()
-        for spec in specs[start : start + CHUNK]:
-            schedule_store._set_due(collector, spec, when, 0, first=True)  # type: ignore[arg-type]
-        with connection.pipeline(transaction=False) as pipe:
-            if collector.due:
-                pipe.zadd(keys.SCHEDULES_DUE, collector.due)
-            if collector.removed:
-                pipe.zrem(keys.SCHEDULES_DUE, *collector.removed)
-            pipe.execute()
-    connection.publish(keys.SCHEDULER_WAKE, specs[-1].name)
-    return when
+
+
+def first_due(spec: ScheduleSpec, now: float) -> float | None:
+    """The due time `upsert` gives a new, unpaused schedule without `at`: its first due time after `now`."""
+    return spec.next_due(now)
 
 
 def _spec_json(spec: ScheduleSpec) -> str:

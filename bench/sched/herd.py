@@ -15,12 +15,13 @@ from typing import Any
 
 from redis import Redis
 
-from bench.procs import ProcessStack
-from bench.sched_fill import bulk_upsert
-from bench.sched_plan import SchedPlan
-from bench.sched_procs import db_url, sleep_until, start_scheduler, wait_caught_up, wait_for_lock
-from bench.sched_runs import read_runs
-from bench.sched_stats import summary_ms
+from bench.harness.processes import Processes
+from bench.harness.report import summary_ms
+from bench.harness.wait import sleep_until
+from bench.sched.fill import bulk_upsert
+from bench.sched.plan import SchedPlan
+from bench.sched.processes import db_url, start_scheduler, wait_caught_up, wait_for_lock
+from bench.sched.runs import read_runs
 from workers import keys
 from workers.schedules import ScheduleSpec
 
@@ -29,7 +30,7 @@ ZONE = "Europe/Berlin"
 DUE_MARGIN = 5.0  # seconds from the last hash written to the earliest boundary counted: the scheduler starts meanwhile
 
 
-def run_herd(stack: ProcessStack, port: int, db: int, plan: SchedPlan) -> dict[str, Any]:
+def run_herd(processes: Processes, port: int, db: int, plan: SchedPlan) -> dict[str, Any]:
     """Fill, start a scheduler, wait for the boundary and until everything due then has fired, read back."""
     connection = Redis.from_url(db_url(port, db), socket_timeout=30)
     try:
@@ -40,11 +41,11 @@ def run_herd(stack: ProcessStack, port: int, db: int, plan: SchedPlan) -> dict[s
         ]
         bulk_upsert(connection, specs, time.time(), due_delay=DUE_MARGIN)
         boundary = connection.zrange(keys.SCHEDULES_DUE, 0, 0, withscores=True)[0][1]
-        scheduler = start_scheduler(stack, db_url(port, db), "herd-scheduler")
+        scheduler = start_scheduler(processes, db_url(port, db), "herd-scheduler")
         wait_for_lock(connection, {scheduler.pid}, plan.startup_timeout)
         sleep_until(boundary)
         caught_up = wait_caught_up(connection, boundary + 1, plan.catch_up_timeout)
-        stack.stop(scheduler)
+        processes.stop(scheduler)
         runs = [r for r in read_runs(connection, names) if math.isclose(r.due, boundary)]
         fired = [r for r in runs if r.status == "fired" and r.enqueued_at is not None]
         return {

@@ -1,6 +1,6 @@
-"""The baselines: plain rq-scheduler (its `rqscheduler` CLI) and RQ 3's own cron (`rq cron`).
+"""What the baselines did: probes of plain rq-scheduler's and RQ cron's state, polled from a thread.
 
-Each runs one 1 s interval job of a plain function on its own Redis db. Neither
+Each baseline runs one 1 s interval job of a plain function on its own Redis db. Neither
 keeps a run history we can read afterwards with the due time of each run, so a
 probe thread polls their state every POLL_SECONDS and notes each run's own due
 time as the scheduler saw it just before firing:
@@ -13,24 +13,19 @@ time as the scheduler saw it just before firing:
 
 from __future__ import annotations
 
+import contextlib
 import json
-import shutil
-import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from redis import Redis
 from rq.cron import get_cron_job_ids
 from rq_scheduler import Scheduler
 
-from bench import sched_cron_config
-from bench.procs import ProcessStack, bench_env
-from bench.sched_noop import noop
-from bench.sched_procs import Process, db_url
-from bench.sched_runs import rq_time
+from bench.harness.wait import Stopped, poll_until
+from bench.sched import cron_config
+from bench.sched.runs import rq_time
 
 POLL_SECONDS = 0.01
 RQS_JOBS_KEY = Scheduler.scheduled_jobs_key
@@ -95,12 +90,12 @@ class RqCronProbe:
             return
         raw = self.client.hget(self._key, "cron_jobs")
         for job in json.loads(raw) if raw else []:
-            if job.get("name") == sched_cron_config.NAME and job.get("latest_enqueue_time"):
+            if job.get("name") == cron_config.NAME and job.get("latest_enqueue_time"):
                 self._enqueue_times.add(_iso(job["latest_enqueue_time"]))
 
     def finish(self) -> None:
         """Pair each run's job with the enqueue time the scheduler noted for the run before it."""
-        ids = get_cron_job_ids(sched_cron_config.NAME, self.client)
+        ids = get_cron_job_ids(cron_config.NAME, self.client)
         with self.client.pipeline(transaction=False) as pipe:
             for job_id in ids:
                 pipe.hget(f"rq:job:{job_id}", "enqueued_at")
@@ -111,7 +106,7 @@ class RqCronProbe:
         for previous, current in zip(stamps, stamps[1:], strict=False):
             noted = [t for t in times if t <= previous]  # the scheduler's enqueue time for the previous run
             if noted and previous - noted[-1] < 0.5:
-                self.fires.append(Fire(noted[-1] + sched_cron_config.INTERVAL, current))
+                self.fires.append(Fire(noted[-1] + cron_config.INTERVAL, current))
             else:
                 self.unmatched += 1
 
@@ -121,41 +116,6 @@ Probe = RqSchedulerProbe | RqCronProbe
 
 def _iso(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=UTC).timestamp()
-
-
-def start_rqscheduler(
-    stack: ProcessStack, port: int, db: int, poll_interval: float | None, start_at: float, label: str
-) -> tuple[Process, RqSchedulerProbe]:
-    """Schedule the 1 s job with rq_scheduler's own API, then run the `rqscheduler` CLI on that db."""
-    client = Redis.from_url(db_url(port, db))
-    client.flushdb()
-    job = Scheduler(connection=client).schedule(
-        scheduled_time=datetime.fromtimestamp(start_at, UTC), func=noop, interval=1
-    )
-    argv = [_venv_script("rqscheduler"), "--url", db_url(port, db)]
-    if poll_interval is not None:
-        argv += ["-i", str(poll_interval)]
-    process = stack.start(label, argv, env=bench_env())
-    return process, RqSchedulerProbe(label, client, job.id, start_at)
-
-
-def start_rq_cron(stack: ProcessStack, port: int, db: int, label: str) -> tuple[Process, RqCronProbe]:
-    """`rq cron bench.sched_cron_config` on that db: one job every second, first run at start."""
-    client = Redis.from_url(db_url(port, db))
-    client.flushdb()
-    root = str(Path(__file__).resolve().parent.parent)
-    argv = [_venv_script("rq"), "cron", "bench.sched_cron_config", "--url", db_url(port, db), "--path", root]
-    process = stack.start(label, argv, env=bench_env())
-    return process, RqCronProbe(label, client)
-
-
-def _venv_script(name: str) -> str:
-    """The console script installed next to the running interpreter (the project's venv)."""
-    candidate = Path(sys.executable).parent / name
-    found = str(candidate) if candidate.exists() else shutil.which(name)
-    if found is None:
-        raise RuntimeError(f"{name} is not installed in {Path(sys.executable).parent}")
-    return found
 
 
 class Poller(threading.Thread):
@@ -169,14 +129,17 @@ class Poller(threading.Thread):
         self.errors: list[str] = []
 
     def run(self) -> None:
-        deadline = time.monotonic() + self.limit
-        while not self.stopped.is_set() and time.monotonic() < deadline:
-            for probe in self.probes:
-                try:
-                    probe.poll()
-                except Exception as error:  # noqa: BLE001 - kept and reported; a probe must not kill the others
-                    self.errors.append(f"{probe.label}: {type(error).__name__}: {error}")
-            self.stopped.wait(POLL_SECONDS)
+        with contextlib.suppress(Stopped):  # the run is being stopped: nothing left to probe for
+            poll_until(self._poll_all, self.limit, "the end of the baselines' window", POLL_SECONDS)
+
+    def _poll_all(self) -> bool:
+        """Poll every probe once; True once `stop` was called."""
+        for probe in self.probes:
+            try:
+                probe.poll()
+            except Exception as error:  # noqa: BLE001 - kept and reported; a probe must not kill the others
+                self.errors.append(f"{probe.label}: {type(error).__name__}: {error}")
+        return self.stopped.is_set()
 
     def stop(self) -> None:
         self.stopped.set()

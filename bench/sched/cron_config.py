@@ -1,8 +1,8 @@
-"""`rq cron bench.sched_cron_config`: RQ 3's own cron running one job every second (the smallest interval)."""
+"""`rq cron bench.sched.cron_config`: RQ 3's own cron running one job every second (the smallest interval)."""
 
 from rq import cron
 
-from bench.sched_noop import noop
+from bench.tasks import noop
 
 NAME = "sched-bench-cron"
 QUEUE = "sched-cron"
