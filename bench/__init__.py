@@ -1,6 +1,8 @@
-"""Benchmarks for rq-service: `python -m bench [http|worker] [--quick]` (or `make bench`).
+"""Benchmarks for rq-service: `python -m bench [all|http|worker|sched|recovery] [--quick]` (or `make bench`).
 
-Each run starts its own redis-server, API and worker processes on free local
-ports and stops them all at the end, so it never touches a Redis in use.
-Figures are printed as a table and written to bench/results/latest.json.
+`harness/` holds what every benchmark shares; `http/`, `worker/`, `sched/` and
+`recovery/` one benchmark each, against its baseline in the same run. Each run
+starts its own redis-server and processes on free local ports and stops them
+all at the end, so it never touches a Redis in use. Figures are printed as a
+table and written to bench/results/*.json.
 """

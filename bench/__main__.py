@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -12,8 +13,18 @@ from typing import Any
 
 from bench.harness.report import header
 from bench.harness.runner import Figures, finish, run_meta, run_part, stopping_cleanly
+from bench.http import benchmark as http
 from bench.http.plan import PLANS as HTTP_PLANS
+from bench.http.report import http_table
+from bench.recovery import benchmark as recovery
+from bench.recovery.plan import PLANS as RECOVERY_PLANS
+from bench.recovery.report import recovery_report
+from bench.sched import benchmark as sched
+from bench.sched.plan import PLANS as SCHED_PLANS
+from bench.sched.report import sched_table
+from bench.worker import benchmark as worker
 from bench.worker.plan import PLANS as WORKER_PLANS
+from bench.worker.report import worker_table
 
 RESULTS = Path(__file__).resolve().parent / "results"
 WORKDIR = RESULTS / "run"
@@ -41,26 +52,15 @@ def run_suite(argv: list[str], which: str, quick: bool) -> int:
     print(header(meta), flush=True)
     results: dict[str, Figures] = {}
     if which in ("all", "http"):
-        from bench.http import benchmark as http
-
         results["http"] = _benchmark("http", lambda workdir: http.run(http_plan, workdir))
     if which in ("all", "worker"):
-        from bench.worker import benchmark as worker
-
         results["worker"] = _benchmark("worker", lambda workdir: worker.run(worker_plan, workdir))
     if which == "sched":  # not in `all`: it takes ~17 minutes (4 with --quick)
-        from bench.sched import benchmark as sched
-        from bench.sched.plan import PLANS as SCHED_PLANS
-
         results["sched"] = _benchmark("sched", lambda workdir: sched.run(SCHED_PLANS.pick(quick), workdir))
     return finish(meta, results, RESULTS / "latest.json", lambda: _tables(meta, results, http_plan.http_rounds))
 
 
 def _tables(meta: dict[str, Any], results: dict[str, Figures], http_rounds: int) -> str:
-    from bench.http.report import http_table
-    from bench.sched.report import sched_table
-    from bench.worker.report import worker_table
-
     render: dict[str, Callable[[Figures], str]] = {
         "http": lambda r: http_table(r, http_rounds),
         "worker": worker_table,
@@ -74,15 +74,13 @@ def _tables(meta: dict[str, Any], results: dict[str, Figures], http_rounds: int)
 
 def run_recovery(argv: list[str], quick: bool) -> int:
     """Crash recovery: its own table and bench/results/recovery.json."""
-    from bench.recovery import benchmark as recovery
-    from bench.recovery.plan import PLANS as RECOVERY_PLANS
-    from bench.recovery.report import recovery_report
-
     plan = RECOVERY_PLANS.pick(quick)
     workdir = WORKDIR / "recovery"
     shutil.rmtree(workdir, ignore_errors=True)  # only ours: other benchmarks may be running
     meta = run_meta(argv, asdict(plan))
+    started = time.monotonic()
     results = recovery.run(plan, workdir)
+    meta["wall_s"] = round(time.monotonic() - started, 1)
     return finish(meta, results, RESULTS / "recovery.json", lambda: recovery_report(meta, results))
 
 

@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -56,6 +57,7 @@ class Processes:
         self._children: list[Process] = []
         self._logs: dict[int, Path] = {}  # pid -> its log file, kept after it stopped
         self._names: Counter[str] = Counter()
+        self._lock = threading.Lock()  # benchmarks start and stop children from several threads
 
     def __enter__(self) -> Processes:
         return self
@@ -81,8 +83,9 @@ class Processes:
                 stderr=log if pipes else subprocess.STDOUT,
                 start_new_session=True,
             )
-        self._children.append(process)
-        self._logs[process.pid] = log_path
+        with self._lock:
+            self._children.append(process)
+            self._logs[process.pid] = log_path
         return process
 
     def python(self, name: str, args: list[str], env: dict[str, str] | None = None, pipes: bool = False) -> Process:
@@ -106,7 +109,8 @@ class Processes:
                 process.wait(timeout=STOP_GRACE_SECONDS)
         seconds = time.monotonic() - started
         self.reap_group(process.pid)
-        self._children = [p for p in self._children if p is not process]
+        with self._lock:
+            self._children = [p for p in self._children if p is not process]
         return seconds
 
     def kill(self, process: Process) -> None:
@@ -120,7 +124,8 @@ class Processes:
         """Every child still owned, newest first; a failure to stop one does not spare the others."""
         failures: list[Exception] = []
         while self._children:
-            process = self._children.pop()
+            with self._lock:
+                process = self._children.pop()
             try:
                 self.stop(process)
             except Exception as error:  # noqa: BLE001 - raised below, once every other child is stopped
@@ -149,8 +154,9 @@ class Processes:
 
     def _log_path(self, name: str) -> Path:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self._names[name] += 1
-        count = self._names[name]
+        with self._lock:
+            self._names[name] += 1
+            count = self._names[name]
         return self.log_dir / (f"{name}.log" if count == 1 else f"{name}-{count}.log")
 
 

@@ -1,1 +1,1 @@
-"""Scheduler benchmark: our scheduler against plain rq-scheduler and RQ cron (drift, scale, herd, failover, side by side)."""
+"""Scheduler benchmark: ours against plain rq-scheduler and RQ cron (drift, scale, herd, failover, side by side)."""

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bench.harness.plan import Plan, Plans
 
-@dataclass(frozen=True)
-class RecoveryPlan:
+
+@dataclass(frozen=True, kw_only=True)
+class RecoveryPlan(Plan):
     """Every wait in the recovery benchmark is bounded by one of these.
 
     Kills run in `lanes` independent lanes (a queue and its workers each) at the
     same time, `rounds_per_lane` kills each, so 25 kills of ~25 s fit in ~2.5 min.
     """
 
-    name: str
     lanes: int
     rounds_per_lane: int
     baseline_rounds: int
@@ -30,5 +31,7 @@ class RecoveryPlan:
         return self.lanes * self.rounds_per_lane
 
 
-FULL = RecoveryPlan(name="full", lanes=5, rounds_per_lane=5, baseline_rounds=2)
-QUICK = RecoveryPlan(name="quick", lanes=5, rounds_per_lane=1, baseline_rounds=1)
+PLANS = Plans(
+    quick=RecoveryPlan(name="quick", lanes=5, rounds_per_lane=1, baseline_rounds=1),
+    full=RecoveryPlan(name="full", lanes=5, rounds_per_lane=5, baseline_rounds=2),
+)

@@ -25,20 +25,11 @@ from typing import Any
 import httpx2 as httpx
 from redis import Redis
 
-from bench.recovery_plan import RecoveryPlan
-from bench.recovery_procs import (
-    ABORT,
-    Aborted,
-    Fleet,
-    Process,
-    job_state,
-    pause,
-    registered_pids,
-    service_env,
-    wait_for,
-    web_on_private_redis,
-)
-from bench.recovery_tasks import Runs, read_ledger
+from bench.harness.processes import Process, Processes
+from bench.harness.wait import Stopped, pause, poll_until, wait_until
+from bench.recovery.ledger import Runs, read_ledger
+from bench.recovery.plan import RecoveryPlan
+from bench.recovery.service import job_state, registered_pids, service_env, web_on_private_redis
 
 ENDED = {"finished", "failed", "stopped", "canceled"}
 POLL = 0.02
@@ -51,7 +42,7 @@ class Lane:
     """One queue (with a higher-priority one above it), its workers, its jobs and its ledger file."""
 
     index: int
-    fleet: Fleet
+    processes: Processes
     env: dict[str, str]
     redis: Redis
     http: httpx.Client
@@ -64,7 +55,7 @@ class Lane:
         return f"rec{self.index}"
 
     def start_worker(self) -> None:
-        process = self.fleet.procfile("worker", self.env)
+        process = self.processes.procfile("worker", self.env)
         self.workers[process.pid] = process
 
     def run(self, plan: RecoveryPlan) -> list[dict[str, Any]]:
@@ -75,7 +66,7 @@ class Lane:
                 self._wait_idle(plan.recovery_cap)
                 rounds.append(self._kill_round(number, plan))
             except (TimeoutError, RuntimeError, KeyError, httpx.HTTPError) as error:
-                if isinstance(error, Aborted):
+                if isinstance(error, Stopped):
                     raise
                 rounds.append({"lane": self.index, "round": number, "outcome": f"error: {error}"})
                 break
@@ -90,7 +81,7 @@ class Lane:
                 return False
             return registered_pids(self.redis, self.queue) >= set(self.workers)
 
-        wait_for(idle, timeout, f"lane {self.index} to be idle")
+        wait_until(idle, timeout, f"lane {self.index} to be idle")
 
     def _kill_round(self, number: int, plan: RecoveryPlan) -> dict[str, Any]:
         token = f"lane{self.index}-round{number}-{uuid.uuid4().hex[:8]}"
@@ -108,12 +99,12 @@ class Lane:
         killed_at = time.monotonic()
         self.start_worker()  # the replacement; the other worker is idle already
         victim.wait(timeout=10)
-        schedulers = {int(p) for p in SCHEDULER_STARTED.findall(self.fleet.log_text(victim))}
+        schedulers = {int(p) for p in SCHEDULER_STARTED.findall(self.processes.log_text(victim))}
         # Its rq scheduler child gets SIGTERM when the worker dies and needs a moment to stop:
         # an orphan is a process of the group still alive ORPHAN_GRACE after the kill. (No rerun
         # can start meanwhile: the job's registry entry lives HEARTBEAT_TTL, 15 s, after the kill.)
-        time.sleep(max(0.0, killed_at + ORPHAN_GRACE - time.monotonic()))
-        orphans = self.fleet.reap_group(pid)
+        pause(killed_at + ORPHAN_GRACE - time.monotonic())
+        orphans = self.processes.reap_group(pid)
         recovered, outcome = self._wait_rerun(job_id, victim_name, killed_at, plan.recovery_cap)
         return {
             "lane": self.index,
@@ -148,37 +139,42 @@ class Lane:
             pids[:] = read_ledger(self.ledger).get(token, Runs()).start_pids
             return bool(pids)
 
-        wait_for(started, timeout, f"job {token} to start")
+        wait_until(started, timeout, f"job {token} to start")
         return pids[0]
 
     def _wait_rerun(self, job_id: str, victim: str | None, killed_at: float, cap: float) -> tuple[float | None, str]:
         """(seconds from the kill until `started` under another worker's name, or None; outcome)."""
-        while time.monotonic() - killed_at < cap:
-            if ABORT.is_set():
-                raise Aborted("stopped while waiting for a rerun")
+        outcome: list[str] = []
+
+        def rerun_or_end() -> bool:
             status, worker = job_state(self.redis, job_id)
             if status == "started" and worker != victim:
-                return round(time.monotonic() - killed_at, 3), "started again"
-            if status in ENDED:
-                return None, f"ended {status} without a rerun"
-            time.sleep(POLL)
-        return None, f"not started again within {cap:.0f}s"
+                outcome.append("started again")
+            elif status in ENDED:
+                outcome.append(f"ended {status} without a rerun")
+            return bool(outcome)
+
+        if not poll_until(rerun_or_end, max(0.0, killed_at + cap - time.monotonic()), "a rerun", POLL):
+            return None, f"not started again within {cap:.0f}s"
+        if outcome[0] == "started again":
+            return round(time.monotonic() - killed_at, 3), outcome[0]
+        return None, outcome[0]
 
 
 def run_kills(plan: RecoveryPlan, workdir: Path) -> dict[str, Any]:
     """All lanes at once on one Redis and one web process; then wait for every job to end and read the ledgers."""
-    with Fleet(workdir / "logs") as fleet, web_on_private_redis(fleet, workdir, plan.startup_timeout) as stack:
+    with web_on_private_redis(workdir, plan.startup_timeout) as stack:
         redis, http = stack.redis, stack.http
-        lanes = [_lane(index, fleet, redis.client, redis.url, http, workdir) for index in range(plan.lanes)]
+        lanes = [_lane(index, stack.processes, redis.client, redis.url, http, workdir) for index in range(plan.lanes)]
         with ThreadPoolExecutor(max_workers=plan.lanes, thread_name_prefix="lane") as pool:
             rounds = [r for lane_rounds in pool.map(lambda lane: lane.run(plan), lanes) for r in lane_rounds]
         drained = _drain(redis.client, lanes, plan.drain_timeout)
         return {"rounds": rounds, "jobs": _tally(redis.client, lanes), "drain_s": drained}
 
 
-def _lane(index: int, fleet: Fleet, client: Redis, url: str, http: httpx.Client, workdir: Path) -> Lane:
+def _lane(index: int, processes: Processes, client: Redis, url: str, http: httpx.Client, workdir: Path) -> Lane:
     env = service_env(url, QUEUES=f"rec{index}-high,rec{index}")
-    lane = Lane(index, fleet, env, client, http, workdir / f"ledger-lane{index}.txt")
+    lane = Lane(index, processes, env, client, http, workdir / f"ledger-lane{index}.txt")
     lane.start_worker()
     lane.start_worker()
     return lane
@@ -189,7 +185,7 @@ def _drain(client: Redis, lanes: list[Lane], timeout: float) -> float | None:
     started = time.monotonic()
     job_ids = [job_id for lane in lanes for _, job_id in lane.jobs]
     try:
-        wait_for(lambda: all(job_state(client, j)[0] in ENDED for j in job_ids), timeout, "every job to end", 0.2)
+        wait_until(lambda: all(job_state(client, j)[0] in ENDED for j in job_ids), timeout, "every job to end", 0.2)
     except TimeoutError:
         return None
     return round(time.monotonic() - started, 3)

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from bench.harness.report import columns, percentile
+
 Row = tuple[str, str, str]  # figure, value, goal
-
-
-def percentile(values: list[float], p: float) -> float | None:
-    """Nearest-rank percentile (an observed value, never an interpolated one); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 def summarize_kills(result: dict[str, Any]) -> dict[str, Any]:
@@ -23,7 +16,7 @@ def summarize_kills(result: dict[str, Any]) -> dict[str, Any]:
     return {
         "kills": len(rounds),
         "recovered": len(times),
-        "recovery_s": {"p50": percentile(times, 50), "p90": percentile(times, 90), "max": max(times, default=None)},
+        "recovery_s": {"p50": percentile(times, 0.5), "p90": percentile(times, 0.9), "max": max(times, default=None)},
         "min_s": min(times, default=None),
         "kills_leaving_orphans": sum(1 for r in rounds if r.get("orphans_left_by_kill")),
         "orphans_all_rq_scheduler": all(
@@ -121,8 +114,19 @@ def table(results: dict[str, Any]) -> str:
         *shutdown_rows(results.get("shutdown", {"error": "not run"})),
         *fault_rows(results.get("faults", {"error": "not run"})),
     ]
-    width = max(len(r[0]) for r in rows) + 2
-    value_width = min(max(len(r[1]) for r in rows) + 2, 90)
-    lines = [f"{'figure':<{width}}{'value':<{value_width}}goal", "-" * (width + value_width + 16)]
-    lines += [f"{name:<{width}}{value:<{value_width}}{goal}" for name, value, goal in rows]
-    return "\n".join(lines)
+    return columns(rows, ("figure", "value", "goal"))
+
+
+def recovery_report(meta: dict[str, Any], results: dict[str, Any]) -> str:
+    """The run's header lines, then the table."""
+    env = meta["environment"]
+    return "\n".join(
+        [
+            f"rq-service crash recovery ({meta['plan']['name']} plan), {meta['started_at']}, {meta['wall_s']} s",
+            f"command: {meta['command']}  (cwd {meta['cwd']})",
+            f"load average at start: {env['load_average']}, at end: {meta['load_average_at_end']}",
+            f"machine: {env['cpus']} CPUs; redis-server {env['redis_server']}",
+            "",
+            table(results),
+        ]
+    )

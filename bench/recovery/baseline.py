@@ -24,46 +24,39 @@ from typing import Any
 from redis import Redis
 from rq import Queue, Retry
 
-from bench.recovery_plan import RecoveryPlan
-from bench.recovery_procs import (
-    ABORT,
-    VENV_BIN,
-    Aborted,
-    Fleet,
-    Process,
-    job_state,
-    parent_pid,
-    pause,
-    registered_pids,
-    service_env,
-    wait_for,
-)
-from bench.recovery_tasks import Runs, plain_sleep, read_ledger
-from bench.redis_server import start_redis
+from bench.harness.proc_info import parent_pid
+from bench.harness.processes import Process, Processes, venv_script
+from bench.harness.redis import RedisServer
+from bench.harness.wait import pause, poll_until, wait_until
+from bench.recovery.ledger import Runs, plain_sleep, read_ledger
+from bench.recovery.plan import RecoveryPlan
+from bench.recovery.service import job_state, registered_pids, service_env
 
 
 def run_baseline(plan: RecoveryPlan, workdir: Path) -> dict[str, Any]:
     """`plan.baseline_rounds` rounds at once, each on its own queue, on a Redis of their own."""
-    with Fleet(workdir / "logs") as fleet:
-        redis = start_redis(fleet.stack, workdir / "redis", plan.startup_timeout)
+    with (
+        RedisServer(workdir / "redis", startup_timeout=plan.startup_timeout) as redis,
+        Processes(workdir / "logs") as processes,
+    ):
         env = service_env(redis.url)
         with ThreadPoolExecutor(max_workers=plan.baseline_rounds, thread_name_prefix="plain") as pool:
-            work = [(n, fleet, env, redis.client, redis.url, plan, workdir) for n in range(plan.baseline_rounds)]
+            work = [(n, processes, env, redis.client, redis.url, plan, workdir) for n in range(plan.baseline_rounds)]
             rounds = list(pool.map(lambda args: _round(*args), work))
     return {"worker": "rq worker (rq.Worker, forking, default settings)", "cap_s": plan.baseline_cap, "rounds": rounds}
 
 
-def _rq_worker(fleet: Fleet, env: dict[str, str], url: str, queue: str) -> Process:
-    return fleet.start("rq-worker", [str(VENV_BIN / "rq"), "worker", "--url", url, queue], env)
+def _rq_worker(processes: Processes, env: dict[str, str], url: str, queue: str) -> Process:
+    return processes.start("rq-worker", [venv_script("rq"), "worker", "--url", url, queue], env)
 
 
 def _round(
-    number: int, fleet: Fleet, env: dict[str, str], client: Redis, url: str, plan: RecoveryPlan, workdir: Path
+    number: int, processes: Processes, env: dict[str, str], client: Redis, url: str, plan: RecoveryPlan, workdir: Path
 ) -> dict[str, Any]:
     queue_name = f"plain{number}"
     ledger = workdir / f"ledger-plain{number}.txt"
-    workers = {p.pid: p for p in (_rq_worker(fleet, env, url, queue_name) for _ in range(2))}
-    wait_for(lambda: registered_pids(client, queue_name) >= set(workers), plan.startup_timeout, "rq workers")
+    workers = {p.pid: p for p in (_rq_worker(processes, env, url, queue_name) for _ in range(2))}
+    wait_until(lambda: registered_pids(client, queue_name) >= set(workers), plan.startup_timeout, "rq workers")
     token = f"plain{number}-{uuid.uuid4().hex[:8]}"
     queue = Queue(queue_name, connection=client)
     job = queue.enqueue(plain_sleep, str(ledger), token, plan.job_seconds, retry=Retry(max=3))
@@ -77,7 +70,7 @@ def _round(
     os.kill(victim.pid, signal.SIGKILL)
     os.kill(horse, signal.SIGKILL)
     killed_at = time.monotonic()
-    _rq_worker(fleet, env, url, queue_name)
+    _rq_worker(processes, env, url, queue_name)
     victim.wait(timeout=10)
     outcome, seconds = _wait_outcome(client, job.id, victim_name, ledger, token, killed_at, plan.baseline_cap)
     return {"job_id": job.id, "outcome": outcome, "seconds": seconds, "status_at_end": job_state(client, job.id)[0]}
@@ -90,7 +83,7 @@ def _wait_body_started(ledger: Path, token: str, timeout: float) -> int:
         pids[:] = read_ledger(ledger).get(token, Runs()).start_pids
         return bool(pids)
 
-    wait_for(started, timeout, f"plain job {token} to start")
+    wait_until(started, timeout, f"plain job {token} to start")
     return pids[0]
 
 
@@ -98,14 +91,16 @@ def _wait_outcome(
     client: Redis, job_id: str, victim: str | None, ledger: Path, token: str, killed_at: float, cap: float
 ) -> tuple[str, float | None]:
     """('started again' | 'failed' | 'not recovered within the cap', seconds from the kill or None)."""
-    while time.monotonic() - killed_at < cap:
-        if ABORT.is_set():
-            raise Aborted("stopped while waiting for plain RQ")
+    outcome: list[str] = []
+
+    def rerun_or_failed() -> bool:
         status, worker = job_state(client, job_id)
-        elapsed = round(time.monotonic() - killed_at, 3)
         if status == "failed":
-            return "failed", elapsed
-        if (status == "started" and worker != victim) or len(read_ledger(ledger).get(token, Runs()).start_pids) > 1:
-            return "started again", elapsed
-        time.sleep(0.25)
-    return "not recovered within the cap", None
+            outcome.append("failed")
+        elif (status == "started" and worker != victim) or len(read_ledger(ledger).get(token, Runs()).start_pids) > 1:
+            outcome.append("started again")
+        return bool(outcome)
+
+    if not poll_until(rerun_or_failed, max(0.0, killed_at + cap - time.monotonic()), "plain RQ to recover", 0.25):
+        return "not recovered within the cap", None
+    return outcome[0], round(time.monotonic() - killed_at, 3)

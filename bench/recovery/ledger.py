@@ -1,4 +1,4 @@
-"""Tasks of the recovery benchmark (TASK_MODULES=bench.recovery_tasks) and the ledger they write.
+"""Tasks of the recovery benchmark (TASK_MODULES=bench.recovery.ledger) and the ledger they write.
 
 Each run of a task body appends `start <token> <pid>` when it begins and
 `end <token> <pid>` when it returns, to a file outside the Redis under test, so
