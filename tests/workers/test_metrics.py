@@ -60,9 +60,11 @@ def test_record_schedule_run_rides_the_callers_transaction(redis: Redis) -> None
         ("nightly", "fired"): 2.0,
         ("nightly", "missed"): 1.0,
         ("nightly", "skipped"): 0.0,  # reported from 0, so its first increase shows in PromQL
+        ("nightly", "error"): 0.0,
         ("hourly", "fired"): 0.0,
         ("hourly", "missed"): 0.0,
         ("hourly", "skipped"): 1.0,
+        ("hourly", "error"): 0.0,
     }
     lateness = data["rqs_schedule_lateness_seconds"].histograms
     assert list(lateness) == [("nightly",)]  # only fired runs have a lateness
