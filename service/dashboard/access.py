@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from werkzeug.routing import Map
@@ -64,6 +65,17 @@ class RouteAccess:
         if endpoint in self.actions:
             return Access.ACTION
         return Access.READ if endpoint in self.reads else Access.REFUSED
+
+
+class HeaderLookup(Protocol):
+    """Starlette's and Werkzeug's headers alike."""
+
+    def get(self, key: str, default: str | None = None) -> str | None: ...
+
+
+def origin_of(headers: HeaderLookup) -> str:
+    """Where a request says it comes from: `Origin`, else `Referer`."""
+    return headers.get("origin") or headers.get("referer") or ""
 
 
 def action_refusal(key: ApiKey, host: str, origin: str) -> str | None:

@@ -17,12 +17,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from service.errors import RETRY_AFTER
 from workers.rq_seam.dashboard import REGISTRIES, NoSuchJobError, queue_is_known, queued_count
 
 log = logging.getLogger(__name__)
 MAX_PER_PAGE = 1000
 ORDERS = frozenset({"asc", "dsc"})
-RETRY_AFTER = "5"
 REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, BusyLoadingError, OutOfMemoryError, ReadOnlyError)
 
 

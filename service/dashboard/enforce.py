@@ -8,7 +8,7 @@ from flask import Flask, Response, g, jsonify, request
 from redis import Redis
 
 from service.auth import ApiKey, find_key, presented_key
-from service.dashboard.access import Access, RouteAccess, action_refusal
+from service.dashboard.access import Access, RouteAccess, action_refusal, origin_of
 from workers import audit
 
 
@@ -25,8 +25,7 @@ def enforce_access(app: Flask, keys: list[ApiKey], get_redis: Callable[[], Redis
         if key is None or access is Access.REFUSED:
             return _refused(f"dashboard route {request.url_rule.rule!r} is not open to this key")
         if access is Access.ACTION:
-            origin = request.headers.get("origin") or request.headers.get("referer") or ""
-            refusal = action_refusal(key, request.headers.get("host", ""), origin)
+            refusal = action_refusal(key, request.headers.get("host", ""), origin_of(request.headers))
             if refusal is not None:
                 return _refused(refusal)
             g.action_key = key

@@ -7,14 +7,9 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.auth import ApiKey, find_key, presented_key
-from service.dashboard.access import SAFE_METHODS, action_refusal
+from service.dashboard.access import SAFE_METHODS, action_refusal, origin_of
 from service.dashboard.headers import SecuredAnswer
 from service.routes.audit import AnswerStatus, record_dashboard_action
-
-
-def origin_of(headers: Headers) -> str:
-    """Where a request says it comes from: `Origin`, else `Referer`."""
-    return headers.get("origin") or headers.get("referer") or ""
 
 
 class DashboardGuard:
