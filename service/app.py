@@ -19,13 +19,13 @@ from service.routes import api_router
 from service.routes.audit import audit_settings
 from service.schedules_view import schedules_view
 from service.settings import ServiceSettings, get_settings
-from workers.connection import connect
-from workers.job_view import WAIT_STEP
-from workers.logs import configure_logging
-from workers.redis_checks import check_redis
-from workers.registry import load_task_modules
+from workers.core.connection import connect
+from workers.core.logs import configure_logging
+from workers.core.redis_checks import check_redis
+from workers.jobs.view import WAIT_STEP
 from workers.rq_seam.serializer import make_json_the_only_serializer, refuse_unpickling
-from workers.schedule_file import apply_schedules_file
+from workers.schedules.file import apply_schedules_file
+from workers.tasks.registry import load_task_modules
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from workers.errors import (
+from workers.core.errors import (
     InvalidJobError,
     JobNotFoundError,
     JobServiceError,

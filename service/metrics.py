@@ -19,17 +19,15 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 from redis import Redis
-from rq.worker import WorkerStatus
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.mutation_log import BODY_LIMIT, is_mutation, log_mutation
-from workers.listing import STATUS_ORDER, all_workers, head_job_ages, queue_stats
-from workers.metrics import FAMILIES, FamilyData, read_families
+from workers.jobs.listing import STATUS_ORDER, WORKER_STATES, all_workers, head_job_ages, queue_stats
+from workers.observability.metrics import FAMILIES, FamilyData, read_families
 
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 UNMATCHED = "unmatched"  # one label for every path no route knows, so scanners cannot grow the series
-WORKER_STATES = tuple(state.value for state in WorkerStatus)
 
 
 def _queue_gauges() -> dict[str, GaugeMetricFamily]:
@@ -50,7 +48,7 @@ def _worker_gauge() -> GaugeMetricFamily:
 
 
 def _stored_family(data: FamilyData) -> Metric:
-    """A family kept in Redis by workers/metrics.py, as prometheus_client wants it."""
+    """A family kept in Redis by workers/observability/metrics.py, as prometheus_client wants it."""
     family = data.family
     if family.kind == "counter":
         counter = CounterMetricFamily(family.name, family.help, labels=family.labels)

@@ -7,11 +7,11 @@ from dataclasses import replace
 from redis import Redis
 
 from service.routes.audit import Auditor
-from workers import schedule_store
-from workers.audit import schedule_state
-from workers.firing import trigger
-from workers.schedule_store import ScheduleInfo
-from workers.settings import Settings
+from workers.core.settings import Settings
+from workers.observability.audit import schedule_state
+from workers.schedules import store as schedule_store
+from workers.schedules.firing import trigger
+from workers.schedules.store import ScheduleInfo
 
 
 def set_paused(redis: Redis, audit: Auditor, name: str, paused: bool, now: float) -> ScheduleInfo:

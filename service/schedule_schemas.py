@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from service.schemas import QUEUE_PATTERN, RetrySpec
-from workers.schedules import NAME_PATTERN
+from workers.schedules.spec import NAME_PATTERN
 
 ScheduleName = Annotated[str, Field(pattern=NAME_PATTERN)]
 

@@ -6,7 +6,7 @@ plain POST forms. There is no script at all: the dashboard's CSP allows no inlin
 script, and a form works without JavaScript. The app sits behind the same
 `DashboardGuard` as rq-dashboard, so it takes the same key (basic auth in a browser),
 refuses cross-site and non-admin actions, and sends the same security headers.
-Every read and write goes through `workers.schedule_store` and `workers.firing`.
+Every read and write goes through `workers.schedules.store` and `workers.schedules.firing`.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from service.auth import Scope as KeyScope
 from service.dashboard.guard import DashboardGuard
 from service.routes.audit import Auditor
 from service.schedule_actions import set_paused, trigger_now
-from workers import schedule_store
-from workers.errors import ScheduleNotFoundError
-from workers.schedules import ScheduleSpec
-from workers.settings import Settings
+from workers.core.errors import ScheduleNotFoundError
+from workers.core.settings import Settings
+from workers.schedules import store as schedule_store
+from workers.schedules.spec import ScheduleSpec
 
 PATH = "/dashboard/schedules"
 RUNS_SHOWN = 50

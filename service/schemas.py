@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from workers.registry import RetryPolicy
+from workers.tasks.registry import RetryPolicy
 
 JOB_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
 QUEUE_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from workers.settings import CsvList, Settings, split_csv
+from workers.core.settings import CsvList, Settings, split_csv
 
 
 class ServiceSettings(Settings):

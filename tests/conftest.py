@@ -12,10 +12,10 @@ from redis import Redis
 from service.app import create_app
 from service.settings import ServiceSettings
 from tests.redis_server import RedisServer
-from workers.connection import connect
-from workers.queues import get_queue
-from workers.registry import load_task_modules
-from workers.worker import ServiceWorker
+from workers.core.connection import connect
+from workers.rq_seam.queue import get_queue
+from workers.rq_seam.worker import ServiceWorker
+from workers.tasks.registry import load_task_modules
 
 ADMIN_KEY = "test-admin-key"
 KEYS = [ADMIN_KEY, "reader:read:test-read-key", "ci:write:test-write-key"]

@@ -89,7 +89,7 @@ def stop_once_started(redis: Redis, job_id: str) -> threading.Thread:
     """A thread that asks the worker to stop the job as soon as it has started (tests of stop)."""
     from rq.job import JobStatus
 
-    from workers import jobs
+    from workers.jobs import submit as jobs
 
     def stop() -> None:
         job = jobs.fetch(redis, job_id)

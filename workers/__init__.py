@@ -1,5 +1,5 @@
 """The queue side of rq-service, shared by the web, worker and scheduler processes."""
 
-from workers.registry import task
+from workers.tasks.registry import task
 
 __all__ = ["task"]

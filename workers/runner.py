@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from workers.registry import registry
+from workers.tasks.registry import registry
 
 RUNNER_PATH = "workers.runner.run_task"
 

@@ -19,7 +19,7 @@ from bench.harness.processes import Process, Processes
 from bench.harness.wait import pause, wait_until
 from bench.recovery.plan import RecoveryPlan
 from bench.recovery.service import job_state, registered_pids, service_env, web_on_private_redis
-from workers import keys
+from workers.core import keys
 
 
 def run_shutdown(plan: RecoveryPlan, workdir: Path) -> dict[str, Any]:

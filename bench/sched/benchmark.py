@@ -31,7 +31,7 @@ from bench.sched.herd import run_herd
 from bench.sched.plan import SchedPlan
 from bench.sched.scale import run_scale
 from bench.sched.side import run_side_by_side
-from workers.registry import load_task_modules
+from workers.tasks.registry import load_task_modules
 
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "sched.json"
 DB_DRIFT, DB_SCALE_FIRST, DB_HERD, DB_FAILOVER = 0, 4, 14, 15  # the lateness runs take dbs 4, 5, ... (16 by default)

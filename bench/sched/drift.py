@@ -21,11 +21,11 @@ from bench.harness.wait import pause, wait_until
 from bench.sched.plan import SchedPlan
 from bench.sched.processes import db_url, start_scheduler, start_worker, wait_for_lock, wait_for_worker
 from bench.sched.runs import Run, drift_figures, read_runs, window_figures
-from workers import keys
-from workers.firing import run_job_id
-from workers.schedule_store import RUNS_KEPT, upsert
-from workers.schedules import ScheduleSpec
-from workers.serialization import TaskJob
+from workers.core import keys
+from workers.rq_seam.job import TaskJob
+from workers.schedules.firing import run_job_id
+from workers.schedules.spec import ScheduleSpec
+from workers.schedules.store import RUNS_KEPT, upsert
 
 NAME = "drift-1s"
 QUEUE = "sched-drift"

@@ -21,8 +21,9 @@ from typing import Any
 
 from redis import Redis
 
-from workers import keys, schedule_store
-from workers.schedules import ScheduleSpec
+from workers.core import keys
+from workers.schedules import store as schedule_store
+from workers.schedules.spec import ScheduleSpec
 
 CHUNK = 5_000
 TASK = "examples.noop"

@@ -22,8 +22,8 @@ from bench.sched.fill import bulk_upsert
 from bench.sched.plan import SchedPlan
 from bench.sched.processes import db_url, start_scheduler, wait_caught_up, wait_for_lock
 from bench.sched.runs import read_runs
-from workers import keys
-from workers.schedules import ScheduleSpec
+from workers.core import keys
+from workers.schedules.spec import ScheduleSpec
 
 EXPRESSION = "* * * * *"
 ZONE = "Europe/Berlin"

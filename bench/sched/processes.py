@@ -6,7 +6,7 @@ from redis import Redis
 
 from bench.harness.processes import Process, Processes, child_env
 from bench.harness.wait import poll_until, wait_until
-from workers import keys
+from workers.core import keys
 
 
 def db_url(port: int, db: int) -> str:

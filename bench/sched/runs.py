@@ -18,9 +18,9 @@ from typing import Any
 from redis import Redis
 
 from bench.harness.report import summary_ms
-from workers import keys
-from workers.schedules import ScheduleSpec
-from workers.serialization import TaskJob
+from workers.core import keys
+from workers.rq_seam.job import TaskJob
+from workers.schedules.spec import ScheduleSpec
 
 CHUNK = 2_000
 

@@ -29,7 +29,7 @@ from bench.sched.processes import (
     wait_queue_empty,
 )
 from bench.sched.runs import expected_dues, read_runs, window_figures
-from workers.schedules import ScheduleSpec
+from workers.schedules.spec import ScheduleSpec
 
 QUEUE = "sched-bench"
 DUE_MARGIN = 5.0  # seconds from the last hash written to the first due time: the scheduler starts meanwhile

@@ -18,12 +18,12 @@ from redis import Redis
 from rq import Queue, SimpleWorker, Worker
 from rq.worker import BaseWorker
 
-from workers.connection import connect
-from workers.logs import configure_logging
-from workers.queues import get_queue
-from workers.registry import load_task_modules
-from workers.settings import Settings
-from workers.worker import ServiceWorker
+from workers.core.connection import connect
+from workers.core.logs import configure_logging
+from workers.core.settings import Settings
+from workers.rq_seam.queue import get_queue
+from workers.rq_seam.worker import ServiceWorker
+from workers.tasks.registry import load_task_modules
 
 KINDS = ("service", "simple", "fork")
 GO_TIMEOUT_SECONDS = 60.0

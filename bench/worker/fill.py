@@ -7,11 +7,11 @@ from rq import Queue
 
 from bench.harness.redis import RedisServer
 from bench.tasks import noop
-from workers.connection import connect
-from workers.jobs import JobSpec, submit
-from workers.queues import get_queue
-from workers.registry import load_task_modules
-from workers.settings import Settings
+from workers.core.connection import connect
+from workers.core.settings import Settings
+from workers.jobs.submit import JobSpec, submit
+from workers.rq_seam.queue import get_queue
+from workers.tasks.registry import load_task_modules
 
 QUEUE = "bench"
 FILL_CHUNK = 500

@@ -9,7 +9,7 @@ from redis import Redis
 
 from service.auth import ApiKey, find_key, presented_key
 from service.dashboard.access import Access, RouteAccess, action_refusal, origin_of
-from workers import audit
+from workers.observability import audit
 
 
 def enforce_access(app: Flask, keys: list[ApiKey], get_redis: Callable[[], Redis], max_entries: int) -> None:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-import rq_dashboard
 from a2wsgi import WSGIMiddleware
 from flask import Flask, current_app
 from redis import Redis
@@ -23,7 +21,7 @@ from service.dashboard.checks import answer_errors, check_url_values
 from service.dashboard.enforce import enforce_access
 from service.dashboard.escape import escape_json_answers
 from service.dashboard.guard import DashboardGuard
-from workers.rq_seam.dashboard import use_json
+from workers.rq_seam import dashboard as rq_dashboard
 
 
 @dataclass(frozen=True)
@@ -41,17 +39,17 @@ def build_flask_app(config: DashboardConfig) -> Flask:
     """rq-dashboard's blueprint on a Flask app that uses our client, JSON and our rules."""
     # The app's /static route shadows the blueprint's, so it must serve rq-dashboard's files
     # (jQuery, CSS, favicon); by default it points at a missing folder and every page lacks them.
-    app = Flask("rq_service_dashboard", static_folder=str(Path(rq_dashboard.__file__).parent / "static"))
-    app.config.from_object(rq_dashboard.default_settings)
+    app = Flask("rq_service_dashboard", static_folder=rq_dashboard.STATIC_FOLDER)
+    app.config.from_object(rq_dashboard.DEFAULT_SETTINGS)
     app.config["RQ_DASHBOARD_REDIS_URL"] = (config.shown_url,)
-    use_json()
-    app.register_blueprint(rq_dashboard.blueprint)
+    rq_dashboard.use_json()
+    app.register_blueprint(rq_dashboard.blueprint())
 
     def use_our_client() -> None:
         current_app.redis_conn = config.get_redis()  # type: ignore[attr-defined]
 
     # Replace rq-dashboard's per-request client built from the URL (no TLS options, no timeouts).
-    app.before_request_funcs[rq_dashboard.blueprint.name] = [use_our_client]
+    app.before_request_funcs[rq_dashboard.blueprint().name] = [use_our_client]
     enforce_access(app, config.keys, config.get_redis, config.audit_max_entries)  # first: before any other hook
     check_url_values(app, config.get_redis, config.queues)
     escape_json_answers(app)

@@ -14,8 +14,8 @@ from starlette.types import Message, Scope, Send
 
 from service.auth import ApiKey
 from service.deps import AdminKey, RedisDep
-from workers import audit
-from workers.schedules import NAME_PATTERN
+from workers.observability import audit
+from workers.schedules.spec import NAME_PATTERN
 
 router = APIRouter(tags=["operations"])
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from service.deps import ReadKey, RedisDep, SettingsDep
 from service.schemas import QueueList, QueueOut, TaskList, TaskOut, WorkerList, WorkerOut
-from workers.listing import queue_stats, worker_infos
-from workers.registry import RetryPolicy, registry
+from workers.jobs.listing import queue_stats, worker_infos
+from workers.tasks.registry import RetryPolicy, registry
 
 router = APIRouter(tags=["catalog"])
 

@@ -19,9 +19,9 @@ from service.schemas import (
     JobOut,
     JobRequest,
 )
-from workers import jobs
-from workers.job_view import describe, wait_until_ended
-from workers.listing import list_jobs
+from workers.jobs import submit as jobs
+from workers.jobs.listing import list_jobs
+from workers.jobs.view import describe, wait_until_ended
 
 router = APIRouter(tags=["jobs"])
 JobIdPath = Annotated[str, Path(pattern=JOB_ID_PATTERN, description="job id")]

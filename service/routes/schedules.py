@@ -25,11 +25,12 @@ from service.schedule_schemas import (
     ScheduleOut,
 )
 from service.schemas import JobAccepted
-from workers import jobs, schedule_store
-from workers.audit import audited_upsert, schedule_state
-from workers.errors import InvalidJobError
-from workers.schedule_store import ScheduleInfo
-from workers.schedules import NAME_PATTERN, ScheduleSpec
+from workers.core.errors import InvalidJobError
+from workers.jobs import submit as jobs
+from workers.observability.audit import audited_upsert, schedule_state
+from workers.schedules import store as schedule_store
+from workers.schedules.spec import NAME_PATTERN, ScheduleSpec
+from workers.schedules.store import ScheduleInfo
 
 router = APIRouter(tags=["schedules"])
 

@@ -145,7 +145,9 @@ def test_logs_carry_the_job_and_key_name_as_json_fields(two_workers: Stack) -> N
     web_logs = [p.log_path for p in two_workers.processes if p.kind == "web"]
 
     def job_lines() -> list[dict[str, Any]]:
-        return [e for e in json_lines(worker_logs) if e["logger"] == "workers.metered" and e["job_id"] == job_id]
+        return [
+            e for e in json_lines(worker_logs) if e["logger"] == "workers.worker.metering" and e["job_id"] == job_id
+        ]
 
     assert eventually(lambda: len(job_lines()) == 2)
     started, ended = job_lines()

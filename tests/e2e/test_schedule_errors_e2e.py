@@ -14,8 +14,8 @@ from redis import Redis
 from tests.e2e.conftest import Stack, eventually
 from tests.e2e.test_schedules_e2e import due_seconds, fired, put_interval, runs
 from tests.redis_server import RedisServer
-from workers import keys
-from workers.schedules import ScheduleSpec
+from workers.core import keys
+from workers.schedules.spec import ScheduleSpec
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from redis import Redis
 
 from tests.e2e.conftest import Stack, eventually
 from tests.redis_server import RedisServer
-from workers import keys
+from workers.core import keys
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ def test_web_stops_within_30s(fresh_stack: Stack) -> None:
 def test_scheduler_stops_within_30s_and_releases_the_lock(fresh_stack: Stack) -> None:
     from redis import Redis
 
-    from workers import keys
+    from workers.core import keys
 
     scheduler = fresh_stack.start("scheduler")
     client = Redis.from_url(fresh_stack.env["REDIS_URL"])

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from redis import Redis
 
 from tests.conftest import ADMIN, ADMIN_KEY
-from workers import audit
+from workers.observability import audit
 
 READ = {"X-API-Key": "test-read-key"}
 WRITE = {"Authorization": "Bearer test-write-key"}
@@ -153,7 +153,7 @@ def test_a_failed_recording_does_not_fail_the_mutation(
     client: TestClient, redis: Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
     redis.set(audit.TRAIL, "not a list")  # every audit write now fails with WRONGTYPE
-    with caplog.at_level(logging.ERROR, logger="workers.audit"):
+    with caplog.at_level(logging.ERROR, logger="workers.observability.audit"):
         answer = client.post("/jobs", json={"task": "tests.echo"}, headers=WRITE)
     assert answer.status_code == 202
     assert "audit entry not stored" in caplog.text and answer.json()["id"] in caplog.text

@@ -25,8 +25,8 @@ def test_queues_count_jobs_by_status(client: TestClient, run_worker: Any) -> Non
 
 
 def test_workers_lists_a_live_worker(client: TestClient, redis: Any) -> None:
-    from workers.queues import get_queue
-    from workers.worker import ServiceWorker
+    from workers.rq_seam.queue import get_queue
+    from workers.rq_seam.worker import ServiceWorker
 
     worker = ServiceWorker([get_queue("default", redis)], connection=redis)
     worker.register_birth()

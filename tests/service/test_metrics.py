@@ -15,9 +15,9 @@ from service.metrics import RedisCollector
 from service.settings import ServiceSettings
 from tests.conftest import ADMIN, KEYS
 from tests.redis_server import free_port
-from workers import metrics
-from workers.queues import get_queue
-from workers.worker import ServiceWorker
+from workers.observability import metrics
+from workers.rq_seam.queue import get_queue
+from workers.rq_seam.worker import ServiceWorker
 
 READ = {"X-API-Key": "test-read-key"}
 WRITE = {"X-API-Key": "test-write-key"}

@@ -8,7 +8,7 @@ from redis import Redis
 from service.settings import ServiceSettings
 from tests.conftest import ADMIN
 from tests.workers.test_firing_errors import START, store_broken
-from workers.firing import fire_due
+from workers.schedules.firing import fire_due
 
 WRITE = {"X-API-Key": "test-write-key"}
 READ = {"X-API-Key": "test-read-key"}

@@ -35,8 +35,9 @@ from schemathesis.specs.openapi.checks import (
 from service.app import create_app
 from service.settings import ServiceSettings
 from tests.conftest import ADMIN, KEYS
-from workers import jobs, schedule_store
-from workers.schedules import ScheduleSpec
+from workers.jobs import submit as jobs
+from workers.schedules import store as schedule_store
+from workers.schedules.spec import ScheduleSpec
 
 MAX_EXAMPLES = 30
 CHECKS = [

@@ -9,10 +9,12 @@ import pytest
 from redis import Redis
 
 from tests.redis_server import free_port
-from workers import audit, keys, schedule_store
-from workers.connection import connect
-from workers.schedules import ScheduleSpec
-from workers.settings import Settings
+from workers.core import keys
+from workers.core.connection import connect
+from workers.core.settings import Settings
+from workers.observability import audit
+from workers.schedules import store as schedule_store
+from workers.schedules.spec import ScheduleSpec
 
 SPEC = {"name": "nightly", "task": "tests.echo", "cron": "0 3 * * *"}
 
@@ -91,14 +93,14 @@ def test_recording_is_one_round_trip(redis: Redis) -> None:
 
 
 def test_recording_never_raises(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.ERROR, logger="workers.audit"):
+    with caplog.at_level(logging.ERROR, logger="workers.observability.audit"):
         assert audit.record(dead_redis(), entry("job.cancel", "job-1")) is False
     assert "audit entry not stored" in caplog.text and '"target":"job-1"' in caplog.text
 
 
 def test_recording_refused_by_redis_is_logged(redis: Redis, caplog: pytest.LogCaptureFixture) -> None:
     redis.set(audit.TRAIL, "not a list")
-    with caplog.at_level(logging.ERROR, logger="workers.audit"):
+    with caplog.at_level(logging.ERROR, logger="workers.observability.audit"):
         assert audit.record(redis, entry("job.cancel", "job-1")) is False
     assert "WRONGTYPE" in caplog.text
 

@@ -6,8 +6,8 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tests.redis_server import RedisServer, TlsRedisServer, free_port
-from workers.connection import connect
-from workers.settings import Settings
+from workers.core.connection import connect
+from workers.core.settings import Settings
 
 
 def test_redis_url(redis_server: RedisServer) -> None:

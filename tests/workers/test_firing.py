@@ -6,11 +6,12 @@ from typing import Any
 
 from redis import Redis
 
-from workers import keys, schedule_store
-from workers.firing import fire_due, run_job_id, trigger
-from workers.jobs import fetch
-from workers.schedules import ScheduleSpec
-from workers.settings import Settings
+from workers.core import keys
+from workers.core.settings import Settings
+from workers.jobs.submit import fetch
+from workers.schedules import store as schedule_store
+from workers.schedules.firing import fire_due, run_job_id, trigger
+from workers.schedules.spec import ScheduleSpec
 
 START = 1_800_000_000.0
 
@@ -139,7 +140,7 @@ def test_trigger_runs_now(redis: Redis, settings: Settings) -> None:
 
 
 def test_runs_are_counted_for_prometheus(redis: Redis, settings: Settings) -> None:
-    from workers.metrics import SCHEDULE_LATENESS, SCHEDULE_RUNS
+    from workers.observability.metrics import SCHEDULE_LATENESS, SCHEDULE_RUNS
 
     store(redis, misfire_grace_time=5, overlap="skip")
     fire_due(redis, settings, START + 32.5)  # 0, 10, 20 missed; 30 fired 2.5 s late
@@ -151,7 +152,7 @@ def test_runs_are_counted_for_prometheus(redis: Redis, settings: Settings) -> No
 
 
 def test_combined_schedule_metrics_keep_one_series_for_all_schedules(redis: Redis, settings: Settings) -> None:
-    from workers.metrics import SCHEDULE_LATENESS, SCHEDULE_RUNS
+    from workers.observability.metrics import SCHEDULE_LATENESS, SCHEDULE_RUNS
 
     combined = settings.model_copy(update={"schedule_metrics": "combined"})
     store(redis)

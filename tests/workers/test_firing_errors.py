@@ -7,12 +7,13 @@ from dataclasses import asdict, replace
 import pytest
 from redis import Redis
 
-from workers import keys, schedule_store
-from workers.firing import fire_due
-from workers.metrics import SCHEDULE_RUNS
-from workers.scheduler import ServiceScheduler
-from workers.schedules import ScheduleSpec
-from workers.settings import Settings
+from workers.core import keys
+from workers.core.settings import Settings
+from workers.observability.metrics import SCHEDULE_RUNS
+from workers.rq_seam.scheduler import ServiceScheduler
+from workers.schedules import store as schedule_store
+from workers.schedules.firing import fire_due
+from workers.schedules.spec import ScheduleSpec
 
 START = 1_800_000_000.0
 GOOD = ScheduleSpec(name="good", task="tests.echo", args=[1], interval=10, start_at=START)
@@ -99,7 +100,7 @@ def test_the_scheduler_logs_a_broken_schedule_once(
 ) -> None:
     store_broken(redis, "gone-task", task="tests.removed_by_a_deploy")
     scheduler = ServiceScheduler(redis, settings)
-    with caplog.at_level(logging.INFO, logger="workers.scheduler"):
+    with caplog.at_level(logging.INFO, logger="workers.scheduler.loop"):
         for n in range(3):
             assert scheduler.fire_pass(START + 10 * n + 0.001).steps[0].outcome == "error"
     errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
@@ -114,7 +115,7 @@ def test_a_pass_that_fails_outside_any_schedule_does_not_end_the_process(
     redis.zadd(keys.SCHEDULES_DUE, {b"\xff\xfe": 0})
     scheduler = ServiceScheduler(redis, settings)
     # When the scheduler runs one pass of its loop
-    with caplog.at_level(logging.ERROR, logger="workers.scheduler"):
+    with caplog.at_level(logging.ERROR, logger="workers.scheduler.loop"):
         scheduler.run(burst=True)
     # Then it returned instead of raising, and said why the pass failed
     assert "scheduler pass failed" in caplog.text

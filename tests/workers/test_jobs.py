@@ -8,10 +8,10 @@ import pytest
 from redis import Redis
 from rq.job import JobStatus
 
-from workers import jobs
-from workers.errors import InvalidJobError, JobNotFoundError, JobStateError, TaskNotFoundError
-from workers.jobs import JobSpec
-from workers.settings import Settings
+from workers.core.errors import InvalidJobError, JobNotFoundError, JobStateError, TaskNotFoundError
+from workers.core.settings import Settings
+from workers.jobs import submit as jobs
+from workers.jobs.submit import JobSpec
 
 
 def submit(redis: Redis, settings: Settings, **fields: Any) -> jobs.TaskJob:
@@ -87,8 +87,8 @@ def test_cancel_and_requeue_rules(redis: Redis, settings: Settings, run_worker: 
 
 
 def test_idempotency_key_of_a_request_still_in_flight(redis: Redis, settings: Settings) -> None:
-    from workers.jobs import IDEMPOTENCY_TTL
-    from workers.keys import idempotency_key
+    from workers.core.keys import idempotency_key
+    from workers.jobs.submit import IDEMPOTENCY_TTL
 
     key = idempotency_key(hashlib.sha256(b"in-flight").hexdigest())
     redis.set(key, "job-not-stored-yet", ex=IDEMPOTENCY_TTL)

@@ -10,14 +10,15 @@ from rq import SimpleWorker
 from rq.job import JobStatus
 
 from tests.tasks import stop_once_started
-from workers import jobs, metrics
-from workers.jobs import JobSpec
-from workers.metered import UNREGISTERED
-from workers.queues import get_queue
-from workers.registry import RetryPolicy
-from workers.serialization import SERIALIZER, TaskJob
-from workers.settings import Settings
-from workers.worker import ServiceWorker
+from workers.core.settings import Settings
+from workers.jobs import submit as jobs
+from workers.jobs.submit import JobSpec
+from workers.observability import metrics
+from workers.rq_seam.job import SERIALIZER, TaskJob
+from workers.rq_seam.queue import get_queue
+from workers.rq_seam.worker import ServiceWorker
+from workers.tasks.registry import RetryPolicy
+from workers.worker.metering import UNREGISTERED
 
 
 def stored(redis: Redis) -> dict[str, metrics.FamilyData]:
@@ -133,17 +134,16 @@ def test_shutdown_interrupt_is_not_a_failure(redis: Redis, settings: Settings) -
     job = submit(redis, settings, "tests.echo", 1)
     worker = ServiceWorker([get_queue("default", redis)], connection=redis)
     assert worker.failure_outcome(job) == metrics.FAILED
-    worker._requeue_on_interrupt = True
-    assert worker.failure_outcome(job) == metrics.INTERRUPTED
+    assert worker.failure_outcome(job, interrupted=True) == metrics.INTERRUPTED
 
 
 def test_worker_logs_start_and_end(
     redis: Redis, settings: Settings, run_worker: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     job = submit(redis, settings, "examples.fail", "boom")
-    with caplog.at_level(logging.INFO, logger="workers.metered"):
+    with caplog.at_level(logging.INFO, logger="workers.worker.metering"):
         run_worker()
-    records = [r for r in caplog.records if r.name == "workers.metered"]
+    records = [r for r in caplog.records if r.name == "workers.worker.metering"]
     assert [r.getMessage().split(" after ")[0].split(":")[0] for r in records] == [
         f"job {job.id} started",
         f"job {job.id} failed",

@@ -14,12 +14,14 @@ from redis import Redis
 from service.app import create_app
 from service.settings import ServiceSettings
 from tests.redis_server import free_port
-from workers import process, scheduler, worker
-from workers.connection import connect
-from workers.redis_checks import check_redis, read_facts
-from workers.settings import Settings
+from workers.core import startup as process
+from workers.core.connection import connect
+from workers.core.redis_checks import check_redis, read_facts
+from workers.core.settings import Settings
+from workers.scheduler import __main__ as scheduler
+from workers.worker import __main__ as worker
 
-LOGGER = "workers.redis_checks"
+LOGGER = "workers.core.redis_checks"
 
 
 @contextmanager

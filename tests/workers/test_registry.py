@@ -1,7 +1,7 @@
 import pytest
 
-from workers.errors import DuplicateTaskError, TaskNotFoundError
-from workers.registry import RetryPolicy, registry, task
+from workers.core.errors import DuplicateTaskError, TaskNotFoundError
+from workers.tasks.registry import RetryPolicy, registry, task
 
 
 def test_defaults_and_parameters() -> None:

@@ -1,6 +1,6 @@
 import pytest
 
-from workers.errors import TaskNotFoundError
+from workers.core.errors import TaskNotFoundError
 from workers.runner import run_task
 
 

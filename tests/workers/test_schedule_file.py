@@ -9,8 +9,8 @@ from redis import Redis
 from service.app import create_app
 from service.settings import ServiceSettings
 from tests.conftest import ADMIN
-from workers import schedule_store
-from workers.schedule_file import apply_schedules_file, read_schedules_file
+from workers.schedules import store as schedule_store
+from workers.schedules.file import apply_schedules_file, read_schedules_file
 
 YAML = """
 schedules:

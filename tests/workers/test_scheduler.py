@@ -5,16 +5,17 @@ import logging
 import pytest
 from redis import Redis
 
-from workers import keys
-from workers.scheduler import LOCK_TTL_MS, MANY_SCHEDULES, ServiceScheduler, warn_if_metrics_too_many
-from workers.settings import Settings
+from workers.core import keys
+from workers.core.settings import Settings
+from workers.rq_seam.scheduler import LOCK_TTL_MS, ServiceScheduler
+from workers.scheduler.checks import MANY_SCHEDULES, warn_if_metrics_too_many
 
 
 def test_warns_when_per_schedule_metrics_would_be_too_many(
     redis: Redis, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     redis.sadd(keys.SCHEDULE_NAMES, *(f"s{n}" for n in range(MANY_SCHEDULES)))
-    with caplog.at_level(logging.WARNING, logger="workers.scheduler"):
+    with caplog.at_level(logging.WARNING, logger="workers.scheduler.checks"):
         warn_if_metrics_too_many(redis, settings)
         assert not caplog.records  # exactly MANY_SCHEDULES: fine
         redis.sadd(keys.SCHEDULE_NAMES, "one-more")

@@ -2,8 +2,8 @@
 
 import pytest
 
-from workers.errors import InvalidJobError, TaskNotFoundError
-from workers.schedules import ScheduleSpec, plan_catch_up
+from workers.core.errors import InvalidJobError, TaskNotFoundError
+from workers.schedules.spec import ScheduleSpec, plan_catch_up
 
 
 def interval_spec(**fields: object) -> ScheduleSpec:

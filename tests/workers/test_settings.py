@@ -2,7 +2,7 @@ import pytest
 from pydantic import ValidationError
 
 from service.settings import ServiceSettings
-from workers.settings import Settings
+from workers.core.settings import Settings
 
 
 def test_comma_separated_lists_from_env(monkeypatch: pytest.MonkeyPatch) -> None:

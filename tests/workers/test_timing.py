@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from workers.timing import (
+from workers.schedules.timing import (
     check_cron,
     check_timezone,
     last_interval_due,

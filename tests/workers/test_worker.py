@@ -8,13 +8,13 @@ from redis import Redis
 from rq.job import JobStatus
 
 from tests.tasks import stop_once_started
-from workers import jobs
-from workers.jobs import JobSpec
-from workers.queues import get_queue
-from workers.registry import RetryPolicy
-from workers.serialization import TaskJob
-from workers.settings import Settings
-from workers.worker import ServiceWorker
+from workers.core.settings import Settings
+from workers.jobs import submit as jobs
+from workers.jobs.submit import JobSpec
+from workers.rq_seam.job import TaskJob
+from workers.rq_seam.queue import get_queue
+from workers.rq_seam.worker import ServiceWorker
+from workers.tasks.registry import RetryPolicy
 
 
 def test_hand_written_job_naming_another_function_runs_nothing(redis: Redis, run_worker: Any, tmp_file: Path) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import rq_dashboard
 import rq_dashboard.web
+from flask import Blueprint
 from redis import Redis
 from rq import Queue
 from rq.exceptions import NoSuchJobError
@@ -12,7 +16,23 @@ from workers.rq_seam.serializer import SERIALIZER
 # The registries rq-dashboard's URLs may name; any other name is a 404, not its NameError.
 REGISTRIES = frozenset({"queued", "started", "finished", "failed", "deferred", "scheduled", "canceled"})
 
-__all__ = ["REGISTRIES", "NoSuchJobError", "queue_is_known", "queued_count", "use_json"]
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "REGISTRIES",
+    "STATIC_FOLDER",
+    "NoSuchJobError",
+    "blueprint",
+    "queue_is_known",
+    "queued_count",
+    "use_json",
+]
+DEFAULT_SETTINGS = rq_dashboard.default_settings
+STATIC_FOLDER = str(Path(rq_dashboard.__file__).parent / "static")  # jQuery, CSS, favicon
+
+
+def blueprint() -> Blueprint:
+    """rq-dashboard's Flask blueprint."""
+    return rq_dashboard.blueprint  # type: ignore[no-any-return]
 
 
 def use_json() -> None:

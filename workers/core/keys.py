@@ -25,5 +25,5 @@ SCHEDULER_INSTANCE_PREFIX = f"{PREFIX}scheduler:instance:"
 
 
 def metrics_key(family: str) -> str:
-    """The hash holding every series of one metric family (see workers/metrics.py)."""
+    """The hash holding every series of one metric family (see workers/observability/metrics.py)."""
     return f"{PREFIX}metrics:{family}"

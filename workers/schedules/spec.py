@@ -8,9 +8,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from workers import timing
-from workers.errors import InvalidJobError
-from workers.registry import RetryPolicy, registry
+from workers.core.errors import InvalidJobError
+from workers.schedules import timing
+from workers.tasks.registry import RetryPolicy, registry
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"
 DEFAULT_GRACE = 60.0

@@ -20,7 +20,7 @@ from typing import Literal
 from redis import Redis
 from redis.client import Pipeline
 
-from workers.keys import metrics_key
+from workers.core.keys import metrics_key
 
 # How a job run ended: every run ends with exactly one of these.
 FINISHED, FAILED, RETRIED, STOPPED, INTERRUPTED = "finished", "failed", "retried", "stopped", "interrupted"

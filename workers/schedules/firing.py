@@ -21,14 +21,14 @@ from redis.client import Pipeline
 from redis.exceptions import RedisError
 from rq.utils import get_version
 
-from workers import keys
-from workers.errors import JobServiceError
-from workers.jobs import JobSpec, enqueue_in_transaction
-from workers.metrics import ALL_SCHEDULES, ERROR, FIRED, MISSED, SKIPPED, record_schedule_run
-from workers.schedule_store import record_runs
-from workers.schedules import ScheduleSpec, plan_catch_up
-from workers.serialization import TaskJob
-from workers.settings import Settings
+from workers.core import keys
+from workers.core.errors import JobServiceError
+from workers.core.settings import Settings
+from workers.jobs.submit import JobSpec, enqueue_in_transaction
+from workers.observability.metrics import ALL_SCHEDULES, ERROR, FIRED, MISSED, SKIPPED, record_schedule_run
+from workers.rq_seam.job import TaskJob
+from workers.schedules.spec import ScheduleSpec, plan_catch_up
+from workers.schedules.store import record_runs
 
 log = logging.getLogger(__name__)
 BUSY = {"queued", "started", "scheduled", "deferred"}

@@ -9,10 +9,10 @@ from typing import Any
 from redis import Redis, WatchError
 from redis.client import Pipeline
 
-from workers import keys
-from workers.errors import ScheduleExistsError, ScheduleNotFoundError
-from workers.schedules import ScheduleSpec
-from workers.serialization import TaskJob
+from workers.core import keys
+from workers.core.errors import ScheduleExistsError, ScheduleNotFoundError
+from workers.rq_seam.job import TaskJob
+from workers.schedules.spec import ScheduleSpec
 
 RUNS_KEPT = 200  # about 25 KB a schedule: 100,000 schedules keep 2.4 GB of history, not 12
 STATE_FIELDS = ("runs_total", "missed_total", "skipped_total", "last_run_at", "last_due_at", "last_job_id")

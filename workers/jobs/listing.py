@@ -9,10 +9,12 @@ from datetime import datetime
 from redis import Redis
 from rq import Queue, Worker
 from rq.utils import utcparse
+from rq.worker import WorkerStatus
 
-from workers.queues import get_queue, known_queues
-from workers.serialization import SERIALIZER, TaskJob
+from workers.rq_seam.job import SERIALIZER, TaskJob
+from workers.rq_seam.queue import get_queue, known_queues
 
+WORKER_STATES = tuple(state.value for state in WorkerStatus)  # what /metrics counts workers by
 STATUS_ORDER = ("queued", "started", "scheduled", "deferred", "failed", "finished", "canceled")
 
 

@@ -9,7 +9,7 @@ from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from workers.settings import Settings
+from workers.core.settings import Settings
 
 
 def connect(settings: Settings, socket_timeout: float | None = None) -> Redis:

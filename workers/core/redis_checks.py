@@ -1,6 +1,6 @@
 """Start-up checks of the Redis every process runs on: settings that can lose jobs get a WARNING.
 
-Redis is the only state (DESIGN.md), so two of its settings decide whether jobs and
+Redis is the only state (docs/architecture.md), so two of its settings decide whether jobs and
 schedules survive: `maxmemory-policy` (anything but `noeviction` lets Redis delete
 keys when it fills up) and persistence (with neither AOF nor RDB save points, a
 restart loses everything). `CONFIG GET` reads both; managed hosts often forbid

@@ -31,9 +31,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis import Redis
 from redis.exceptions import RedisError
 
-from workers import keys
-from workers.schedule_store import Upsert, upsert
-from workers.schedules import ScheduleSpec, iso
+from workers.core import keys
+from workers.schedules.spec import ScheduleSpec, iso
+from workers.schedules.store import Upsert, upsert
 
 # Records one change: (action, target, before, after); the API's Auditor is one.
 Recorder = Callable[[str, str, dict[str, Any] | None, dict[str, Any] | None], None]

@@ -10,9 +10,9 @@ from typing import Any
 import yaml
 from redis import Redis
 
-from workers import audit
-from workers.errors import JobServiceError
-from workers.schedules import ScheduleSpec
+from workers.core.errors import JobServiceError
+from workers.observability import audit
+from workers.schedules.spec import ScheduleSpec
 
 log = logging.getLogger(__name__)
 

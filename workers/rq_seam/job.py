@@ -7,7 +7,7 @@ from typing import Any
 from redis import Redis
 from rq.job import Job
 
-from workers.errors import ForbiddenFunctionError
+from workers.core.errors import ForbiddenFunctionError
 from workers.rq_seam.serializer import SERIALIZER
 from workers.runner import RUNNER_PATH, run_task
 

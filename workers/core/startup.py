@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from workers.connection import connect
-from workers.logs import configure_logging
-from workers.redis_checks import check_redis
-from workers.registry import load_task_modules
+from workers.core.connection import connect
+from workers.core.logs import configure_logging
+from workers.core.redis_checks import check_redis
+from workers.core.settings import Settings, get_settings
 from workers.rq_seam.serializer import make_json_the_only_serializer, refuse_unpickling
-from workers.settings import Settings, get_settings
+from workers.tasks.registry import load_task_modules
 
 
 @dataclass

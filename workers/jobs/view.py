@@ -11,9 +11,9 @@ from redis import Redis
 from rq.job import JobStatus
 from rq.results import Result
 
-from workers.jobs import ENDED, fetch
-from workers.queues import get_queue
-from workers.serialization import TaskJob
+from workers.jobs.submit import ENDED, fetch
+from workers.rq_seam.job import TaskJob
+from workers.rq_seam.queue import get_queue
 
 WAIT_STEP = 1.0
 

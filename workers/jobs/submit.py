@@ -16,13 +16,13 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import JobStatus
 
-from workers.errors import InvalidJobError, JobNotFoundError, JobStateError, TaskNotFoundError
-from workers.keys import idempotency_key
-from workers.queues import get_queue
-from workers.registry import RetryPolicy, Task, registry
+from workers.core.errors import InvalidJobError, JobNotFoundError, JobStateError, TaskNotFoundError
+from workers.core.keys import idempotency_key
+from workers.core.settings import Settings
+from workers.rq_seam.job import SERIALIZER, TaskJob
+from workers.rq_seam.queue import get_queue
 from workers.runner import RUNNER_PATH
-from workers.serialization import SERIALIZER, TaskJob
-from workers.settings import Settings
+from workers.tasks.registry import RetryPolicy, Task, registry
 
 IDEMPOTENCY_TTL = 24 * 3600
 IN_FLIGHT_SECONDS = 10  # a key younger than this whose job is not stored yet: its request may still be running

@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from workers.errors import DuplicateTaskError, TaskNotFoundError
+from workers.core.errors import DuplicateTaskError, TaskNotFoundError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-BUILTIN_MODULES = ("workers.builtin_tasks",)
+BUILTIN_MODULES = ("workers.tasks.builtin",)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from workers.registry import task
+from workers.tasks.registry import task
 
 
 @task(name="examples.add")

@@ -1,0 +1,116 @@
+"""Every rq, rq-scheduler and rq-dashboard name the seam overrides or calls, pinned at the installed versions.
+
+The seam (workers/rq_seam/) subclasses through these methods and reads these
+attributes; an upgrade that renames one or changes its parameters fails here, in
+one place, instead of silently bypassing an override.
+"""
+
+from __future__ import annotations
+
+import inspect
+import pathlib
+import re
+
+import pytest
+import rq.serializers
+import rq_dashboard.web
+from redis import Redis
+from rq import Queue, SimpleWorker
+from rq.intermediate_queue import IntermediateQueue
+from rq.job import Job
+from rq_scheduler import Scheduler
+
+from workers.rq_seam.queue import get_queue
+from workers.rq_seam.worker import ServiceWorker
+
+WORKERS = pathlib.Path(__file__).parents[2] / "workers"
+
+# (class, method name, rq's parameter names at the pinned version)
+METHODS: list[tuple[type, str, list[str]]] = [
+    (SimpleWorker, "_install_signal_handlers", ["self"]),
+    (SimpleWorker, "request_stop", ["self", "signum", "frame"]),
+    (SimpleWorker, "kill_horse", ["self", "sig"]),
+    (SimpleWorker, "handle_warm_shutdown_request", ["self"]),
+    (SimpleWorker, "get_heartbeat_ttl", ["self", "job", "working_time"]),
+    (SimpleWorker, "prepare_job_execution", ["self", "job", "remove_from_intermediate_queue"]),
+    (SimpleWorker, "perform_job", ["self", "job", "queue", "execution"]),
+    (SimpleWorker, "handle_job_success", ["self", "job", "queue", "started_job_registry", "execution"]),
+    (SimpleWorker, "handle_job_failure", ["self", "job", "queue", "started_job_registry", "exc_string", "execution"]),
+    (SimpleWorker, "handle_job_retry", ["self", "job", "queue", "retry", "started_job_registry", "execution"]),
+    (SimpleWorker, "increment_successful_job_count", ["self", "pipeline"]),
+    (SimpleWorker, "increment_failed_job_count", ["self", "pipeline"]),
+    (SimpleWorker, "maintain_heartbeats", ["self", "job", "execution"]),
+    (SimpleWorker, "push_exc_handler", ["self", "handler_func"]),
+    (SimpleWorker, "get_current_job_id", ["self"]),
+    (Queue, "acquire_maintenance_lock", ["self"]),
+    (Queue, "dequeue_any", ["queues", "timeout", "connection", "job_class", "serializer", "death_penalty_class"]),
+    (
+        Queue,
+        "_fetch_dequeued_job",
+        ["connection", "queue_key", "job_id", "job_class", "serializer", "death_penalty_class"],
+    ),
+    (IntermediateQueue, "should_be_cleaned_up", ["self", "job_id"]),
+    (IntermediateQueue, "get_first_seen", ["self", "job_id"]),
+    (Job, "__init__", ["self", "id", "connection", "serializer"]),
+    (Job, "key_for", ["job_id"]),
+    (
+        Scheduler,
+        "__init__",
+        ["self", "queue_name", "queue", "interval", "connection", "job_class", "queue_class", "name"],
+    ),
+    (Scheduler, "acquire_lock", ["self"]),
+    (Scheduler, "remove_lock", ["self"]),
+    (Scheduler, "run", ["self", "burst"]),
+    (Scheduler, "register_birth", ["self"]),
+    (Scheduler, "register_death", ["self"]),
+    (Scheduler, "heartbeat", ["self"]),
+    (Scheduler, "_install_signal_handlers", ["self"]),
+]
+
+
+@pytest.mark.parametrize(("cls", "name", "parameters"), METHODS, ids=[f"{c.__name__}.{n}" for c, n, _ in METHODS])
+def test_rq_method_has_the_pinned_signature(cls: type, name: str, parameters: list[str]) -> None:
+    assert list(inspect.signature(getattr(cls, name)).parameters) == parameters
+
+
+def test_worker_attributes_the_seam_reads_exist(redis: Redis) -> None:
+    worker = ServiceWorker([get_queue("default", redis)], connection=redis)
+    for attribute in ("_stopped_job_id", "pubsub", "pubsub_thread"):
+        assert hasattr(worker, attribute), attribute
+
+
+def test_queue_and_scheduler_attributes_the_seam_reads_exist() -> None:
+    for attribute in ("intermediate_queue", "registry_cleaning_key", "redis_queues_keys"):
+        assert hasattr(Queue, attribute), attribute
+    for attribute in ("redis_scheduler_namespace_prefix", "scheduler_lock_key", "scheduled_jobs_key"):
+        assert hasattr(Scheduler, attribute), attribute
+
+
+def test_scheduler_sets_its_private_lock_flag(redis: Redis) -> None:
+    assert Scheduler(connection=redis)._lock_acquired is False
+
+
+def test_serializer_names_the_seam_rebinds_exist() -> None:
+    assert rq.serializers.SERIALIZER_ALIASES["pickle"] is not None
+    assert callable(rq.serializers.DefaultSerializer.loads)
+    assert hasattr(rq_dashboard.web, "config")
+
+
+@pytest.mark.parametrize("path", sorted(p for p in WORKERS.rglob("*.py") if "rq_seam" not in p.parts), ids=str)
+def test_no_module_outside_the_seam_subclasses_rq_or_uses_its_private_names(path: pathlib.Path) -> None:
+    text = path.read_text()
+    rq_classes = r"(Worker|SimpleWorker|Queue|Job|Scheduler|IntermediateQueue|\w*Registry|\w*Serializer)"
+    assert not re.search(rf"^class \w+\((\w+, )*{rq_classes}\b", text, re.M)
+    private = {"_install_signal_handlers", "_stopped_job_id", "_fetch_dequeued_job", "_lock_acquired"}
+    assert not {name for name in private if name in text}
+
+
+def test_service_imports_no_rq_module() -> None:
+    service = pathlib.Path(__file__).parents[2] / "service"
+    imports = [
+        line
+        for path in service.rglob("*.py")
+        for line in path.read_text().splitlines()
+        if re.match(r"\s*(from|import) (rq|rq_scheduler|rq_dashboard)\b", line)
+    ]
+    assert imports == []

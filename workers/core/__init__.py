@@ -1,0 +1,1 @@
+"""What every process shares first: settings, the Redis client, key names, errors, logging, start-up."""

@@ -1,0 +1,1 @@
+"""The scheduler process (`python -m workers.scheduler`): its loop steps and start-up checks."""

@@ -1,0 +1,26 @@
+"""`python -m workers.scheduler`: fires due schedules until SIGTERM; any number may run, one holds the lock.
+
+The process is `workers.rq_seam.scheduler.ServiceScheduler` (rq-scheduler, subclassed).
+"""
+
+from __future__ import annotations
+
+import time
+
+from workers.core.startup import start_process
+from workers.rq_seam.scheduler import ServiceScheduler
+from workers.scheduler.checks import warn_if_metrics_too_many
+from workers.schedules.file import apply_schedules_file
+
+
+def main() -> None:
+    """Apply SCHEDULES_FILE, warn about costly settings, then run the loop."""
+    started = start_process()
+    if started.settings.schedules_file is not None:
+        apply_schedules_file(started.connection, started.settings.schedules_file, time.time())
+    warn_if_metrics_too_many(started.connection, started.settings)
+    ServiceScheduler(started.connection, started.settings).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""`python -m workers.worker`: an RQ worker on QUEUES (in priority order) until SIGTERM.
+
+RQ's own scheduler runs alongside, so delays and retry backoff fire. The worker class
+is `workers.rq_seam.worker.ServiceWorker`.
+"""
+
+from __future__ import annotations
+
+from workers.core.startup import start_process
+from workers.rq_seam.queue import get_queue
+from workers.rq_seam.worker import ServiceWorker
+from workers.worker.lifecycle import work_until_stopped
+
+
+def main() -> None:
+    """Run a worker on QUEUES (in priority order) until SIGTERM."""
+    started = start_process()
+    settings, connection = started.settings, started.connection
+    queues = [get_queue(name, connection) for name in settings.queues]
+
+    def build_worker() -> ServiceWorker:
+        return ServiceWorker(queues, connection=connection, shutdown_grace=settings.worker_shutdown_grace)
+
+    work_until_stopped(build_worker, connection, settings.log_level)
+
+
+if __name__ == "__main__":
+    main()
