@@ -12,12 +12,11 @@ from fastapi import FastAPI
 from service.auth import parse_keys
 from service.dashboard import dashboard_app
 from service.dashboard.mount import DashboardConfig
+from service.dashboard.schedules_view import schedules_view
 from service.errors import install_error_handlers
 from service.limits import BodySizeLimit
 from service.metrics import instrument
 from service.routes import api_router
-from service.routes.audit import audit_settings
-from service.schedules_view import schedules_view
 from service.settings import ServiceSettings, get_settings
 from workers.core.connection import connect
 from workers.core.logs import configure_logging
@@ -48,7 +47,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         check_redis(app.state.redis)
         app.state.blocking_redis = connect(settings, socket_timeout=settings.redis_timeout + WAIT_STEP + 1)
         if settings.schedules_file is not None:
-            apply_schedules_file(app.state.redis, settings.schedules_file, time.time())
+            apply_schedules_file(app.state.redis, settings.schedules_file, time.time(), settings.audit_max_entries)
         yield
         app.state.redis.close()
         app.state.blocking_redis.close()
@@ -69,7 +68,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         shown_url=settings.redis_url,
         queues=settings.queues,
         keys=keys,
-        audit_max_entries=audit_settings(app).audit_max_entries,
+        audit_max_entries=settings.audit_max_entries,
     )
     app.mount("/dashboard", dashboard_app(dashboard))
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)

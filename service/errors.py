@@ -12,23 +12,19 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from workers.core.errors import (
-    InvalidJobError,
-    JobNotFoundError,
-    JobServiceError,
-    JobStateError,
-    TaskNotFoundError,
-)
+from workers.core.errors import ConflictError, InvalidError, JobServiceError, NotFoundError
 
 log = logging.getLogger(__name__)
 RETRY_AFTER = "5"
+# Redis cannot serve the request now (down, loading, full, a read-only replica): 503, try again.
+REDIS_OUTAGES = (RedisConnectionError, RedisTimeoutError, BusyLoadingError)
+REDIS_REFUSALS = (OutOfMemoryError, ReadOnlyError)
 UNPARSABLE_BODY = "There was an error parsing the body"  # FastAPI's own wording
 
 STATUS_BY_ERROR: dict[type[JobServiceError], int] = {
-    TaskNotFoundError: 422,
-    InvalidJobError: 422,
-    JobNotFoundError: 404,
-    JobStateError: 409,
+    InvalidError: 422,
+    NotFoundError: 404,
+    ConflictError: 409,
 }
 
 
@@ -48,7 +44,7 @@ async def _redis_down(request: Request, error: Exception) -> JSONResponse:
 
 async def _redis_refused(request: Request, error: Exception) -> JSONResponse:
     """Out of memory under `noeviction`, or a read-only replica: nothing was written."""
-    if isinstance(error, OutOfMemoryError | ReadOnlyError) or str(error).startswith("OOM"):
+    if isinstance(error, REDIS_REFUSALS) or str(error).startswith("OOM"):
         log.warning("redis refused a write: %s", error)
         return redis_unavailable("Redis refused the write (out of memory or read-only); try again shortly")
     raise error
@@ -66,7 +62,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     for error_type in STATUS_BY_ERROR:
         app.add_exception_handler(error_type, _domain_error)
-    for outage in (RedisConnectionError, RedisTimeoutError, BusyLoadingError):
+    for outage in REDIS_OUTAGES:
         app.add_exception_handler(outage, _redis_down)
     for refusal in (ResponseError, OutOfMemoryError, ReadOnlyError):
         app.add_exception_handler(refusal, _redis_refused)

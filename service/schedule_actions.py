@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from redis import Redis
 
-from service.routes.audit import Auditor
+from service.audit import Auditor
 from workers.core.settings import Settings
 from workers.observability.audit import schedule_state
 from workers.schedules import store as schedule_store

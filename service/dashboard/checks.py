@@ -12,18 +12,15 @@ from collections.abc import Callable
 
 from flask import Flask, Response, jsonify, request
 from redis import Redis
-from redis.exceptions import BusyLoadingError, OutOfMemoryError, ReadOnlyError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
 
-from service.errors import RETRY_AFTER
+from service.errors import REDIS_OUTAGES, REDIS_REFUSALS, RETRY_AFTER
 from workers.rq_seam.dashboard import REGISTRIES, NoSuchJobError, queue_is_known, queued_count
 
 log = logging.getLogger(__name__)
 MAX_PER_PAGE = 1000
 ORDERS = frozenset({"asc", "dsc"})
-REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, BusyLoadingError, OutOfMemoryError, ReadOnlyError)
+REDIS_UNAVAILABLE = REDIS_OUTAGES + REDIS_REFUSALS
 
 
 def check_url_values(app: Flask, get_redis: Callable[[], Redis], queues: list[str]) -> None:

@@ -6,10 +6,10 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.audit import AnswerStatus, record_dashboard_action
 from service.auth import ApiKey, find_key, presented_key
 from service.dashboard.access import SAFE_METHODS, action_refusal, origin_of
 from service.dashboard.headers import SecuredAnswer
-from service.routes.audit import AnswerStatus, record_dashboard_action
 
 
 class DashboardGuard:

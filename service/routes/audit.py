@@ -1,18 +1,14 @@
-"""/audit: the trail of every change, and how routes and the dashboard add to it."""
+"""/audit: the trail of every change people make (service/audit.py records them)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from redis import Redis
-from starlette.types import Message, Scope, Send
 
-from service.auth import ApiKey
 from service.deps import AdminKey, RedisDep
 from workers.observability import audit
 from workers.schedules.spec import NAME_PATTERN
@@ -42,60 +38,3 @@ def get_audit(
 ) -> AuditList:
     """Every change, newest first: which key (by name) did what to which job or schedule."""
     return AuditList(entries=[AuditEntryOut(**asdict(e)) for e in audit.read(redis, limit, schedule)])
-
-
-def audit_settings(app: FastAPI) -> audit.AuditSettings:
-    """Read once per app, from the environment (`AUDIT_MAX_ENTRIES`)."""
-    if not hasattr(app.state, "audit_settings"):
-        app.state.audit_settings = audit.AuditSettings()
-    return app.state.audit_settings  # type: ignore[no-any-return]
-
-
-@dataclass
-class Auditor:
-    """Records a change made by the request's key; call it once the change is made."""
-
-    redis: Redis
-    request: Request
-
-    def __call__(
-        self, action: str, target: str, before: dict[str, Any] | None = None, after: dict[str, Any] | None = None
-    ) -> None:
-        key: ApiKey = self.request.state.key  # set by the auth dependency every mutating route has
-        entry = audit.new_entry(key.name, action, target, before, after)
-        audit.record(self.redis, entry, audit_settings(self.request.app).audit_max_entries)
-        self.request.state.audited = True  # the dashboard guard then adds no generic entry of its own
-
-    def stored_schedule(self, name: str) -> dict[str, Any] | None:
-        """A schedule's definition before the change, for `before`."""
-        return audit.stored_schedule(self.redis, name)
-
-
-async def get_auditor(request: Request, redis: RedisDep) -> Auditor:
-    return Auditor(redis, request)
-
-
-AuditDep = Annotated[Auditor, Depends(get_auditor)]
-
-
-class AnswerStatus:
-    """An ASGI `send` that notes the status of the answer passing through."""
-
-    def __init__(self, send: Send) -> None:
-        self._send = send
-        self.status = 0
-
-    async def send(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.status = int(message["status"])
-        await self._send(message)
-
-
-async def record_dashboard_action(scope: Scope, key: ApiKey, status: int) -> None:
-    """Record a dashboard action that went through (answered below 400) and was not audited by name already."""
-    app = scope.get("app")
-    redis = getattr(getattr(app, "state", None), "redis", None)
-    if status >= 400 or app is None or redis is None or scope.get("state", {}).get("audited"):
-        return
-    entry = audit.new_entry(key.name, f"dashboard.{scope['method']} {scope['path']}", scope["path"])
-    await run_in_threadpool(audit.record, redis, entry, audit_settings(app).audit_max_entries)

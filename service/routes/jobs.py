@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
+from service.audit import AuditDep
 from service.deps import AdminKey, BlockingRedisDep, ReadKey, RedisDep, SettingsDep, WriteKey
-from service.routes.audit import AuditDep
+from service.job_answers import accepted, job_out
 from service.schemas import (
     JOB_ID_PATTERN,
     QUEUE_PATTERN,
@@ -21,7 +22,7 @@ from service.schemas import (
 )
 from workers.jobs import submit as jobs
 from workers.jobs.listing import list_jobs
-from workers.jobs.view import describe, wait_until_ended
+from workers.jobs.view import wait_until_ended
 
 router = APIRouter(tags=["jobs"])
 JobIdPath = Annotated[str, Path(pattern=JOB_ID_PATTERN, description="job id")]
@@ -43,14 +44,6 @@ def to_spec(request: JobRequest) -> jobs.JobSpec:
         depends_on=request.depends_on,
         at_front=request.at_front,
     )
-
-
-def accepted(job: jobs.TaskJob) -> JobAccepted:
-    return JobAccepted.model_validate(describe(job), from_attributes=True)
-
-
-def job_out(job: jobs.TaskJob) -> JobOut:
-    return JobOut.model_validate(describe(job), from_attributes=True)
 
 
 @router.post("/jobs", status_code=202, responses={200: {"model": JobAccepted}})

@@ -8,6 +8,7 @@ from prometheus_client.exposition import choose_encoder
 from redis.exceptions import RedisError
 
 from service.deps import ReadKey, RedisDep
+from service.errors import RETRY_AFTER
 from service.schemas import Health
 
 router = APIRouter(tags=["operations"])
@@ -22,7 +23,9 @@ def healthz(redis: RedisDep) -> JSONResponse:
     try:
         redis.ping()
     except RedisError:
-        return JSONResponse({"status": "degraded", "redis": "down"}, status_code=503, headers={"Retry-After": "5"})
+        return JSONResponse(
+            {"status": "degraded", "redis": "down"}, status_code=503, headers={"Retry-After": RETRY_AFTER}
+        )
     return JSONResponse({"status": "ok", "redis": "ok"})
 
 

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel
 from redis import Redis
 
+from service.audit import AuditDep, Auditor
 from service.deps import AdminKey, ReadKey, RedisDep, SettingsDep
-from service.routes.audit import AuditDep, Auditor
-from service.routes.jobs import accepted
+from service.job_answers import accepted
 from service.schedule_actions import set_paused, trigger_now
 from service.schedule_schemas import (
     DueTime,

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
 
-from tests.conftest import ADMIN, ADMIN_KEY
+from tests.conftest import ADMIN, ADMIN_KEY, KEYS
 from workers.observability import audit
 
 READ = {"X-API-Key": "test-read-key"}
@@ -163,7 +163,8 @@ def test_trail_size_from_the_environment(settings: Any, redis: Redis, monkeypatc
     from service.app import create_app
 
     monkeypatch.setenv("AUDIT_MAX_ENTRIES", "2")
-    with TestClient(create_app(settings)) as client:
+    from_env = type(settings)(redis_url=settings.redis_url, api_keys=KEYS, task_modules=settings.task_modules)
+    with TestClient(create_app(from_env)) as client:
         for _ in range(4):
             client.post("/jobs", json={"task": "tests.echo"}, headers=ADMIN)
         assert len(entries(client, "?limit=1000")) == 2

@@ -19,6 +19,9 @@ from workers.schedules.spec import ScheduleSpec
 SPEC = {"name": "nightly", "task": "tests.echo", "cron": "0 3 * * *"}
 
 
+MAX_ENTRIES = 10_000
+
+
 def dead_redis() -> Redis:
     """A client of a port nothing listens on, without redis-py's retries."""
     return connect(Settings(redis_url=f"redis://127.0.0.1:{free_port()}/0"))
@@ -30,7 +33,7 @@ def entry(action: str, target: str, **fields: Any) -> audit.AuditEntry:
 
 def test_record_and_read_newest_first(redis: Redis) -> None:
     for number in range(3):
-        assert audit.record(redis, entry("job.submit", f"job-{number}"))
+        assert audit.record(redis, entry("job.submit", f"job-{number}"), MAX_ENTRIES)
     entries = audit.read(redis, 10)
     assert [e.target for e in entries] == ["job-2", "job-1", "job-0"]
     first = entries[0]
@@ -40,7 +43,7 @@ def test_record_and_read_newest_first(redis: Redis) -> None:
 
 
 def test_keys_live_under_our_prefix(redis: Redis) -> None:
-    audit.record(redis, entry("schedule.create", "nightly"))
+    audit.record(redis, entry("schedule.create", "nightly"), MAX_ENTRIES)
     stored = sorted(k.decode() for k in redis.keys("*"))
     assert stored == [audit.TRAIL, audit.schedule_trail_key("nightly")]
     assert all(k.startswith(keys.PREFIX) and not k.startswith("rq:") for k in stored)
@@ -54,10 +57,12 @@ def test_trail_keeps_the_newest_max_entries(redis: Redis) -> None:
 
 
 def test_schedule_filter_reads_only_that_schedule(redis: Redis) -> None:
-    audit.record(redis, entry("schedule.create", "nightly", after={"cron": "0 3 * * *"}))
-    audit.record(redis, entry("job.submit", "nightly"))  # a job id that happens to match: not a schedule entry
-    audit.record(redis, entry("schedule.create", "hourly"))
-    audit.record(redis, entry("schedule.pause", "nightly"))
+    audit.record(redis, entry("schedule.create", "nightly", after={"cron": "0 3 * * *"}), MAX_ENTRIES)
+    audit.record(
+        redis, entry("job.submit", "nightly"), MAX_ENTRIES
+    )  # a job id that happens to match: not a schedule entry
+    audit.record(redis, entry("schedule.create", "hourly"), MAX_ENTRIES)
+    audit.record(redis, entry("schedule.pause", "nightly"), MAX_ENTRIES)
     actions = [(e.action, e.target) for e in audit.read(redis, 10, schedule="nightly")]
     assert actions == [("schedule.pause", "nightly"), ("schedule.create", "nightly")]
     assert audit.read(redis, 10, schedule="never-seen") == []
@@ -67,24 +72,24 @@ def test_schedule_filter_reads_only_that_schedule(redis: Redis) -> None:
 def test_schedule_list_is_capped(redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(audit, "SCHEDULE_ENTRIES_KEPT", 2)
     for action in ("schedule.create", "schedule.pause", "schedule.resume"):
-        audit.record(redis, entry(action, "nightly"))
+        audit.record(redis, entry(action, "nightly"), MAX_ENTRIES)
     assert [e.action for e in audit.read(redis, 10, schedule="nightly")] == ["schedule.resume", "schedule.pause"]
 
 
 def test_deleted_schedule_history_expires_unless_recreated(redis: Redis) -> None:
     own = audit.schedule_trail_key("nightly")
-    audit.record(redis, entry("schedule.create", "nightly"))
+    audit.record(redis, entry("schedule.create", "nightly"), MAX_ENTRIES)
     assert redis.ttl(own) == -1
-    audit.record(redis, entry("schedule.delete", "nightly"))
+    audit.record(redis, entry("schedule.delete", "nightly"), MAX_ENTRIES)
     assert 0 < redis.ttl(own) <= audit.DELETED_SCHEDULE_KEPT_FOR
-    audit.record(redis, entry("schedule.create", "nightly"))
+    audit.record(redis, entry("schedule.create", "nightly"), MAX_ENTRIES)
     assert redis.ttl(own) == -1
 
 
 def test_recording_is_one_round_trip(redis: Redis) -> None:
     """The server's own command counts: every write sits inside one MULTI/EXEC, sent as one pipeline."""
     redis.config_resetstat()
-    audit.record(redis, entry("schedule.replace", "nightly", before={"a": 1}, after={"a": 2}))
+    audit.record(redis, entry("schedule.replace", "nightly", before={"a": 1}, after={"a": 2}), MAX_ENTRIES)
     stats = redis.info("commandstats")
     calls = {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
     calls = {name: count for name, count in calls.items() if name not in ("config|resetstat", "info")}
@@ -94,19 +99,19 @@ def test_recording_is_one_round_trip(redis: Redis) -> None:
 
 def test_recording_never_raises(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR, logger="workers.observability.audit"):
-        assert audit.record(dead_redis(), entry("job.cancel", "job-1")) is False
+        assert audit.record(dead_redis(), entry("job.cancel", "job-1"), MAX_ENTRIES) is False
     assert "audit entry not stored" in caplog.text and '"target":"job-1"' in caplog.text
 
 
 def test_recording_refused_by_redis_is_logged(redis: Redis, caplog: pytest.LogCaptureFixture) -> None:
     redis.set(audit.TRAIL, "not a list")
     with caplog.at_level(logging.ERROR, logger="workers.observability.audit"):
-        assert audit.record(redis, entry("job.cancel", "job-1")) is False
+        assert audit.record(redis, entry("job.cancel", "job-1"), MAX_ENTRIES) is False
     assert "WRONGTYPE" in caplog.text
 
 
 def test_unreadable_entries_are_skipped(redis: Redis) -> None:
-    audit.record(redis, entry("job.submit", "job-1"))
+    audit.record(redis, entry("job.submit", "job-1"), MAX_ENTRIES)
     redis.lpush(audit.TRAIL, b"{not json", b"[1, 2]")
     assert [e.target for e in audit.read(redis, 10)] == ["job-1"]
 
@@ -126,7 +131,6 @@ def test_stored_schedule_tolerates_a_dead_redis() -> None:
     assert audit.stored_schedule(dead_redis(), "nightly") is None
 
 
-def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert audit.AuditSettings().audit_max_entries == audit.DEFAULT_MAX_ENTRIES
+def test_max_entries_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUDIT_MAX_ENTRIES", "50")
-    assert audit.AuditSettings().audit_max_entries == 50
+    assert Settings().audit_max_entries == 50

@@ -54,9 +54,9 @@ def test_bad_entry_names_itself(tmp_path: Path) -> None:
 def test_applying_twice_never_duplicates(tmp_path: Path, redis: Redis) -> None:
     path = tmp_path / "s.yaml"
     path.write_text(YAML)
-    apply_schedules_file(redis, path, now=1_800_000_000.0)
+    apply_schedules_file(redis, path, now=1_800_000_000.0, audit_max_entries=100)
     first = {i.spec.name: i for i in schedule_store.list_all(redis)}
-    apply_schedules_file(redis, path, now=1_800_000_100.0)
+    apply_schedules_file(redis, path, now=1_800_000_100.0, audit_max_entries=100)
     second = {i.spec.name: i for i in schedule_store.list_all(redis)}
     assert list(second) == ["heartbeat", "nightly-report"]
     assert all(second[n].updated_at == first[n].updated_at for n in first)

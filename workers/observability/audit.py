@@ -26,8 +26,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis import Redis
 from redis.exceptions import RedisError
 
@@ -41,7 +39,6 @@ Recorder = Callable[[str, str, dict[str, Any] | None, dict[str, Any] | None], No
 log = logging.getLogger(__name__)
 
 TRAIL = f"{keys.PREFIX}audit"  # list: every entry, newest first, capped
-DEFAULT_MAX_ENTRIES = 10_000
 SCHEDULE_ENTRIES_KEPT = 1000  # the largest page GET /audit serves
 DELETED_SCHEDULE_KEPT_FOR = 90 * 86_400  # seconds
 
@@ -49,14 +46,6 @@ DELETED_SCHEDULE_KEPT_FOR = 90 * 86_400  # seconds
 def schedule_trail_key(name: str) -> str:
     """List: one schedule's entries, newest first, capped."""
     return f"{keys.PREFIX}audit:schedule:{name}"
-
-
-class AuditSettings(BaseSettings):
-    """`AUDIT_MAX_ENTRIES`: how many entries the trail keeps (the oldest go first)."""
-
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
-
-    audit_max_entries: int = Field(default=DEFAULT_MAX_ENTRIES, ge=1, le=1_000_000)
 
 
 @dataclass(frozen=True)
@@ -85,7 +74,7 @@ def new_entry(
     return AuditEntry(datetime.now(UTC).isoformat(), key_name, action, target, before, after)
 
 
-def record(connection: Redis, entry: AuditEntry, max_entries: int = DEFAULT_MAX_ENTRIES) -> bool:
+def record(connection: Redis, entry: AuditEntry, max_entries: int) -> bool:
     """Store `entry` in one round trip; False (and the entry logged at ERROR) when Redis refused.
 
     This never raises, on purpose: it runs after the change was made, and an error

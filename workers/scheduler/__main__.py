@@ -16,8 +16,9 @@ from workers.schedules.file import apply_schedules_file
 def main() -> None:
     """Apply SCHEDULES_FILE, warn about costly settings, then run the loop."""
     started = start_process()
-    if started.settings.schedules_file is not None:
-        apply_schedules_file(started.connection, started.settings.schedules_file, time.time())
+    settings = started.settings
+    if settings.schedules_file is not None:
+        apply_schedules_file(started.connection, settings.schedules_file, time.time(), settings.audit_max_entries)
     warn_if_metrics_too_many(started.connection, started.settings)
     ServiceScheduler(started.connection, started.settings).run()
 

@@ -33,17 +33,16 @@ def read_schedules_file(path: Path) -> list[ScheduleSpec]:
     return specs
 
 
-def apply_schedules_file(connection: Redis, path: Path, now: float) -> None:
+def apply_schedules_file(connection: Redis, path: Path, now: float, audit_max_entries: int) -> None:
     """Upsert each declared schedule by name: applying the same file twice changes nothing.
 
     A change is audited like a `PUT`, under the key name `schedules-file:<file name>`;
     processes starting together race on the watched upsert, so one of them records it.
     """
-    max_entries = audit.AuditSettings().audit_max_entries
     key_name = f"schedules-file:{path.name}"
 
     def record(action: str, target: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-        audit.record(connection, audit.new_entry(key_name, action, target, before, after), max_entries)
+        audit.record(connection, audit.new_entry(key_name, action, target, before, after), audit_max_entries)
 
     for spec in read_schedules_file(path):
         result = audit.audited_upsert(connection, spec, now, record)

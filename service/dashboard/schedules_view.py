@@ -27,10 +27,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Match, Mount, Route, Router
 from starlette.types import Scope
 
+from service.audit import Auditor
 from service.auth import ApiKey
 from service.auth import Scope as KeyScope
 from service.dashboard.guard import DashboardGuard
-from service.routes.audit import Auditor
 from service.schedule_actions import set_paused, trigger_now
 from workers.core.errors import ScheduleNotFoundError
 from workers.core.settings import Settings

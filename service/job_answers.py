@@ -1,0 +1,15 @@
+"""The API's job answers, built from RQ jobs by the one view of a job (workers/jobs/view.py)."""
+
+from __future__ import annotations
+
+from service.schemas import JobAccepted, JobOut
+from workers.jobs import submit as jobs
+from workers.jobs.view import describe
+
+
+def accepted(job: jobs.TaskJob) -> JobAccepted:
+    return JobAccepted.model_validate(describe(job), from_attributes=True)
+
+
+def job_out(job: jobs.TaskJob) -> JobOut:
+    return JobOut.model_validate(describe(job), from_attributes=True)
