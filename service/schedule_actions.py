@@ -16,11 +16,11 @@ from workers.schedules.store import ScheduleInfo
 
 def set_paused(redis: Redis, audit: Auditor, name: str, paused: bool, now: float) -> ScheduleInfo:
     """Pause or resume; audited only when it changed something (pausing twice is one change)."""
-    info = schedule_store.set_paused(redis, name, paused, now)
-    if info.updated_at == now:  # set_paused stamps `now` only when it changed something
-        before = schedule_state(replace(info.spec, paused=not paused))
-        audit("schedule.pause" if paused else "schedule.resume", name, before, schedule_state(info.spec))
-    return info
+    change = schedule_store.set_paused(redis, name, paused, now)
+    if change.changed:
+        before = schedule_state(replace(change.info.spec, paused=not paused))
+        audit("schedule.pause" if paused else "schedule.resume", name, before, schedule_state(change.info.spec))
+    return change.info
 
 
 def trigger_now(redis: Redis, settings: Settings, audit: Auditor, name: str, now: float) -> str:

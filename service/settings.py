@@ -1,4 +1,4 @@
-"""Settings of the web process: the shared ones plus keys, limits and port."""
+"""Settings of the web process: the shared ones plus keys and limits (uvicorn reads PORT itself)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ class ServiceSettings(Settings):
 
     api_keys: CsvList = []
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    port: int = 8000
 
     @field_validator("api_keys", mode="before")
     @classmethod

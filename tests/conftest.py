@@ -9,17 +9,14 @@ import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
 
+from bench.harness.redis import RedisServer
 from service.app import create_app
 from service.settings import ServiceSettings
-from tests.redis_server import RedisServer
+from tests.support.keys import KEYS
 from workers.core.connection import connect
 from workers.rq_seam.queue import get_queue
 from workers.rq_seam.worker import ServiceWorker
 from workers.tasks.registry import load_task_modules
-
-ADMIN_KEY = "test-admin-key"
-KEYS = [ADMIN_KEY, "reader:read:test-read-key", "ci:write:test-write-key"]
-ADMIN = {"X-API-Key": ADMIN_KEY}
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.needs import missing
+from tests.support.needs import missing
 
 
 @pytest.mark.parametrize("value", ["true", "1", "yes"])

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ADMIN_KEY
-from tests.e2e.conftest import Stack
-from tests.needs import missing
+from tests.support.keys import ADMIN_KEY
+from tests.support.needs import missing
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

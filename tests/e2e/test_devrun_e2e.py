@@ -12,8 +12,8 @@ import httpx2 as httpx
 from redis import Redis
 from redis.exceptions import RedisError
 
-from tests.e2e.conftest import eventually
-from tests.redis_server import free_port
+from bench.harness.ports import free_port
+from tests.support.stack import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "dev-key-for-the-test"

@@ -12,8 +12,8 @@ from redis import Redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from tests.conftest import KEYS
-from tests.e2e.conftest import Stack, eventually
+from tests.support.keys import KEYS
+from tests.support.stack import Stack, eventually
 
 
 def submit(stack: Stack, body: dict[str, object], **headers: str) -> dict[str, object]:

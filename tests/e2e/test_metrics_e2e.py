@@ -12,8 +12,8 @@ import httpx2 as httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.conftest import Stack, eventually
-from tests.redis_server import RedisServer
+from bench.harness.redis import RedisServer
+from tests.support.stack import Stack, eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.conftest import Stack, eventually
-from tests.redis_server import RedisServer
+from bench.harness.redis import RedisServer
+from tests.support.stack import Stack, eventually
 
 QUEUES = "rec-high,rec-default,rec-low"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx2 as httpx
 from redis import Redis
 
-from tests.conftest import ADMIN_KEY
-from tests.e2e.conftest import Stack, eventually
-from tests.redis_server import RedisServer
+from bench.harness.redis import RedisServer
+from tests.support.keys import ADMIN_KEY
+from tests.support.stack import Stack, eventually
 
 
 class Load:

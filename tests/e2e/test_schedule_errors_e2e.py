@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from tests.e2e.conftest import Stack, eventually
+from bench.harness.redis import RedisServer
 from tests.e2e.test_schedules_e2e import due_seconds, fired, put_interval, runs
-from tests.redis_server import RedisServer
+from tests.support.stack import Stack, eventually
 from workers.core import keys
 from workers.schedules.spec import ScheduleSpec
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from redis import Redis
 
-from tests.e2e.conftest import Stack, eventually
-from tests.redis_server import RedisServer
+from bench.harness.redis import RedisServer
+from tests.support.stack import Stack, eventually
 from workers.core import keys
 
 

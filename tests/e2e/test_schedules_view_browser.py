@@ -20,17 +20,16 @@ import httpx2 as httpx
 import pytest
 import websocket
 
-from tests.conftest import ADMIN_KEY
-from tests.e2e.conftest import Stack, eventually
-from tests.needs import missing
-from tests.redis_server import RedisServer
+from bench.harness.redis import RedisServer
+from tests.support.keys import ADMIN_KEY
+from tests.support.needs import missing
+from tests.support.stack import Stack, eventually
 
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 FLAGS += ["--disable-sync", "--window-size=1280,900"]
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "schedules.png"
 EVIL = "<script>alert(1)</script>"
 
 
@@ -180,13 +179,14 @@ def test_buttons_pause_resume_and_trigger(stack: Stack, browser: Browser) -> Non
     assert job["status"] == "finished" and job["schedule"] == name and job["result"] == EVIL
 
 
-def test_screenshot_of_the_schedules_view(stack: Stack, browser: Browser) -> None:
+def test_screenshot_of_the_schedules_view(stack: Stack, browser: Browser, tmp_path: Path) -> None:
+    """The picture docs/schedules.png was taken from; written to a temporary folder, not over the tracked one."""
     put(stack, "nightly-report", cron="0 3 * * *", timezone="Asia/Shanghai")
     put(stack, "heartbeat", interval=2)
     put(stack, "year-end", at="2099-12-31T23:00:00Z")
     put(stack, "cleanup", interval=3600, paused=True)
     assert eventually(lambda: schedule(stack, "heartbeat")["last_status"] == "finished", timeout=30)
     browser.open(page_url(stack))
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    browser.screenshot(SCREENSHOT)
-    assert SCREENSHOT.read_bytes().startswith(b"\x89PNG")
+    screenshot = tmp_path / "schedules.png"
+    browser.screenshot(screenshot)
+    assert screenshot.read_bytes().startswith(b"\x89PNG")

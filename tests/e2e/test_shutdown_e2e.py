@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Stack, eventually
-from tests.redis_server import RedisServer
+from bench.harness.redis import RedisServer
+from tests.support.stack import Stack, eventually
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
 
-from tests.conftest import ADMIN, ADMIN_KEY, KEYS
+from tests.support.keys import ADMIN, ADMIN_KEY, KEYS
 from workers.observability import audit
 
 READ = {"X-API-Key": "test-read-key"}

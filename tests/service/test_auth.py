@@ -4,7 +4,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.auth import Scope, find_key, parse_keys
 from service.settings import ServiceSettings
-from tests.conftest import KEYS
+from tests.support.keys import KEYS
 
 READ = {"X-API-Key": "test-read-key"}
 WRITE = {"Authorization": "Bearer test-write-key"}

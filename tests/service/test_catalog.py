@@ -2,7 +2,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import ADMIN
+from tests.support.keys import ADMIN
 
 
 def test_tasks_lists_registered_functions(client: TestClient) -> None:

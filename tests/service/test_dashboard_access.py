@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message
 from service.auth import parse_keys
 from service.dashboard.access import Access, RouteAccess, action_refusal, same_origin
 from service.dashboard.mount import DashboardConfig, build_flask_app
-from tests.conftest import ADMIN_KEY, KEYS
+from tests.support.keys import ADMIN_KEY, KEYS
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 KEY_NAMES = {"admin": ADMIN_KEY, "write": "test-write-key", "read": "test-read-key"}

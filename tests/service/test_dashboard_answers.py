@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.dashboard.escape import escaped
-from tests.conftest import ADMIN
+from tests.support.keys import ADMIN
 
 SAME_ORIGIN = {**ADMIN, "Origin": "http://testserver"}
 

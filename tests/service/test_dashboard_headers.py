@@ -6,7 +6,7 @@ import hashlib
 from fastapi.testclient import TestClient
 
 from service.dashboard.headers import policy
-from tests.conftest import ADMIN
+from tests.support.keys import ADMIN
 
 
 def sha256(script: bytes) -> str:

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
 
-from tests.conftest import ADMIN
+from tests.support.keys import ADMIN
 
 SAME_ORIGIN = {**ADMIN, "Origin": "http://testserver"}
 

@@ -5,10 +5,10 @@ import time
 from fastapi.testclient import TestClient
 from redis import Redis
 
+from bench.harness.ports import free_port
 from service.app import create_app
 from service.settings import ServiceSettings
-from tests.conftest import ADMIN, KEYS
-from tests.redis_server import free_port
+from tests.support.keys import ADMIN, KEYS
 
 
 def test_body_over_limit_is_413(client: TestClient) -> None:

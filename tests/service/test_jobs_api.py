@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import ADMIN
+from tests.support.keys import ADMIN
 
 
 def post_job(client: TestClient, body: dict[str, Any], **headers: str) -> Any:

@@ -10,11 +10,11 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 
+from bench.harness.ports import free_port
 from service.app import create_app
 from service.metrics import RedisCollector
 from service.settings import ServiceSettings
-from tests.conftest import ADMIN, KEYS
-from tests.redis_server import free_port
+from tests.support.keys import ADMIN, KEYS
 from workers.observability import metrics
 from workers.rq_seam.queue import get_queue
 from workers.rq_seam.worker import ServiceWorker

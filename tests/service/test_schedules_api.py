@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from redis import Redis
 
 from service.settings import ServiceSettings
-from tests.conftest import ADMIN
+from tests.support.keys import ADMIN
 from tests.workers.test_firing_errors import START, store_broken
 from workers.schedules.firing import fire_due
 

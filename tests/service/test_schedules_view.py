@@ -7,10 +7,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from bench.harness.ports import free_port
 from service.app import create_app
 from service.settings import ServiceSettings
-from tests.conftest import ADMIN, KEYS
-from tests.redis_server import free_port
+from tests.support.keys import ADMIN, KEYS
 
 BROWSER = ("anyone", "test-admin-key")  # basic auth, as a browser logs in
 READER = ("anyone", "test-read-key")

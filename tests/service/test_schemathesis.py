@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 
 from service.app import create_app
 from service.settings import ServiceSettings
-from tests.conftest import ADMIN, KEYS
+from tests.support.keys import ADMIN, KEYS
 from workers.jobs import submit as jobs
 from workers.schedules import store as schedule_store
 from workers.schedules.spec import ScheduleSpec

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from redis import Redis
 
-from tests.redis_server import free_port
+from bench.harness.ports import free_port
+from tests.support.round_trips import CountingConnection, counting_client
 from workers.core import keys
 from workers.core.connection import connect
 from workers.core.settings import Settings
@@ -86,15 +87,17 @@ def test_deleted_schedule_history_expires_unless_recreated(redis: Redis) -> None
     assert redis.ttl(own) == -1
 
 
-def test_recording_is_one_round_trip(redis: Redis) -> None:
-    """The server's own command counts: every write sits inside one MULTI/EXEC, sent as one pipeline."""
-    redis.config_resetstat()
-    audit.record(redis, entry("schedule.replace", "nightly", before={"a": 1}, after={"a": 2}), MAX_ENTRIES)
-    stats = redis.info("commandstats")
-    calls = {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
-    calls = {name: count for name, count in calls.items() if name not in ("config|resetstat", "info")}
-    assert calls.pop("multi") == 1 and calls.pop("exec") == 1
-    assert set(calls) <= {"lpush", "ltrim", "persist", "expire"}, calls  # nothing outside the transaction
+def test_recording_is_one_round_trip(redis: Redis, settings: Settings) -> None:
+    """Counted on the socket: the entry and its trims go to Redis in one send."""
+    with counting_client(settings.redis_url) as counted:
+        stored = audit.record(
+            counted, entry("schedule.replace", "nightly", before={"a": 1}, after={"a": 2}), MAX_ENTRIES
+        )
+        sends = CountingConnection.sends
+    assert stored is True
+    assert sends == 1
+    assert [e.action for e in audit.read(redis, 10, None)] == ["schedule.replace"]
+    assert [e.action for e in audit.read(redis, 10, "nightly")] == ["schedule.replace"]
 
 
 def test_recording_never_raises(caplog: pytest.LogCaptureFixture) -> None:

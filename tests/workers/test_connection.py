@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from tests.redis_server import RedisServer, TlsRedisServer, free_port
+from bench.harness.ports import free_port
+from bench.harness.redis import RedisServer
+from tests.support.tls_redis import TlsRedisServer
 from workers.core.connection import connect
 from workers.core.settings import Settings
 

@@ -112,7 +112,7 @@ def test_pause_resume_and_delete(redis: Redis, settings: Settings) -> None:
     store(redis)
     schedule_store.set_paused(redis, "every10", True, now=START - 1)
     assert fire_due(redis, settings, START + 30).steps == []
-    resumed = schedule_store.set_paused(redis, "every10", False, now=START + 31)
+    resumed = schedule_store.set_paused(redis, "every10", False, now=START + 31).info
     assert resumed.next_run_at == START + 40 and resumed.missed_total == 0  # runs due while paused are not fired
     schedule_store.delete(redis, "every10")
     assert fire_due(redis, settings, START + 100).steps == [] and not redis.exists(keys.schedule_key("every10"))

@@ -4,11 +4,11 @@ import logging
 from typing import Any
 
 import pytest
-from redis import ConnectionPool, Redis
-from redis.connection import Connection
+from redis import Redis
 from rq import SimpleWorker
 from rq.job import JobStatus
 
+from tests.support.round_trips import CountingConnection, counting_client
 from tests.tasks import stop_once_started
 from workers.core.settings import Settings
 from workers.jobs import submit as jobs
@@ -154,28 +154,15 @@ def test_worker_logs_start_and_end(
     assert end["duration"] >= 0 and end["wait"] >= 0
 
 
-class CountingConnection(Connection):
-    """A real connection that counts what it sends: one call per command or per pipeline."""
-
-    sends = 0
-
-    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-        type(self).sends += 1
-        super().send_packed_command(command, check_health)
-
-
 def round_trips(settings: Settings, worker_class: type[SimpleWorker]) -> int:
-    pool = ConnectionPool.from_url(settings.redis_url, connection_class=CountingConnection)
-    connection = Redis(connection_pool=pool)
-    connection.flushdb()
-    queue = get_queue("default", connection)
-    for task in ("examples.add", "examples.add", "examples.fail", "examples.fail"):
-        queue.enqueue_call("workers.runner.run_task", args=[task, [1, 2] if task == "examples.add" else [], {}])
-    CountingConnection.sends = 0
-    worker_class([queue], connection=connection, serializer=SERIALIZER, job_class=TaskJob).work(burst=True)
-    sends = CountingConnection.sends
-    pool.disconnect()
-    return sends
+    with counting_client(settings.redis_url) as connection:
+        connection.flushdb()
+        queue = get_queue("default", connection)
+        for task in ("examples.add", "examples.add", "examples.fail", "examples.fail"):
+            queue.enqueue_call("workers.runner.run_task", args=[task, [1, 2] if task == "examples.add" else [], {}])
+        CountingConnection.sends = 0
+        worker_class([queue], connection=connection, serializer=SERIALIZER, job_class=TaskJob).work(burst=True)
+        return CountingConnection.sends
 
 
 def test_recording_adds_no_round_trip(redis: Redis, settings: Settings) -> None:

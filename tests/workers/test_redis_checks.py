@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
 
+from bench.harness.ports import free_port
 from service.app import create_app
 from service.settings import ServiceSettings
-from tests.redis_server import free_port
 from workers.core import startup as process
 from workers.core.connection import connect
 from workers.core.redis_checks import check_redis, read_facts

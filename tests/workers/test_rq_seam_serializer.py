@@ -12,7 +12,7 @@ from redis import Redis
 from rq.job import Job
 from rq.serializers import resolve_serializer
 
-from tests.redis_server import RedisServer
+from bench.harness.redis import RedisServer
 from workers.rq_seam.serializer import SERIALIZER, make_json_the_only_serializer
 
 UNPICKLE_CODE = "import os, pickle; pickle.loads(pickle.dumps(os.getcwd))"

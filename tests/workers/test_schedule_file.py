@@ -8,7 +8,7 @@ from redis import Redis
 
 from service.app import create_app
 from service.settings import ServiceSettings
-from tests.conftest import ADMIN
+from tests.support.keys import ADMIN
 from workers.schedules import store as schedule_store
 from workers.schedules.file import apply_schedules_file, read_schedules_file
 

@@ -26,7 +26,6 @@ from workers.tasks.registry import RetryPolicy, Task, registry
 
 IDEMPOTENCY_TTL = 24 * 3600
 IN_FLIGHT_SECONDS = 10  # a key younger than this whose job is not stored yet: its request may still be running
-PENDING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 ENDED = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.STOPPED}
 
 

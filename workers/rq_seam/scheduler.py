@@ -85,8 +85,8 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
         renews after. Even a stale view of the lock cannot fire a run twice: each
         step is watched and its job id derived from the due time.
         """
-        if not (self._lock_acquired and time.monotonic() - self._renewed_at < LOCK_FRESH) and not self._renew_lock():
-            return RENEW_EVERY
+        if not self._lock_is_fresh() and not self._renew_lock():
+            return RENEW_EVERY  # another scheduler holds the lock
         done = self.fire_pass(time.time())
         if time.monotonic() - self._renewed_at > RENEW_EVERY / 2 and not self._renew_lock():
             return RENEW_EVERY
@@ -94,6 +94,10 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
         # meanwhile by the API publishes a wake-up, and the wait is capped anyway.
         until = self.seconds_until_next_due() if done.next_due is None else done.next_due - time.time()
         return max(0.0, min(RENEW_EVERY, until))
+
+    def _lock_is_fresh(self) -> bool:
+        """We hold the lock and renewed it less than LOCK_FRESH ago, well inside its TTL."""
+        return self._lock_acquired and time.monotonic() - self._renewed_at < LOCK_FRESH
 
     def _renew_lock(self) -> bool:
         """Heartbeat, then take or renew the lock (two round trips); False when another process holds it."""

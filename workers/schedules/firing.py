@@ -76,16 +76,35 @@ def fire_due(connection: Redis, settings: Settings, now: float) -> Pass:
         reads.zrangebyscore(keys.SCHEDULES_DUE, f"({now}", "+inf", start=0, num=1, withscores=True)
         found, later = reads.execute()
     due = [(name.decode(), score) for name, score in found]
-    waiting = now if len(due) == BATCH else later[0][1] if later else math.inf
+    waiting = _next_waiting(due, later, now)
     if not due:
         return Pass([], waiting)
     try:
         steps = _fire_batch(connection, settings, due, now)
     except WatchError:
-        steps = [fired for name, score in due if (fired := fire_one(connection, settings, name, score, now))]
+        steps = _fire_one_by_one(connection, settings, due, now)
     if len(steps) < len(due):
         return Pass(steps, None)  # a schedule moved under us: its due time is Redis's to say
     return Pass(steps, min([waiting, *(step.next_due for step in steps if step.next_due is not None)]))
+
+
+def _next_waiting(due: list[tuple[str, float]], later: list[tuple[bytes, float]], now: float) -> float:
+    """The earliest due time not fired in this pass: now when the batch was full, else the first later one."""
+    if len(due) == BATCH:
+        return now  # more are due already
+    if later:
+        return later[0][1]
+    return math.inf
+
+
+def _fire_one_by_one(connection: Redis, settings: Settings, due: list[tuple[str, float]], now: float) -> list[Fired]:
+    """The batch again, one schedule per step; a schedule another process changed first is left out."""
+    steps = []
+    for name, score in due:
+        fired = fire_one(connection, settings, name, score, now)
+        if fired is not None:
+            steps.append(fired)
+    return steps
 
 
 def fire_one(connection: Redis, settings: Settings, name: str, due: float, now: float) -> Fired | None:
@@ -264,7 +283,7 @@ def _count(pipe: Pipeline, name: str, missed: int, skipped: bool) -> None:
 def _measure(pipe: Pipeline, label: str, missed: int, outcome: str, lateness: float | None) -> None:
     """Prometheus counters and the lateness histogram, in the same transaction as the run."""
     if missed:
-        record_schedule_run(pipe, label, "missed", None, missed)
+        record_schedule_run(pipe, label, MISSED, None, missed)
     if outcome in (FIRED, SKIPPED, ERROR):
         record_schedule_run(pipe, label, outcome, lateness if outcome == FIRED else None)
 

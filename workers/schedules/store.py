@@ -14,8 +14,7 @@ from workers.core.errors import ScheduleExistsError, ScheduleNotFoundError
 from workers.rq_seam.job import TaskJob
 from workers.schedules.spec import ScheduleSpec
 
-RUNS_KEPT = 200  # about 25 KB a schedule: 100,000 schedules keep 2.4 GB of history, not 12
-STATE_FIELDS = ("runs_total", "missed_total", "skipped_total", "last_run_at", "last_due_at", "last_job_id")
+RUNS_KEPT = 200  # runs each schedule keeps in its ledger: memory grows with schedules x this
 
 
 @dataclass
@@ -86,17 +85,24 @@ def _set_due(pipe: Pipeline, spec: ScheduleSpec, now: float, runs_total: int, fi
         pipe.zadd(keys.SCHEDULES_DUE, {spec.name: due})
 
 
-def set_paused(connection: Redis, name: str, paused: bool, now: float) -> ScheduleInfo:
+@dataclass
+class PauseChange:
+    info: ScheduleInfo
+    changed: bool  # False: it was paused (or running) already
+
+
+def set_paused(connection: Redis, name: str, paused: bool, now: float) -> PauseChange:
     """Pause (nothing fires) or resume (from the next due time after now; none missed while paused)."""
     info = get(connection, name)
-    if info.spec.paused != paused:
+    changed = info.spec.paused != paused
+    if changed:
         spec = replace(info.spec, paused=paused)
         with connection.pipeline() as pipe:
             pipe.hset(keys.schedule_key(name), mapping={"spec": spec.to_json(), "updated_at": now})
             _set_due(pipe, spec, now, info.runs_total)
             pipe.publish(keys.SCHEDULER_WAKE, name)
             pipe.execute()
-    return get(connection, name)
+    return PauseChange(get(connection, name), changed)
 
 
 def delete(connection: Redis, name: str) -> None:
