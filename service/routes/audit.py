@@ -14,10 +14,11 @@ from starlette.types import Message, Scope, Send
 
 from service.auth import ApiKey
 from service.deps import AdminKey, RedisDep
+from service.guarded_route import GuardedRoute
 from workers import audit
 from workers.schedules import NAME_PATTERN
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=GuardedRoute)
 
 
 class AuditEntryOut(BaseModel):

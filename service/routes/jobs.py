@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from service.deps import AdminKey, BlockingRedisDep, ReadKey, RedisDep, SettingsDep, WriteKey
+from service.guarded_route import GuardedRoute
 from service.routes.audit import AuditDep
 from service.schemas import (
     JOB_ID_PATTERN,
@@ -23,7 +24,7 @@ from workers import jobs
 from workers.job_view import describe, wait_until_ended
 from workers.listing import list_jobs
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], route_class=GuardedRoute)
 JobIdPath = Annotated[str, Path(pattern=JOB_ID_PATTERN, description="job id")]
 JOB_STATUSES = "^(queued|scheduled|deferred|started|finished|failed|canceled|stopped)$"
 STOP_WAIT_SECONDS = 5.0

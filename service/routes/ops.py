@@ -8,9 +8,10 @@ from prometheus_client.exposition import choose_encoder
 from redis.exceptions import RedisError
 
 from service.deps import ReadKey, RedisDep
+from service.guarded_route import GuardedRoute
 from service.schemas import Health
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=GuardedRoute)
 
 
 @router.get(

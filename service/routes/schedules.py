@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from redis import Redis
 
 from service.deps import AdminKey, ReadKey, RedisDep, SettingsDep
+from service.guarded_route import GuardedRoute
 from service.routes.audit import AuditDep, Auditor
 from service.routes.jobs import accepted
 from service.schedule_actions import set_paused, trigger_now
@@ -31,7 +32,7 @@ from workers.errors import InvalidJobError
 from workers.schedule_store import ScheduleInfo
 from workers.schedules import NAME_PATTERN, ScheduleSpec
 
-router = APIRouter(tags=["schedules"])
+router = APIRouter(tags=["schedules"], route_class=GuardedRoute)
 
 
 class ScheduleRun(RunOut):
