@@ -21,6 +21,10 @@ def _representable(value: datetime) -> datetime:
     return value
 
 
+# Free-form values: the limits are checked by workers.json_values (JSON Schema cannot state them).
+JsonArgs = Annotated[list[Any], Field(description="positional arguments: JSON values, at most 32 deep, 64 KiB")]
+JsonKwargs = Annotated[dict[str, Any], Field(description="keyword arguments: JSON values, at most 32 deep, 64 KiB")]
+
 # An aware time that stays in range once in UTC (for every time field, jobs' and schedules').
 RepresentableDatetime = Annotated[AwareDatetime, AfterValidator(_representable)]
 
@@ -46,8 +50,8 @@ class JobRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     task: str = Field(min_length=1, max_length=200)
-    args: list[Any] = Field(default_factory=list)
-    kwargs: dict[str, Any] = Field(default_factory=dict)
+    args: JsonArgs = Field(default_factory=list)
+    kwargs: JsonKwargs = Field(default_factory=dict)
     queue: str | None = Field(default=None, pattern=QUEUE_PATTERN)
     delay: float | None = Field(default=None, ge=0, le=366 * 86_400)
     at: RepresentableDatetime | None = None

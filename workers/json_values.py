@@ -2,9 +2,10 @@
 
 Every reader (the API's answers, rq's JSON, rq-dashboard's pages, clients in other
 languages) must be able to take back a value we store, so a value is refused when
-it nests deeper than MAX_DEPTH, is larger than MAX_BYTES, or holds a number or
-string that is not portable JSON: NaN or Infinity, an integer beyond 64 bits,
-or a string with a lone surrogate (not Unicode text).
+it nests deeper than MAX_DEPTH, is larger than MAX_BYTES, or holds what is not
+JSON at all: NaN or Infinity, or a string with a lone surrogate (not Unicode text).
+Integers of any size are JSON and read back in Python; beyond 4300 digits the parser
+itself refuses them (Python's int_max_str_digits), as malformed JSON.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 
 MAX_DEPTH = 32
 MAX_BYTES = 64 * 1024
-INT_BOUND = 2**63  # integers must fit a signed 64-bit reader
 
 
 class JsonValueError(ValueError):
@@ -53,12 +53,9 @@ def _walk(value: Any, path: str, depth_left: int, limit: int) -> None:
 
 
 def _check_scalar(value: Any, path: str) -> None:
-    if isinstance(value, bool) or value is None:
+    if isinstance(value, bool | int) or value is None:
         return
-    if isinstance(value, int):
-        if not -INT_BOUND <= value < INT_BOUND:
-            raise JsonValueError(f"{path}: integers must fit in 64 bits (-2**63 to 2**63-1)")
-    elif isinstance(value, float):
+    if isinstance(value, float):
         if not math.isfinite(value):
             raise JsonValueError(f"{path}: NaN and Infinity are not JSON numbers")
     elif isinstance(value, str):
