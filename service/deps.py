@@ -36,28 +36,31 @@ RedisDep = Annotated[Redis, Depends(get_redis)]
 BlockingRedisDep = Annotated[Redis, Depends(get_blocking_redis)]
 
 
-async def authenticate(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
-    header_key: Annotated[str | None, Security(api_key_header)],
-) -> ApiKey:
-    """The caller's key, from `X-API-Key` or `Authorization: Bearer`; 401 without a valid one."""
-    presented = header_key or (credentials.credentials if credentials else None)
+def authorize(request: Request, presented: str | None, scope: Scope) -> ApiKey:
+    """The caller's key if it has at least `scope`: else 401 (no valid key) or 403 (too small)."""
     key = find_key(request.app.state.keys, presented)
     if key is None:
         raise HTTPException(401, "missing or invalid API key", headers={"WWW-Authenticate": "Bearer"})
+    if key.scope < scope:
+        raise HTTPException(403, f"key {key.name!r} has scope {key.scope.name!r}; this needs {scope.name!r}")
     request.state.key = key
     return key
 
 
-def require(scope: Scope) -> Callable[[ApiKey], Awaitable[ApiKey]]:
-    """A dependency that lets through keys of at least `scope`, else 403."""
+def require(scope: Scope) -> Callable[..., Awaitable[ApiKey]]:
+    """A dependency that lets through keys of at least `scope`, from `X-API-Key` or `Authorization: Bearer`.
 
-    async def check(key: Annotated[ApiKey, Depends(authenticate)]) -> ApiKey:
-        if key.scope < scope:
-            raise HTTPException(403, f"key {key.name!r} has scope {key.scope.name!r}; this needs {scope.name!r}")
-        return key
+    It carries `required_scope`, so GuardedRoute can check the key before the body is read.
+    """
 
+    async def check(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+        header_key: Annotated[str | None, Security(api_key_header)],
+    ) -> ApiKey:
+        return authorize(request, header_key or (credentials.credentials if credentials else None), scope)
+
+    check.required_scope = scope  # type: ignore[attr-defined]
     return check
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from service.schemas import QUEUE_PATTERN, RetrySpec
+from service.schemas import QUEUE_PATTERN, JsonArgs, JsonKwargs, RetrySpec
 from workers.schedules.spec import NAME_PATTERN
 
 ScheduleName = Annotated[str, Field(pattern=NAME_PATTERN)]
@@ -20,8 +20,8 @@ class ScheduleIn(BaseModel):
 
     name: ScheduleName | None = None
     task: str = Field(min_length=1, max_length=200)
-    args: list[Any] = Field(default_factory=list)
-    kwargs: dict[str, Any] = Field(default_factory=dict)
+    args: JsonArgs = Field(default_factory=list)
+    kwargs: JsonKwargs = Field(default_factory=dict)
     cron: str | None = Field(default=None, max_length=200)
     timezone: str = Field(default="UTC", max_length=100)
     interval: float | None = Field(default=None, ge=1, le=366 * 86_400)

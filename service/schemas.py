@@ -5,13 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from workers.core.datetimes import check_representable
+from workers.core.keys import QUEUE_NAME_PATTERN
 from workers.tasks.registry import RetryPolicy
 
 JOB_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
-QUEUE_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
+QUEUE_PATTERN = QUEUE_NAME_PATTERN
 JobId = Annotated[str, Field(pattern=JOB_ID_PATTERN)]
+
+
+def _representable(value: datetime) -> datetime:
+    check_representable(value, "the time")
+    return value
+
+
+# Free-form values: the limits are checked by workers.core.json_values (JSON Schema cannot state them).
+JsonArgs = Annotated[list[Any], Field(description="positional arguments: JSON values, at most 32 deep, 64 KiB")]
+JsonKwargs = Annotated[dict[str, Any], Field(description="keyword arguments: JSON values, at most 32 deep, 64 KiB")]
+
+# An aware time that stays in range once in UTC (for every time field, jobs' and schedules').
+RepresentableDatetime = Annotated[AwareDatetime, AfterValidator(_representable)]
 
 
 class RetrySpec(BaseModel):
@@ -35,15 +50,17 @@ class JobRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     task: str = Field(min_length=1, max_length=200)
-    args: list[Any] = Field(default_factory=list)
-    kwargs: dict[str, Any] = Field(default_factory=dict)
+    args: JsonArgs = Field(default_factory=list)
+    kwargs: JsonKwargs = Field(default_factory=dict)
     queue: str | None = Field(default=None, pattern=QUEUE_PATTERN)
     delay: float | None = Field(default=None, ge=0, le=366 * 86_400)
-    at: AwareDatetime | None = None
+    at: RepresentableDatetime | None = None
     timeout: int | None = Field(default=None, ge=1, le=7 * 86_400)
     retry: Annotated[int, Field(ge=0, le=100)] | RetrySpec | None = None
     result_ttl: int | None = Field(default=None, ge=-1, le=366 * 86_400)
-    depends_on: Annotated[list[JobId], Field(max_length=100)] = Field(default_factory=list)
+    depends_on: Annotated[list[JobId], Field(max_length=100, description="a repeated id is one dependency")] = Field(
+        default_factory=list
+    )
     at_front: bool = False
 
     def retry_policy(self) -> RetryPolicy | None:

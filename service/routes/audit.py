@@ -10,10 +10,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from service.deps import AdminKey, RedisDep
+from service.guarded_route import GuardedRoute
 from workers.observability import audit
 from workers.schedules.spec import NAME_PATTERN
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=GuardedRoute)
 
 
 class AuditEntryOut(BaseModel):

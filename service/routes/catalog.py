@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.deps import ReadKey, RedisDep, SettingsDep
+from service.guarded_route import GuardedRoute
 from service.schemas import QueueList, QueueOut, TaskList, TaskOut, WorkerList, WorkerOut
 from workers.jobs.listing import queue_stats, worker_infos
 from workers.tasks.registry import RetryPolicy, registry
 
-router = APIRouter(tags=["catalog"])
+router = APIRouter(tags=["catalog"], route_class=GuardedRoute)
 
 
 @router.get("/tasks")

@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from service.audit import AuditDep
 from service.deps import AdminKey, BlockingRedisDep, ReadKey, RedisDep, SettingsDep, WriteKey
+from service.guarded_route import GuardedRoute
 from service.job_answers import accepted, job_out
 from service.schemas import (
     JOB_ID_PATTERN,
@@ -24,7 +25,7 @@ from workers.jobs import submit as jobs
 from workers.jobs.listing import list_jobs
 from workers.jobs.view import wait_until_ended
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], route_class=GuardedRoute)
 JobIdPath = Annotated[str, Path(pattern=JOB_ID_PATTERN, description="job id")]
 JOB_STATUSES = "^(queued|scheduled|deferred|started|finished|failed|canceled|stopped)$"
 STOP_WAIT_SECONDS = 5.0

@@ -9,9 +9,10 @@ from redis.exceptions import RedisError
 
 from service.deps import ReadKey, RedisDep
 from service.errors import RETRY_AFTER
+from service.guarded_route import GuardedRoute
 from service.schemas import Health
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=GuardedRoute)
 
 
 @router.get(

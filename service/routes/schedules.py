@@ -14,6 +14,7 @@ from redis import Redis
 
 from service.audit import AuditDep, Auditor
 from service.deps import AdminKey, ReadKey, RedisDep, SettingsDep
+from service.guarded_route import GuardedRoute
 from service.job_answers import accepted
 from service.schedule_actions import set_paused, trigger_now
 from service.schedule_schemas import (
@@ -32,7 +33,7 @@ from workers.schedules import store as schedule_store
 from workers.schedules.spec import NAME_PATTERN, ScheduleSpec
 from workers.schedules.store import ScheduleInfo
 
-router = APIRouter(tags=["schedules"])
+router = APIRouter(tags=["schedules"], route_class=GuardedRoute)
 
 
 class ScheduleRun(RunOut):

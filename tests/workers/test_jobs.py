@@ -1,7 +1,7 @@
 """Enqueue options and the state rules of cancel and requeue."""
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ from workers.core.errors import InvalidJobError, JobNotFoundError, JobStateError
 from workers.core.settings import Settings
 from workers.jobs import submit as jobs
 from workers.jobs.submit import JobSpec
+from workers.tasks.registry import registry
 
 
 def submit(redis: Redis, settings: Settings, **fields: Any) -> jobs.TaskJob:
@@ -97,3 +98,58 @@ def test_idempotency_key_of_a_request_still_in_flight(redis: Redis, settings: Se
     redis.expire(key, IDEMPOTENCY_TTL - 60)  # that request died without storing its job
     taken_over = jobs.submit(redis, settings, JobSpec(task="tests.echo", args=[1]), "in-flight")
     assert taken_over.created and redis.get(key).decode() == taken_over.job.id
+
+
+def test_a_batch_that_fails_after_a_dependent_item_writes_nothing(redis: Redis, settings: Settings) -> None:
+    parent = submit(redis, settings, task="tests.echo", args=[1])
+    before = sorted(redis.scan_iter("rq:job:*"))
+    specs = [JobSpec(task="tests.echo", depends_on=[parent.id]), JobSpec(task="tests.echo", queue="default:x")]
+    with pytest.raises(InvalidJobError, match=r"jobs\[1\]"):
+        jobs.submit_many(redis, settings, specs)
+    assert sorted(redis.scan_iter("rq:job:*")) == before
+
+
+def test_a_batch_with_dependencies_is_written_whole(redis: Redis, settings: Settings, run_worker: Any) -> None:
+    waiting = submit(redis, settings, task="tests.echo", args=[1])
+    done = submit(redis, settings, task="tests.echo", args=[2], queue="low")
+    run_worker(("low",))
+    batch = jobs.submit_many(
+        redis,
+        settings,
+        [
+            JobSpec(task="tests.echo", args=[3], depends_on=[waiting.id]),
+            JobSpec(task="tests.echo", args=[4], depends_on=[done.id]),
+        ],
+    )
+    assert [job.get_status() for job in batch] == [JobStatus.DEFERRED, JobStatus.QUEUED]
+    run_worker()
+    assert batch[0].get_status() == JobStatus.FINISHED
+
+
+def test_a_repeated_dependency_is_one(redis: Redis, settings: Settings) -> None:
+    parent = submit(redis, settings, task="tests.echo", args=[1])
+    child = submit(redis, settings, task="tests.echo", depends_on=[parent.id, parent.id])
+    assert child.get_status() == JobStatus.DEFERRED
+    assert redis.smembers(child.dependencies_key) == {parent.id.encode()}
+
+
+@pytest.mark.parametrize("at", [datetime.max.replace(tzinfo=timezone(timedelta(hours=-14)))])
+def test_an_unrepresentable_at_is_refused_before_the_idempotency_key(redis: Redis, settings: Settings, at) -> None:
+    with pytest.raises(InvalidJobError, match="at"):
+        jobs.submit(redis, settings, JobSpec(task="tests.echo", at=at), "key")
+    assert redis.dbsize() == 0
+
+
+def test_whatever_fails_mid_batch_nothing_is_written(redis: Redis, settings: Settings) -> None:
+    """One transaction, not only validation first: an item failing inside the enqueue (a queue
+    name validate never saw) leaves no job of the batch, not even the dependent one before it."""
+    parent = submit(redis, settings, task="tests.echo", args=[1])
+    before = sorted(redis.scan_iter("rq:job:*"))
+    echo = registry.get("tests.echo")
+    items = [
+        (JobSpec(task="tests.echo", depends_on=[parent.id]), echo),
+        (JobSpec(task="tests.echo", queue="a b"), echo),
+    ]
+    with pytest.raises(InvalidJobError):
+        jobs._enqueue_all(redis, settings, items)
+    assert sorted(redis.scan_iter("rq:job:*")) == before

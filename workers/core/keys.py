@@ -1,6 +1,18 @@
 """Every Redis key this service owns, built in one place under one prefix (never `rq:`)."""
 
+import re
+
 PREFIX = "rqs:"
+# rq builds `rq:queue:<name>` and its own `rq:queue:<name>:intermediate`: a name with `:` or `.`
+# could be one of rq's keys (a job sent to `default:intermediate` is never run).
+QUEUE_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+def check_queue_name(name: str) -> str:
+    """`name` if it is a queue name rq keys cannot collide with, else ValueError."""
+    if not re.match(QUEUE_NAME_PATTERN, name):
+        raise ValueError(f"invalid queue name {name!r}: use 1-64 of A-Z a-z 0-9 _ - (no ':' or '.')")
+    return name
 
 
 def idempotency_key(digest: str) -> str:

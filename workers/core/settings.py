@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from workers.core.keys import check_queue_name
+
 CsvList = Annotated[list[str], NoDecode]
 
 
@@ -51,7 +53,12 @@ class Settings(BaseSettings):
     def _queues_not_empty(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("QUEUES must name at least one queue")
-        return value
+        return [check_queue_name(name) for name in value]
+
+    @field_validator("default_queue")
+    @classmethod
+    def _default_queue_name(cls, value: str) -> str:
+        return check_queue_name(value)
 
 
 def get_settings() -> Settings:

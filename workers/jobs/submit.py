@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -11,13 +12,16 @@ from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
-from rq import Retry
+from redis.exceptions import WatchError
+from rq import Queue, Retry
 from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import JobStatus
 
+from workers.core.datetimes import check_representable
 from workers.core.errors import InvalidJobError, JobNotFoundError, JobStateError, TaskNotFoundError
-from workers.core.keys import idempotency_key
+from workers.core.json_values import check_json_value
+from workers.core.keys import check_queue_name, idempotency_key
 from workers.core.settings import Settings
 from workers.rq_seam.job import SERIALIZER, TaskJob
 from workers.rq_seam.queue import get_queue
@@ -46,6 +50,9 @@ class JobSpec:
     at_front: bool = False
     job_id: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.depends_on = list(dict.fromkeys(self.depends_on))  # a repeated id is one dependency
 
 
 @dataclass
@@ -99,40 +106,76 @@ def submit_many(connection: Redis, settings: Settings, specs: list[JobSpec]) -> 
 
 
 def _enqueue_all(connection: Redis, settings: Settings, items: list[tuple[JobSpec, Task]]) -> list[TaskJob]:
-    """Enqueue in one MULTI (one round trip, all or nothing) unless a job has dependencies.
+    """Enqueue every job in one MULTI/EXEC: all of them or none, whatever their options.
 
-    RQ checks dependencies under WATCH in a transaction of its own, so those go one by one.
+    Dependencies are read under WATCH, as rq does: if one changes before EXEC (it
+    finished, or was deleted) the whole batch is tried again on what is then true.
     """
-    if any(spec.depends_on for spec, _ in items):
-        return [_enqueue(connection, settings, spec, task) for spec, task in items]
+    dependency_ids = list(dict.fromkeys(job_id for spec, _ in items for job_id in spec.depends_on))
     with connection.pipeline() as pipe:
-        pipe.multi()
-        jobs = [_enqueue(connection, settings, spec, task, pipeline=pipe) for spec, task in items]
-        pipe.execute()
-    return jobs
+        while True:
+            try:
+                unfinished = _unfinished(pipe, dependency_ids)
+                pipe.multi()
+                jobs = [
+                    _enqueue(
+                        connection, settings, spec, task, pipe, waits=bool(unfinished.intersection(spec.depends_on))
+                    )
+                    for spec, task in items
+                ]
+                pipe.execute()
+                return jobs
+            except WatchError:
+                continue
+
+
+def _unfinished(pipe: Pipeline, job_ids: list[str]) -> set[str]:
+    """The ids among `job_ids` not finished yet, read under WATCH; one gone since `validate` is refused."""
+    if not job_ids:
+        return set()
+    keys = [TaskJob.key_for(job_id) for job_id in job_ids]
+    pipe.watch(*keys)
+    statuses = [pipe.hget(key, "status") for key in keys]
+    if None in statuses:
+        raise InvalidJobError("depends_on names a job that does not exist")
+    return {job_id for job_id, status in zip(job_ids, statuses, strict=True) if status != b"finished"}
 
 
 def validate(connection: Redis, spec: JobSpec) -> Task:
-    """Refuse what can never run: unknown task, non-JSON args, bad timing or dependencies."""
+    """Refuse what can never run or could not be read back: unknown task, odd values, bad timing or dependencies."""
     task = registry.get(spec.task)
     try:
-        json.dumps([spec.args, spec.kwargs, spec.meta], allow_nan=False)
-    except (TypeError, ValueError) as error:
-        raise InvalidJobError(f"args and kwargs must be JSON values: {error}") from None
+        _check_values(spec)
+    except ValueError as error:
+        raise InvalidJobError(str(error)) from None
     if spec.delay is not None and spec.at is not None:
         raise InvalidJobError("give either delay or at, not both")
     if spec.depends_on and (spec.delay is not None or spec.at is not None):
         raise InvalidJobError("depends_on cannot be combined with delay or at")
     if spec.depends_on:
         keys = [TaskJob.key_for(job_id) for job_id in spec.depends_on]
-        if connection.exists(*keys) != len(set(keys)):
+        if connection.exists(*keys) != len(keys):
             raise InvalidJobError("depends_on names a job that does not exist")
     return task
 
 
+def _check_values(spec: JobSpec) -> None:
+    """ValueError naming the field for a value no reader could take back (see workers.core.json_values)."""
+    check_json_value(spec.args, "args")
+    check_json_value(spec.kwargs, "kwargs")
+    check_json_value(spec.meta, "meta")
+    if spec.queue is not None:
+        check_queue_name(spec.queue)
+    if spec.delay is not None and not math.isfinite(spec.delay):
+        raise ValueError("delay must be a finite number of seconds")
+    if spec.at is not None:
+        check_representable(spec.at, "at")
+
+
 def _enqueue(
-    connection: Redis, settings: Settings, spec: JobSpec, task: Task, pipeline: Pipeline | None = None
+    connection: Redis, settings: Settings, spec: JobSpec, task: Task, pipeline: Pipeline, waits: bool = False
 ) -> TaskJob:
+    """Add one job to `pipeline` (in MULTI); `waits`: a dependency has not finished yet."""
     queue = get_queue(spec.queue or task.queue or settings.default_queue, connection)
     retry = spec.retry or task.retry or RetryPolicy(max=settings.job_retry)
     options: dict[str, Any] = {
@@ -147,12 +190,25 @@ def _enqueue(
     }
     due = _due_time(spec)
     if due is not None:
-        job = queue.enqueue_at(due, RUNNER_PATH, at_front=spec.at_front, pipeline=pipeline, **options)
-    else:
-        job = queue.enqueue_call(
-            RUNNER_PATH, depends_on=spec.depends_on or None, at_front=spec.at_front, pipeline=pipeline, **options
-        )
-    return job  # type: ignore[no-any-return]
+        return queue.enqueue_at(due, RUNNER_PATH, at_front=spec.at_front, pipeline=pipeline, **options)  # type: ignore[no-any-return]
+    if waits:
+        return _defer(queue, queue.create_job(RUNNER_PATH, depends_on=spec.depends_on, **options), spec, pipeline)
+    # Every dependency has finished (read under WATCH): nothing to wait for.
+    return queue.enqueue_call(RUNNER_PATH, at_front=spec.at_front, pipeline=pipeline, **options)  # type: ignore[no-any-return]
+
+
+def _defer(queue: Queue, job: TaskJob, spec: JobSpec, pipeline: Pipeline) -> TaskJob:
+    """What rq's `setup_dependencies` writes for a job that must wait, but in our MULTI.
+
+    rq's own version WATCHes inside the call, which a MULTI already begun cannot do.
+    """
+    job.enqueue_at_front = spec.at_front
+    job.set_status(JobStatus.DEFERRED, pipeline=pipeline)
+    job.register_dependency(pipeline=pipeline)
+    job.save(pipeline=pipeline)
+    job.cleanup(ttl=job.ttl, pipeline=pipeline)
+    pipeline.sadd(queue.redis_queues_keys, queue.key)
+    return job
 
 
 def enqueue_in_transaction(connection: Redis, pipeline: Pipeline, settings: Settings, spec: JobSpec) -> TaskJob:

@@ -24,13 +24,12 @@ from rq.job import Job
 from rq.utils import as_text, now
 
 from workers.core.errors import InvalidJobError
+from workers.core.keys import QUEUE_NAME_PATTERN, check_queue_name
 from workers.rq_seam.job import SERIALIZER, TaskJob
 
 STUCK_AFTER = timedelta(seconds=5)
 MAINTENANCE_LOCK_TTL = 60  # rq's is 899 s; see ReliableQueue.acquire_maintenance_lock
 IDLE_POLL = 0.25  # longest a job on a lower-priority queue waits while a worker is idle
-
-QUEUE_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 
 
 PRIORITY_MOVE = """
@@ -103,16 +102,22 @@ def get_queue(name: str, connection: Redis) -> Queue:
     cache = _QUEUES.setdefault(connection, {})
     queue = cache.get(name)
     if queue is None:
-        if not QUEUE_NAME.match(name):
-            raise InvalidJobError(f"invalid queue name {name!r}: use 1-100 of A-Z a-z 0-9 _ . : -")
+        try:
+            check_queue_name(name)
+        except ValueError as error:
+            raise InvalidJobError(str(error)) from None
         queue = cache[name] = ReliableQueue(name, connection=connection, serializer=SERIALIZER, job_class=TaskJob)
     return queue
 
 
 def known_queues(connection: Redis, configured: list[str]) -> list[Queue]:
-    """The configured queues first, in priority order, then any other queue Redis knows."""
+    """The configured queues first, in priority order, then any other queue Redis knows.
+
+    A name stored before names were restricted (`default:intermediate`) is left out, so no
+    listing fails on it.
+    """
     names = list(configured)
     for queue in Queue.all(connection=connection, serializer=SERIALIZER, job_class=TaskJob):
-        if queue.name not in names:
+        if queue.name not in names and re.match(QUEUE_NAME_PATTERN, queue.name):
             names.append(queue.name)
     return [get_queue(name, connection) for name in names]

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from workers.core.errors import InvalidJobError
+from workers.core.json_values import check_json_value
+from workers.core.keys import check_queue_name
 from workers.schedules import timing
 from workers.tasks.registry import RetryPolicy, registry
 
@@ -57,9 +59,12 @@ class ScheduleSpec:
         if self.result_ttl is not None and self.result_ttl < -1:
             raise InvalidJobError("result_ttl must be -1 (for ever), 0 (not kept) or a number of seconds")
         try:
-            json.dumps([self.args, self.kwargs], allow_nan=False)
-        except (TypeError, ValueError) as error:
-            raise InvalidJobError(f"args and kwargs must be JSON values: {error}") from None
+            check_json_value(self.args, "args")
+            check_json_value(self.kwargs, "kwargs")
+            if self.queue is not None:
+                check_queue_name(self.queue)
+        except ValueError as error:
+            raise InvalidJobError(str(error)) from None
         return self
 
     @classmethod

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from workers.core.errors import DuplicateTaskError, TaskNotFoundError
+from workers.core.keys import check_queue_name
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -104,7 +105,12 @@ def task(
     timeout: int | None = None,
     retry: int | dict[str, Any] | None = None,
 ) -> Callable[[F], F]:
-    """Register a function (sync or async) as a task that jobs may run."""
+    """Register a function (sync or async) as a task that jobs may run.
+
+    A bad `queue` raises ValueError at import, so a process with such a task does not start.
+    """
+    if queue is not None:
+        check_queue_name(queue)
 
     def register(func: F) -> F:
         doc = inspect.getdoc(func) or ""
