@@ -18,7 +18,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from redis import Redis
@@ -33,6 +32,7 @@ from service.dashboard.guard import DashboardGuard
 from service.routes.audit import Auditor
 from service.schedule_actions import set_paused, trigger_now
 from workers import schedule_store
+from workers import timing as timing_maths
 from workers.errors import ScheduleNotFoundError
 from workers.schedules import ScheduleSpec
 from workers.settings import Settings
@@ -57,16 +57,24 @@ STATUS_STYLES = {
 
 def when(timestamp: float | None, zone: str = "UTC") -> str:
     """A due or run time as a person reads it, in `zone` (UTC unless the schedule's own)."""
-    if timestamp is None:
+    moment = _as_datetime(timestamp, zone)
+    if moment is None:
         return "—"
-    moment = datetime.fromtimestamp(timestamp, ZoneInfo(zone))
     suffix = "UTC" if zone == "UTC" else f"{moment.strftime('%z')} {zone}"
     return f"{moment.strftime('%Y-%m-%d %H:%M:%S')} {suffix}"
 
 
+def _as_datetime(timestamp: float | None, zone: str = "UTC") -> datetime | None:
+    """None for no time, and for one stored by an older version that no datetime can show."""
+    try:
+        return timing_maths.as_datetime(timestamp, timing_maths.check_timezone(zone))
+    except ValueError:
+        return None
+
+
 def relative(timestamp: float | None, now: float) -> str:
     """'in 4 min' or '2 h ago': the distance a glance at the list needs."""
-    if timestamp is None:
+    if _as_datetime(timestamp) is None:
         return ""
     seconds = abs(timestamp - now)
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
@@ -134,7 +142,7 @@ class SchedulesView:
             runs = schedule_store.runs(self.get_redis(), name, RUNS_SHOWN)
         except ScheduleNotFoundError:
             return self.not_found(request, name)
-        upcoming = [] if info.spec.paused else info.spec.upcoming(now, UPCOMING_SHOWN, info.runs_total)
+        upcoming = info.spec.shown_upcoming(now, UPCOMING_SHOWN, info.runs_total)
         return self.render(request, "schedules/detail.html", info=info, upcoming=upcoming, runs=runs, now=now)
 
     def act(self, request: Request) -> Response:

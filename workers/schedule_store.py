@@ -55,6 +55,7 @@ def upsert(connection: Redis, spec: ScheduleSpec, now: float, create_only: bool 
                     raise ScheduleExistsError(f"schedule {spec.name!r} already exists")
                 old = ScheduleSpec.from_json(stored) if stored is not None else None
                 new = replace(spec, start_at=spec.start_at if spec.start_at is not None else _start(old, now))
+                new.check_due_times(now)  # before any write: a read of it must never fail
                 if old == new:
                     pipe.unwatch()
                     return Upsert(get(connection, spec.name), created=False, changed=False)
@@ -78,9 +79,9 @@ def _start(old: ScheduleSpec | None, now: float) -> float:
 
 def _set_due(pipe: Pipeline, spec: ScheduleSpec, now: float, runs_total: int, first: bool = False) -> None:
     """Put the schedule's next due time in the due set, or take it out (paused, ended)."""
-    due = spec.at if (first and spec.at is not None) else spec.next_due(now)
     ended = spec.repeat is not None and runs_total >= spec.repeat
-    if spec.paused or ended or due is None:
+    due = None if spec.paused or ended else spec.at if (first and spec.at is not None) else spec.next_due(now)
+    if due is None:
         pipe.zrem(keys.SCHEDULES_DUE, spec.name)
     else:
         pipe.zadd(keys.SCHEDULES_DUE, {spec.name: due})
@@ -91,6 +92,8 @@ def set_paused(connection: Redis, name: str, paused: bool, now: float) -> Schedu
     info = get(connection, name)
     if info.spec.paused != paused:
         spec = replace(info.spec, paused=paused)
+        if not paused:
+            spec.check_due_times(now)  # one stored by an older version may have none: 422, replace it
         with connection.pipeline() as pipe:
             pipe.hset(keys.schedule_key(name), mapping={"spec": spec.to_json(), "updated_at": now})
             _set_due(pipe, spec, now, info.runs_total)

@@ -11,12 +11,45 @@ from __future__ import annotations
 
 import functools
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
+from pydantic import AfterValidator, AwareDatetime
 
 MAX_CRON_STEPS = 100_000
+# Every time we keep must be shown as a datetime in UTC and in any zone (offsets reach
+# about +-16 h in old LMT rules): a day inside years 1..9999 leaves room for all of them.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC).timestamp()
+LATEST = datetime(9999, 12, 30, tzinfo=UTC).timestamp()
+RANGE = "between 0001-01-02 and 9999-12-30 (UTC)"
+
+
+def check_representable(timestamp: float) -> float:
+    """The timestamp when a datetime can show it in every zone; ValueError (NaN too) otherwise."""
+    if not EARLIEST <= timestamp <= LATEST:
+        raise ValueError(f"time out of range: it must lie {RANGE}")
+    return timestamp
+
+
+def as_datetime(timestamp: float | None, zone: tzinfo = UTC) -> datetime | None:
+    """The time in `zone`; None when there is none, or it cannot be shown (one stored by an older version)."""
+    if timestamp is None:
+        return None
+    try:
+        return datetime.fromtimestamp(check_representable(timestamp), zone)
+    except (ValueError, ArithmeticError, TypeError):
+        return None
+
+
+def _representable(value: datetime) -> datetime:
+    check_representable(value.timestamp())
+    return value
+
+
+RepresentableDatetime = Annotated[AwareDatetime, AfterValidator(_representable)]
+"""An aware datetime every zone can show: for any input time the service keeps (schedules, job `at`)."""
 
 
 def check_timezone(name: str) -> ZoneInfo:

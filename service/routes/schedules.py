@@ -25,11 +25,11 @@ from service.schedule_schemas import (
     ScheduleOut,
 )
 from service.schemas import JobAccepted
-from workers import jobs, schedule_store
+from workers import jobs, schedule_store, timing
 from workers.audit import audited_upsert, schedule_state
 from workers.errors import InvalidJobError
 from workers.schedule_store import ScheduleInfo
-from workers.schedules import NAME_PATTERN, ScheduleSpec
+from workers.schedules import NAME_PATTERN, UPCOMING, ScheduleSpec
 
 router = APIRouter(tags=["schedules"])
 
@@ -66,8 +66,6 @@ def _retry(body: ScheduleIn) -> dict[str, object] | None:
 
 def to_out(info: ScheduleInfo, now: float) -> ScheduleOut:
     spec = info.spec
-    zone = ZoneInfo(spec.timezone)
-    upcoming = [] if spec.paused else spec.upcoming(now, 5, info.runs_total)
     return ScheduleOut(
         **{k: v for k, v in asdict(spec).items() if k not in ("at", "start_at")},
         at=_time(spec.at),
@@ -81,12 +79,20 @@ def to_out(info: ScheduleInfo, now: float) -> ScheduleOut:
         skipped_total=info.skipped_total,
         created_at=_time(info.created_at),
         updated_at=_time(info.updated_at),
-        upcoming=[DueTime(utc=_time(t), local=datetime.fromtimestamp(t, zone)) for t in upcoming],
+        upcoming=_due_times(spec, now, info.runs_total),
     )
 
 
+def _due_times(spec: ScheduleSpec, now: float, runs_total: int) -> list[DueTime]:
+    """The next due times in UTC and local; none for a definition they cannot be computed for."""
+    upcoming = spec.shown_upcoming(now, UPCOMING, runs_total)
+    zone = ZoneInfo(spec.timezone) if upcoming else UTC  # shown_upcoming checked the zone
+    return [DueTime(utc=_time(t), local=datetime.fromtimestamp(t, zone)) for t in upcoming]
+
+
 def _time(timestamp: float | None) -> datetime | None:
-    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
+    """None too for a time an older version stored that no datetime can show: a read never fails on it."""
+    return timing.as_datetime(timestamp)
 
 
 @router.post("/schedules", status_code=201)
