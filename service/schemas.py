@@ -7,26 +7,11 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from workers.input_fields import QUEUE_PATTERN, RetrySpec
 from workers.registry import RetryPolicy
 
 JOB_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
-QUEUE_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
 JobId = Annotated[str, Field(pattern=JOB_ID_PATTERN)]
-
-
-class RetrySpec(BaseModel):
-    """`max` attempts after the first; `backoff` seconds before each (a list, or one for all)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max: int = Field(ge=0, le=100)
-    backoff: (
-        Annotated[list[Annotated[int, Field(ge=0, le=86_400)]], Field(max_length=100)]
-        | Annotated[int, Field(ge=0, le=86_400)]
-    ) = 0
-
-    def policy(self) -> RetryPolicy | None:
-        return RetryPolicy.parse(self.model_dump())
 
 
 class JobRequest(BaseModel):

@@ -19,15 +19,13 @@ from service.schedule_actions import set_paused, trigger_now
 from service.schedule_schemas import (
     DueTime,
     RunOut,
-    ScheduleCreate,
-    ScheduleIn,
     ScheduleList,
     ScheduleOut,
 )
 from service.schemas import JobAccepted
 from workers import jobs, schedule_store, timing
 from workers.audit import audited_upsert, schedule_state
-from workers.errors import InvalidJobError
+from workers.schedule_model import ScheduleCreate, ScheduleIn
 from workers.schedule_store import ScheduleInfo
 from workers.schedules import NAME_PATTERN, UPCOMING, ScheduleSpec
 
@@ -45,23 +43,6 @@ class ScheduleRuns(BaseModel):
 
 
 NamePath = Annotated[str, Path(pattern=NAME_PATTERN, description="schedule name")]
-
-
-def to_spec(body: ScheduleIn, name: str | None = None) -> ScheduleSpec:
-    if name is not None and body.name not in (None, name):
-        raise InvalidJobError(f"the body names {body.name!r} but the path names {name!r}")
-    data = body.model_dump(exclude={"retry"})
-    data["name"] = name or body.name
-    if not data["name"]:
-        raise InvalidJobError("name is required")
-    data["retry"] = _retry(body)
-    return ScheduleSpec.from_mapping(data)
-
-
-def _retry(body: ScheduleIn) -> dict[str, object] | None:
-    if body.retry is None:
-        return None
-    return {"max": body.retry} if isinstance(body.retry, int) else body.retry.model_dump()
 
 
 def to_out(info: ScheduleInfo, now: float) -> ScheduleOut:
@@ -99,7 +80,7 @@ def _time(timestamp: float | None) -> datetime | None:
 def create_schedule(body: ScheduleCreate, redis: RedisDep, key: AdminKey, audit: AuditDep) -> ScheduleOut:
     """Create a schedule; 409 when the name is taken."""
     now = time.time()
-    info = schedule_store.upsert(redis, to_spec(body), now, create_only=True).info
+    info = schedule_store.upsert(redis, body.to_spec(), now, create_only=True).info
     audit("schedule.create", info.spec.name, after=schedule_state(info.spec))
     return to_out(info, now)
 
@@ -110,7 +91,7 @@ def put_schedule(
 ) -> ScheduleOut:
     """Create or replace a schedule; the same body twice changes nothing."""
     now = time.time()
-    result = audited_upsert(redis, to_spec(body, name), now, audit)
+    result = audited_upsert(redis, body.to_spec(name), now, audit)
     response.status_code = 201 if result.created else 200
     return to_out(result.info, now)
 
