@@ -35,3 +35,7 @@ class ScheduleNotFoundError(JobNotFoundError):
 
 class ScheduleExistsError(JobStateError):
     """POST of a schedule whose name is taken."""
+
+
+class ScheduleUnreadableError(ScheduleNotFoundError):
+    """A stored definition this version cannot read (another version wrote it); a PUT replaces it."""

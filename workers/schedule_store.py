@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -10,10 +11,11 @@ from redis import Redis, WatchError
 from redis.client import Pipeline
 
 from workers import keys
-from workers.errors import ScheduleExistsError, ScheduleNotFoundError
+from workers.errors import ScheduleExistsError, ScheduleNotFoundError, ScheduleUnreadableError
 from workers.schedules import ScheduleSpec
 from workers.serialization import TaskJob
 
+log = logging.getLogger(__name__)
 RUNS_KEPT = 200  # about 25 KB a schedule: 100,000 schedules keep 2.4 GB of history, not 12
 STATE_FIELDS = ("runs_total", "missed_total", "skipped_total", "last_run_at", "last_due_at", "last_job_id")
 
@@ -53,7 +55,7 @@ def upsert(connection: Redis, spec: ScheduleSpec, now: float, create_only: bool 
                 stored, runs_raw = pipe.hmget(key, "spec", "runs_total")
                 if stored is not None and create_only:
                     raise ScheduleExistsError(f"schedule {spec.name!r} already exists")
-                old = ScheduleSpec.from_json(stored) if stored is not None else None
+                old = _readable(stored)
                 new = replace(spec, start_at=spec.start_at if spec.start_at is not None else _start(old, now))
                 new.check_due_times(now)  # before any write: a read of it must never fail
                 if old == new:
@@ -70,6 +72,14 @@ def upsert(connection: Redis, spec: ScheduleSpec, now: float, create_only: bool 
                 return Upsert(get(connection, spec.name), created=old is None, changed=True)
             except WatchError:
                 continue
+
+
+def _readable(stored: bytes | None) -> ScheduleSpec | None:
+    """The stored definition, or None when there is none or this version cannot read it (then replaced)."""
+    try:
+        return ScheduleSpec.from_json(stored) if stored is not None else None
+    except (ValueError, TypeError):
+        return None
 
 
 def _start(old: ScheduleSpec | None, now: float) -> float:
@@ -115,9 +125,11 @@ def delete(connection: Redis, name: str) -> None:
 
 
 def get(connection: Redis, name: str) -> ScheduleInfo:
-    found = get_many(connection, [name])
+    found = _fetch(connection, [name])
     if not found:
         raise ScheduleNotFoundError(f"no schedule {name!r}")
+    if isinstance(found[0], ScheduleUnreadableError):
+        raise found[0]
     return found[0]
 
 
@@ -127,20 +139,46 @@ def list_all(connection: Redis) -> list[ScheduleInfo]:
 
 
 def get_many(connection: Redis, names: list[str]) -> list[ScheduleInfo]:
+    """The schedules this version can read; one it cannot is left out (and logged), never fails the rest."""
+    infos = []
+    for found in _fetch(connection, names):
+        if isinstance(found, ScheduleUnreadableError):
+            log.warning("%s", found)
+        else:
+            infos.append(found)
+    return infos
+
+
+def _fetch(connection: Redis, names: list[str]) -> list[ScheduleInfo | ScheduleUnreadableError]:
     """Read schedules in two round trips: their hashes and due times, then their last jobs' status."""
     with connection.pipeline(transaction=False) as pipe:
         for name in names:
             pipe.hgetall(keys.schedule_key(name))
             pipe.zscore(keys.SCHEDULES_DUE, name)
         replies = pipe.execute()
-    infos = [_info(h, due) for h, due in zip(replies[::2], replies[1::2], strict=True) if h.get(b"spec")]
+    found = [_info(n, h, due) for n, h, due in zip(names, replies[::2], replies[1::2], strict=True) if h.get(b"spec")]
+    infos = [info for info in found if isinstance(info, ScheduleInfo)]
     statuses = _job_statuses(connection, [i.last_job_id for i in infos])
     for info in infos:
         info.last_status = statuses.get(info.last_job_id or "")
-    return infos
+    return found
 
 
-def _info(fields: dict[bytes, bytes], due: float | None) -> ScheduleInfo:
+def _info(name: str, fields: dict[bytes, bytes], due: float | None) -> ScheduleInfo | ScheduleUnreadableError:
+    try:
+        return _parse_info(fields, due)
+    except (ValueError, TypeError, KeyError) as error:
+        return unreadable(name, error)
+
+
+def unreadable(name: str, error: Exception) -> ScheduleUnreadableError:
+    return ScheduleUnreadableError(
+        f"schedule {name!r}: its stored definition cannot be read by this version ({type(error).__name__}: "
+        f"{str(error)[:200]}); replace it with PUT or delete it"
+    )
+
+
+def _parse_info(fields: dict[bytes, bytes], due: float | None) -> ScheduleInfo:
     value = {k.decode(): v.decode() for k, v in fields.items()}
     return ScheduleInfo(
         spec=ScheduleSpec.from_json(value["spec"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -9,7 +10,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from redis import Redis
 
 from service.deps import AdminKey, ReadKey, RedisDep, SettingsDep
@@ -25,10 +26,12 @@ from service.schedule_schemas import (
 from service.schemas import JobAccepted
 from workers import jobs, schedule_store, timing
 from workers.audit import audited_upsert, schedule_state
+from workers.errors import ScheduleUnreadableError
 from workers.schedule_model import ScheduleCreate, ScheduleIn
 from workers.schedule_store import ScheduleInfo
 from workers.schedules import NAME_PATTERN, UPCOMING, ScheduleSpec
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["schedules"])
 
 
@@ -100,13 +103,27 @@ def put_schedule(
 def list_schedules(redis: RedisDep, key: ReadKey) -> ScheduleList:
     """Every schedule with its timing and state."""
     now = time.time()
-    return ScheduleList(schedules=[to_out(info, now) for info in schedule_store.list_all(redis)])
+    shown = (_shown(info, now) for info in schedule_store.list_all(redis))
+    return ScheduleList(schedules=[out for out in shown if not isinstance(out, ScheduleUnreadableError)])
 
 
 @router.get("/schedules/{name}")
 def get_schedule(name: NamePath, redis: RedisDep, key: ReadKey) -> ScheduleOut:
     """One schedule, with its next five due times in UTC and in its timezone."""
-    return to_out(schedule_store.get(redis, name), time.time())
+    shown = _shown(schedule_store.get(redis, name), time.time())
+    if isinstance(shown, ScheduleUnreadableError):
+        raise shown
+    return shown
+
+
+def _shown(info: ScheduleInfo, now: float) -> ScheduleOut | ScheduleUnreadableError:
+    """The answer for one schedule, or why it cannot be shown (a field of a type another version wrote)."""
+    try:
+        return to_out(info, now)
+    except ValidationError as error:
+        logged = schedule_store.unreadable(info.spec.name, error)
+        log.warning("%s", logged)
+        return logged
 
 
 @router.delete("/schedules/{name}", status_code=204)

@@ -84,3 +84,39 @@ def test_a_stored_bad_definition_keeps_the_dashboard_pages_up(client: TestClient
 def test_a_stored_bad_definition_pauses_but_resumes_only_once_replaced(client: TestClient, stored_bad: str) -> None:
     assert client.post(f"/schedules/{stored_bad}/pause", headers=ADMIN).status_code == 200
     assert client.post(f"/schedules/{stored_bad}/resume", headers=ADMIN).status_code == 422
+
+
+UNREADABLE = [
+    "not json at all",  # no version of the code can read it
+    json.dumps({**asdict(GOOD), "name": "broken", "added_by_a_later_version": 1}),  # after a rollback
+    json.dumps({**asdict(GOOD), "name": "broken", "timeout": "soon"}),  # a field of the wrong type
+]
+
+
+@pytest.fixture(params=UNREADABLE)
+def unreadable(request: pytest.FixtureRequest, client: TestClient, redis: Redis) -> str:
+    """A good schedule beside one whose stored definition this version cannot read or show."""
+    assert client.put("/schedules/good", json={**ECHO, "interval": 10}, headers=ADMIN).status_code == 201
+    store_raw(redis, "broken", request.param)
+    return "broken"
+
+
+def test_an_unreadable_definition_leaves_the_others_listed(client: TestClient, unreadable: str) -> None:
+    listed = client.get("/schedules", headers=READ)
+    assert listed.status_code == 200, listed.text
+    assert [s["name"] for s in listed.json()["schedules"]] == ["good"]
+
+
+def test_an_unreadable_definition_reads_as_not_found_saying_why(client: TestClient, unreadable: str) -> None:
+    one = client.get(f"/schedules/{unreadable}", headers=READ)
+    assert one.status_code == 404
+    assert "cannot be read" in one.json()["detail"]
+
+
+def test_an_unreadable_definition_leaves_the_dashboard_list_up(client: TestClient, unreadable: str) -> None:
+    assert client.get("/dashboard/schedules/", auth=("anyone", "test-read-key")).status_code == 200
+
+
+def test_an_unreadable_definition_is_healed_by_a_put(client: TestClient, unreadable: str) -> None:
+    assert client.put(f"/schedules/{unreadable}", json={**ECHO, "interval": 10}, headers=ADMIN).status_code < 300
+    assert client.get(f"/schedules/{unreadable}", headers=READ).json()["interval"] == 10
