@@ -10,7 +10,7 @@ from typing import Any
 from redis import Redis, WatchError
 from redis.client import Pipeline
 
-from workers import keys
+from workers import keys, timing
 from workers.errors import ScheduleExistsError, ScheduleNotFoundError, ScheduleUnreadableError
 from workers.schedules import ScheduleSpec
 from workers.serialization import TaskJob
@@ -83,8 +83,10 @@ def _readable(stored: bytes | None) -> ScheduleSpec | None:
 
 
 def _start(old: ScheduleSpec | None, now: float) -> float:
-    """Keep the first start when a schedule is replaced, so its interval grid does not move."""
-    return old.start_at if old is not None and old.start_at is not None else now
+    """Keep the first start when a schedule is replaced, so its interval grid does not move
+    (unless an older version stored one no datetime can show: then the grid starts afresh)."""
+    kept = old.start_at if old is not None else None
+    return kept if kept is not None and timing.as_datetime(kept) is not None else now
 
 
 def _set_due(pipe: Pipeline, spec: ScheduleSpec, now: float, runs_total: int, first: bool = False) -> None:

@@ -120,3 +120,8 @@ def test_an_unreadable_definition_leaves_the_dashboard_list_up(client: TestClien
 def test_an_unreadable_definition_is_healed_by_a_put(client: TestClient, unreadable: str) -> None:
     assert client.put(f"/schedules/{unreadable}", json={**ECHO, "interval": 10}, headers=ADMIN).status_code < 300
     assert client.get(f"/schedules/{unreadable}", headers=READ).json()["interval"] == 10
+
+
+def test_a_put_without_start_at_replaces_a_stored_start_no_datetime_can_show(client: TestClient, redis: Redis) -> None:
+    store_raw(redis, "old", json.dumps({**asdict(GOOD), "name": "old", "start_at": 253402351199.0}))
+    assert client.put("/schedules/old", json={**ECHO, "interval": 10}, headers=ADMIN).status_code == 200
