@@ -33,7 +33,7 @@ from service.routes.audit import Auditor
 from service.schedule_actions import set_paused, trigger_now
 from workers import schedule_store
 from workers import timing as timing_maths
-from workers.errors import ScheduleNotFoundError
+from workers.errors import ScheduleNotFoundError, ScheduleUnreadableError
 from workers.schedules import ScheduleSpec
 from workers.settings import Settings
 
@@ -140,8 +140,8 @@ class SchedulesView:
         try:
             info = schedule_store.get(self.get_redis(), name)
             runs = schedule_store.runs(self.get_redis(), name, RUNS_SHOWN)
-        except ScheduleNotFoundError:
-            return self.not_found(request, name)
+        except ScheduleNotFoundError as error:
+            return self.not_found(request, name, error)
         upcoming = info.spec.shown_upcoming(now, UPCOMING_SHOWN, info.runs_total)
         return self.render(request, "schedules/detail.html", info=info, upcoming=upcoming, runs=runs, now=now)
 
@@ -152,8 +152,8 @@ class SchedulesView:
             return self.render(request, "schedules/error.html", status_code=404, message=f"No action {action!r}.")
         try:
             job_id = self.apply(request, name, action)
-        except ScheduleNotFoundError:
-            return self.not_found(request, name)
+        except ScheduleNotFoundError as error:
+            return self.not_found(request, name, error)
         back = f"{request.scope['root_path']}/" if request.query_params.get("back") == "list" else page(request, name)
         notice = {"done": action, "name": name, **({"job": job_id} if job_id else {})}
         return RedirectResponse(f"{back}?{urlencode(notice)}", status_code=303)
@@ -167,8 +167,11 @@ class SchedulesView:
         set_paused(redis, audit, name, action == "pause", now)
         return None
 
-    def not_found(self, request: Request, name: str) -> Response:
-        return self.render(request, "schedules/error.html", status_code=404, message=f"No schedule named {name!r}.")
+    def not_found(self, request: Request, name: str, error: ScheduleNotFoundError) -> Response:
+        """404, saying why when the schedule exists but this version cannot read it."""
+        unreadable = isinstance(error, ScheduleUnreadableError)
+        message = f"{error}." if unreadable else f"No schedule named {name!r}."
+        return self.render(request, "schedules/error.html", status_code=404, message=message)
 
     def render(self, request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
         """A page with the links and the notice every page shows."""

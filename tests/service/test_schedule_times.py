@@ -125,3 +125,13 @@ def test_an_unreadable_definition_is_healed_by_a_put(client: TestClient, unreada
 def test_a_put_without_start_at_replaces_a_stored_start_no_datetime_can_show(client: TestClient, redis: Redis) -> None:
     store_raw(redis, "old", json.dumps({**asdict(GOOD), "name": "old", "start_at": 253402351199.0}))
     assert client.put("/schedules/old", json={**ECHO, "interval": 10}, headers=ADMIN).status_code == 200
+
+
+@pytest.mark.parametrize("spec", UNREADABLE[:2])  # the third the page can show: Jinja needs no types
+def test_the_dashboard_says_why_it_cannot_show_an_unreadable_definition(
+    client: TestClient, redis: Redis, spec: str
+) -> None:
+    store_raw(redis, "broken", spec)
+    page = client.get("/dashboard/schedules/broken", auth=("anyone", "test-read-key"))
+    assert page.status_code == 404
+    assert "cannot be read" in page.text
