@@ -5,43 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from workers.core.datetimes import check_representable
-from workers.core.keys import QUEUE_NAME_PATTERN
+from workers.core.input_fields import QUEUE_PATTERN, JsonArgs, JsonKwargs, RepresentableDatetime, RetrySpec
 from workers.tasks.registry import RetryPolicy
 
 JOB_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
-QUEUE_PATTERN = QUEUE_NAME_PATTERN
 JobId = Annotated[str, Field(pattern=JOB_ID_PATTERN)]
-
-
-def _representable(value: datetime) -> datetime:
-    check_representable(value, "the time")
-    return value
-
-
-# Free-form values: the limits are checked by workers.core.json_values (JSON Schema cannot state them).
-JsonArgs = Annotated[list[Any], Field(description="positional arguments: JSON values, at most 32 deep, 64 KiB")]
-JsonKwargs = Annotated[dict[str, Any], Field(description="keyword arguments: JSON values, at most 32 deep, 64 KiB")]
-
-# An aware time that stays in range once in UTC (for every time field, jobs' and schedules').
-RepresentableDatetime = Annotated[AwareDatetime, AfterValidator(_representable)]
-
-
-class RetrySpec(BaseModel):
-    """`max` attempts after the first; `backoff` seconds before each (a list, or one for all)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max: int = Field(ge=0, le=100)
-    backoff: (
-        Annotated[list[Annotated[int, Field(ge=0, le=86_400)]], Field(max_length=100)]
-        | Annotated[int, Field(ge=0, le=86_400)]
-    ) = 0
-
-    def policy(self) -> RetryPolicy | None:
-        return RetryPolicy.parse(self.model_dump())
 
 
 class JobRequest(BaseModel):

@@ -18,7 +18,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from redis import Redis
@@ -32,9 +31,11 @@ from service.auth import ApiKey
 from service.auth import Scope as KeyScope
 from service.dashboard.guard import DashboardGuard
 from service.schedule_actions import set_paused, trigger_now
-from workers.core.errors import ScheduleNotFoundError
+from workers.core import datetimes
+from workers.core.errors import ScheduleNotFoundError, ScheduleUnreadableError
 from workers.core.settings import Settings
 from workers.schedules import store as schedule_store
+from workers.schedules import timing as timing_maths
 from workers.schedules.spec import ScheduleSpec
 
 PATH = "/dashboard/schedules"
@@ -57,16 +58,24 @@ STATUS_STYLES = {
 
 def when(timestamp: float | None, zone: str = "UTC") -> str:
     """A due or run time as a person reads it, in `zone` (UTC unless the schedule's own)."""
-    if timestamp is None:
+    moment = _as_datetime(timestamp, zone)
+    if moment is None:
         return "—"
-    moment = datetime.fromtimestamp(timestamp, ZoneInfo(zone))
     suffix = "UTC" if zone == "UTC" else f"{moment.strftime('%z')} {zone}"
     return f"{moment.strftime('%Y-%m-%d %H:%M:%S')} {suffix}"
 
 
+def _as_datetime(timestamp: float | None, zone: str = "UTC") -> datetime | None:
+    """None for no time, and for one stored by an older version that no datetime can show."""
+    try:
+        return datetimes.as_datetime(timestamp, timing_maths.check_timezone(zone))
+    except ValueError:
+        return None
+
+
 def relative(timestamp: float | None, now: float) -> str:
     """'in 4 min' or '2 h ago': the distance a glance at the list needs."""
-    if timestamp is None:
+    if _as_datetime(timestamp) is None:
         return ""
     seconds = abs(timestamp - now)
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
@@ -132,9 +141,9 @@ class SchedulesView:
         try:
             info = schedule_store.get(self.get_redis(), name)
             runs = schedule_store.runs(self.get_redis(), name, RUNS_SHOWN)
-        except ScheduleNotFoundError:
-            return self.not_found(request, name)
-        upcoming = [] if info.spec.paused else info.spec.upcoming(now, UPCOMING_SHOWN, info.runs_total)
+        except ScheduleNotFoundError as error:
+            return self.not_found(request, name, error)
+        upcoming = info.spec.shown_upcoming(now, UPCOMING_SHOWN, info.runs_total)
         return self.render(request, "schedules/detail.html", info=info, upcoming=upcoming, runs=runs, now=now)
 
     def act(self, request: Request) -> Response:
@@ -144,8 +153,8 @@ class SchedulesView:
             return self.render(request, "schedules/error.html", status_code=404, message=f"No action {action!r}.")
         try:
             job_id = self.apply(request, name, action)
-        except ScheduleNotFoundError:
-            return self.not_found(request, name)
+        except ScheduleNotFoundError as error:
+            return self.not_found(request, name, error)
         back = f"{request.scope['root_path']}/" if request.query_params.get("back") == "list" else page(request, name)
         notice = {"done": action, "name": name, **({"job": job_id} if job_id else {})}
         return RedirectResponse(f"{back}?{urlencode(notice)}", status_code=303)
@@ -159,8 +168,11 @@ class SchedulesView:
         set_paused(redis, audit, name, action == "pause", now)
         return None
 
-    def not_found(self, request: Request, name: str) -> Response:
-        return self.render(request, "schedules/error.html", status_code=404, message=f"No schedule named {name!r}.")
+    def not_found(self, request: Request, name: str, error: ScheduleNotFoundError) -> Response:
+        """404, saying why when the schedule exists but this version cannot read it."""
+        unreadable = isinstance(error, ScheduleUnreadableError)
+        message = f"{error}." if unreadable else f"No schedule named {name!r}."
+        return self.render(request, "schedules/error.html", status_code=404, message=message)
 
     def render(self, request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
         """A page with the links and the notice every page shows."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -9,7 +10,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from redis import Redis
 
 from service.audit import AuditDep, Auditor
@@ -20,19 +21,20 @@ from service.schedule_actions import set_paused, trigger_now
 from service.schedule_schemas import (
     DueTime,
     RunOut,
-    ScheduleCreate,
-    ScheduleIn,
     ScheduleList,
     ScheduleOut,
 )
 from service.schemas import JobAccepted
-from workers.core.errors import InvalidJobError
+from workers.core import datetimes
+from workers.core.errors import ScheduleUnreadableError
 from workers.jobs import submit as jobs
 from workers.observability.audit import audited_upsert, schedule_state
 from workers.schedules import store as schedule_store
-from workers.schedules.spec import NAME_PATTERN, ScheduleSpec
+from workers.schedules.model import ScheduleCreate, ScheduleIn
+from workers.schedules.spec import NAME_PATTERN, UPCOMING, ScheduleSpec
 from workers.schedules.store import ScheduleInfo
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["schedules"], route_class=GuardedRoute)
 
 
@@ -49,27 +51,8 @@ class ScheduleRuns(BaseModel):
 NamePath = Annotated[str, Path(pattern=NAME_PATTERN, description="schedule name")]
 
 
-def to_spec(body: ScheduleIn, name: str | None = None) -> ScheduleSpec:
-    if name is not None and body.name not in (None, name):
-        raise InvalidJobError(f"the body names {body.name!r} but the path names {name!r}")
-    data = body.model_dump(exclude={"retry"})
-    data["name"] = name or body.name
-    if not data["name"]:
-        raise InvalidJobError("name is required")
-    data["retry"] = _retry(body)
-    return ScheduleSpec.from_mapping(data)
-
-
-def _retry(body: ScheduleIn) -> dict[str, object] | None:
-    if body.retry is None:
-        return None
-    return {"max": body.retry} if isinstance(body.retry, int) else body.retry.model_dump()
-
-
 def to_out(info: ScheduleInfo, now: float) -> ScheduleOut:
     spec = info.spec
-    zone = ZoneInfo(spec.timezone)
-    upcoming = [] if spec.paused else spec.upcoming(now, 5, info.runs_total)
     return ScheduleOut(
         **{k: v for k, v in asdict(spec).items() if k not in ("at", "start_at")},
         at=_time(spec.at),
@@ -83,19 +66,27 @@ def to_out(info: ScheduleInfo, now: float) -> ScheduleOut:
         skipped_total=info.skipped_total,
         created_at=_time(info.created_at),
         updated_at=_time(info.updated_at),
-        upcoming=[DueTime(utc=_time(t), local=datetime.fromtimestamp(t, zone)) for t in upcoming],
+        upcoming=_due_times(spec, now, info.runs_total),
     )
 
 
+def _due_times(spec: ScheduleSpec, now: float, runs_total: int) -> list[DueTime]:
+    """The next due times in UTC and local; none for a definition they cannot be computed for."""
+    upcoming = spec.shown_upcoming(now, UPCOMING, runs_total)
+    zone = ZoneInfo(spec.timezone) if upcoming else UTC  # shown_upcoming checked the zone
+    return [DueTime(utc=_time(t), local=datetime.fromtimestamp(t, zone)) for t in upcoming]
+
+
 def _time(timestamp: float | None) -> datetime | None:
-    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
+    """None too for a time an older version stored that no datetime can show: a read never fails on it."""
+    return datetimes.as_datetime(timestamp)
 
 
 @router.post("/schedules", status_code=201)
 def create_schedule(body: ScheduleCreate, redis: RedisDep, key: AdminKey, audit: AuditDep) -> ScheduleOut:
     """Create a schedule; 409 when the name is taken."""
     now = time.time()
-    info = schedule_store.upsert(redis, to_spec(body), now, create_only=True).info
+    info = schedule_store.upsert(redis, body.to_spec(), now, create_only=True).info
     audit("schedule.create", info.spec.name, after=schedule_state(info.spec))
     return to_out(info, now)
 
@@ -106,7 +97,7 @@ def put_schedule(
 ) -> ScheduleOut:
     """Create or replace a schedule; the same body twice changes nothing."""
     now = time.time()
-    result = audited_upsert(redis, to_spec(body, name), now, audit)
+    result = audited_upsert(redis, body.to_spec(name), now, audit)
     response.status_code = 201 if result.created else 200
     return to_out(result.info, now)
 
@@ -115,13 +106,27 @@ def put_schedule(
 def list_schedules(redis: RedisDep, key: ReadKey) -> ScheduleList:
     """Every schedule with its timing and state."""
     now = time.time()
-    return ScheduleList(schedules=[to_out(info, now) for info in schedule_store.list_all(redis)])
+    shown = (_shown(info, now) for info in schedule_store.list_all(redis))
+    return ScheduleList(schedules=[out for out in shown if not isinstance(out, ScheduleUnreadableError)])
 
 
 @router.get("/schedules/{name}")
 def get_schedule(name: NamePath, redis: RedisDep, key: ReadKey) -> ScheduleOut:
     """One schedule, with its next five due times in UTC and in its timezone."""
-    return to_out(schedule_store.get(redis, name), time.time())
+    shown = _shown(schedule_store.get(redis, name), time.time())
+    if isinstance(shown, ScheduleUnreadableError):
+        raise shown
+    return shown
+
+
+def _shown(info: ScheduleInfo, now: float) -> ScheduleOut | ScheduleUnreadableError:
+    """The answer for one schedule, or why it cannot be shown (a field of a type another version wrote)."""
+    try:
+        return to_out(info, now)
+    except ValidationError as error:
+        logged = schedule_store.unreadable(info.spec.name, error)
+        log.warning("%s", logged)
+        return logged
 
 
 @router.delete("/schedules/{name}", status_code=204)

@@ -1,9 +1,12 @@
 """Due-time maths with `now` as an argument: no clock, no freezing."""
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
+from workers.core.datetimes import EARLIEST, LATEST, RepresentableDatetime, as_datetime
 from workers.schedules.timing import (
     check_cron,
     check_timezone,
@@ -83,3 +86,18 @@ def test_validation() -> None:
     with pytest.raises(ValueError):
         check_timezone("Mars/Olympus")
     assert check_cron("0 3 * * 1-5") == "0 3 * * 1-5"
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
+def test_a_datetime_no_zone_can_show_is_refused(moment: str) -> None:
+    with pytest.raises(ValidationError, match="out of range"):
+        TypeAdapter(RepresentableDatetime).validate_json(f'"{moment}"')
+
+
+def test_the_widest_offsets_still_show_at_the_ends_of_the_range() -> None:
+    for edge in (EARLIEST, LATEST):
+        assert {as_datetime(edge, ZoneInfo(zone)) is None for zone in ("Etc/GMT+12", "Pacific/Kiritimati")} == {False}
+
+
+def test_a_time_out_of_range_shows_as_none() -> None:
+    assert as_datetime(LATEST + 86_400) is None

@@ -47,3 +47,7 @@ class DuplicateTaskError(JobServiceError):
 
 class ForbiddenFunctionError(JobServiceError):
     """A job in Redis names something other than the task runner (a job failure, never an answer)."""
+
+
+class ScheduleUnreadableError(ScheduleNotFoundError):
+    """A stored definition this version cannot read (another version wrote it); a PUT replaces it."""

@@ -1,4 +1,8 @@
-"""SCHEDULES_FILE: schedules declared in YAML or TOML, applied at start with the PUT upsert."""
+"""SCHEDULES_FILE: schedules declared in YAML or TOML, applied at start with the PUT upsert.
+
+Each entry goes through the API's own model (`ScheduleCreate`), so a file cannot declare
+what the API would refuse, and every entry is checked before the first is written.
+"""
 
 from __future__ import annotations
 
@@ -8,29 +12,43 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 from redis import Redis
 
 from workers.core.errors import JobServiceError
 from workers.observability import audit
+from workers.schedules.model import ScheduleCreate
 from workers.schedules.spec import ScheduleSpec
 
 log = logging.getLogger(__name__)
 
 
-def read_schedules_file(path: Path) -> list[ScheduleSpec]:
-    """Parse and validate every entry; one bad entry fails the whole file, naming it."""
+def read_schedules_file(path: Path, now: float) -> list[ScheduleSpec]:
+    """Parse and validate every entry; one bad entry fails the whole file, naming it and its field."""
     text = path.read_text()
     data: Any = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
     entries = data.get("schedules", []) if isinstance(data, dict) else data
     if not isinstance(entries, list):
         raise ValueError(f"{path}: expected a list of schedules (or a 'schedules' key holding one)")
-    specs = []
-    for index, entry in enumerate(entries):
-        try:
-            specs.append(ScheduleSpec.from_mapping(dict(entry)))
-        except (JobServiceError, TypeError, ValueError) as error:
-            raise ValueError(f"{path}: schedule #{index + 1}: {error}") from None
-    return specs
+    return [_entry(path, index, entry, now) for index, entry in enumerate(entries)]
+
+
+def _entry(path: Path, index: int, entry: object, now: float) -> ScheduleSpec:
+    name = entry.get("name") if isinstance(entry, dict) else None
+    where = f"{path}: schedule #{index + 1}" + (f" ({name!r})" if name is not None else "")
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where}: expected a mapping of schedule fields, got {type(entry).__name__}")
+    try:
+        return ScheduleCreate.model_validate(entry).to_spec().check_due_times(now)
+    except ValidationError as error:
+        raise ValueError(f"{where}: {_fields(error)}") from None
+    except JobServiceError as error:
+        raise ValueError(f"{where}: {error}") from None
+
+
+def _fields(error: ValidationError) -> str:
+    """Each problem as `field: message`, the way the API's 422 locates it."""
+    return "; ".join(f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors())
 
 
 def apply_schedules_file(connection: Redis, path: Path, now: float, audit_max_entries: int) -> None:
@@ -39,12 +57,13 @@ def apply_schedules_file(connection: Redis, path: Path, now: float, audit_max_en
     A change is audited like a `PUT`, under the key name `schedules-file:<file name>`;
     processes starting together race on the watched upsert, so one of them records it.
     """
+    specs = read_schedules_file(path, now)  # all of them, before the first write
     key_name = f"schedules-file:{path.name}"
 
     def record(action: str, target: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
         audit.record(connection, audit.new_entry(key_name, action, target, before, after), audit_max_entries)
 
-    for spec in read_schedules_file(path):
+    for spec in specs:
         result = audit.audited_upsert(connection, spec, now, record)
         state = "created" if result.created else "updated" if result.changed else "unchanged"
         log.info("schedule %s from %s: %s", spec.name, path.name, state, extra={"schedule": spec.name})

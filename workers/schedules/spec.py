@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from typing import Any, Literal
 
+from workers.core import datetimes
 from workers.core.errors import InvalidJobError
 from workers.core.json_values import check_json_value
 from workers.core.keys import check_queue_name
@@ -16,6 +17,7 @@ from workers.tasks.registry import RetryPolicy, registry
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"
 DEFAULT_GRACE = 60.0
+UPCOMING = 5  # due times a read shows, and so the ones a schedule must be able to compute
 
 
 @dataclass
@@ -66,6 +68,37 @@ class ScheduleSpec:
         except ValueError as error:
             raise InvalidJobError(str(error)) from None
         return self
+
+    def check_due_times(self, now: float) -> ScheduleSpec:
+        """Refuse (InvalidJobError naming the field) a schedule whose next due times cannot be computed
+        or shown, so no read of it can ever fail; `start_at` defaults to `now`, as when it is stored."""
+        for name in ("at", "start_at"):
+            _check_time(name, getattr(self, name))
+        spec = self if self.start_at is not None else replace(self, start_at=now)
+        try:
+            for due in spec.upcoming(now, UPCOMING):
+                datetimes.check_timestamp(due)
+        except (ValueError, ArithmeticError) as error:
+            raise InvalidJobError(f"{spec._timing_words()} {error}") from None
+        return self
+
+    def _timing_words(self) -> str:
+        if self.cron is not None:
+            return f"cron: {self.cron!r} in {self.timezone} has no next due time:"
+        if self.interval is not None:
+            return f"interval: runs every {self.interval:g} s from start_at {iso(self.start_at)} leave the range:"
+        return "at:"
+
+    def shown_upcoming(self, now: float, count: int, runs_total: int) -> list[float]:
+        """The due times a read shows: none when paused, or when they cannot be computed or shown
+        (a definition stored by an older version), so one schedule never fails a whole list."""
+        if self.paused:
+            return []
+        try:
+            timing.check_timezone(self.timezone)
+            return [datetimes.check_timestamp(due) for due in self.upcoming(now, count, runs_total)]
+        except Exception:  # noqa: BLE001 - whatever is wrong with it, it is shown without due times
+            return []
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> ScheduleSpec:
@@ -149,6 +182,14 @@ def plan_catch_up(spec: ScheduleSpec, due: float, now: float, keep: int = 50) ->
     return CatchUp(missed_total=total - (1 if fire is not None else 0), missed=missed, fire=fire)
 
 
+def _check_time(name: str, timestamp: float | None) -> None:
+    try:
+        if timestamp is not None:
+            datetimes.check_timestamp(timestamp)
+    except ValueError as error:
+        raise InvalidJobError(f"{name}: {error}") from None
+
+
 def _timestamp(value: object) -> float:
     if isinstance(value, int | float):
         return float(value)
@@ -162,4 +203,6 @@ def _timestamp(value: object) -> float:
 
 
 def iso(timestamp: float | None) -> str | None:
-    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC).isoformat()
+    """ISO 8601 in UTC; the bare number for a time no datetime can show (one an older version stored)."""
+    moment = datetimes.as_datetime(timestamp)
+    return moment.isoformat() if moment is not None else None if timestamp is None else str(timestamp)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
 from redis import Redis, WatchError
 from redis.client import Pipeline
 
-from workers.core import keys
-from workers.core.errors import ScheduleExistsError, ScheduleNotFoundError
+from workers.core import datetimes, keys
+from workers.core.errors import ScheduleExistsError, ScheduleNotFoundError, ScheduleUnreadableError
 from workers.rq_seam.job import TaskJob
 from workers.schedules.spec import ScheduleSpec
 
+log = logging.getLogger(__name__)
 RUNS_KEPT = 200  # runs each schedule keeps in its ledger: memory grows with schedules x this
 
 
@@ -52,8 +54,9 @@ def upsert(connection: Redis, spec: ScheduleSpec, now: float, create_only: bool 
                 stored, runs_raw = pipe.hmget(key, "spec", "runs_total")
                 if stored is not None and create_only:
                     raise ScheduleExistsError(f"schedule {spec.name!r} already exists")
-                old = ScheduleSpec.from_json(stored) if stored is not None else None
+                old = _readable(stored)
                 new = replace(spec, start_at=spec.start_at if spec.start_at is not None else _start(old, now))
+                new.check_due_times(now)  # before any write: a read of it must never fail
                 if old == new:
                     pipe.unwatch()
                     return Upsert(get(connection, spec.name), created=False, changed=False)
@@ -70,16 +73,26 @@ def upsert(connection: Redis, spec: ScheduleSpec, now: float, create_only: bool 
                 continue
 
 
+def _readable(stored: bytes | None) -> ScheduleSpec | None:
+    """The stored definition, or None when there is none or this version cannot read it (then replaced)."""
+    try:
+        return ScheduleSpec.from_json(stored) if stored is not None else None
+    except (ValueError, TypeError):
+        return None
+
+
 def _start(old: ScheduleSpec | None, now: float) -> float:
-    """Keep the first start when a schedule is replaced, so its interval grid does not move."""
-    return old.start_at if old is not None and old.start_at is not None else now
+    """Keep the first start when a schedule is replaced, so its interval grid does not move
+    (unless an older version stored one no datetime can show: then the grid starts afresh)."""
+    kept = old.start_at if old is not None else None
+    return kept if kept is not None and datetimes.as_datetime(kept) is not None else now
 
 
 def _set_due(pipe: Pipeline, spec: ScheduleSpec, now: float, runs_total: int, first: bool = False) -> None:
     """Put the schedule's next due time in the due set, or take it out (paused, ended)."""
-    due = spec.at if (first and spec.at is not None) else spec.next_due(now)
     ended = spec.repeat is not None and runs_total >= spec.repeat
-    if spec.paused or ended or due is None:
+    due = None if spec.paused or ended else spec.at if (first and spec.at is not None) else spec.next_due(now)
+    if due is None:
         pipe.zrem(keys.SCHEDULES_DUE, spec.name)
     else:
         pipe.zadd(keys.SCHEDULES_DUE, {spec.name: due})
@@ -97,6 +110,8 @@ def set_paused(connection: Redis, name: str, paused: bool, now: float) -> PauseC
     changed = info.spec.paused != paused
     if changed:
         spec = replace(info.spec, paused=paused)
+        if not paused:
+            spec.check_due_times(now)  # one stored by an older version may have none: 422, replace it
         with connection.pipeline() as pipe:
             pipe.hset(keys.schedule_key(name), mapping={"spec": spec.to_json(), "updated_at": now})
             _set_due(pipe, spec, now, info.runs_total)
@@ -118,9 +133,11 @@ def delete(connection: Redis, name: str) -> None:
 
 
 def get(connection: Redis, name: str) -> ScheduleInfo:
-    found = get_many(connection, [name])
+    found = _fetch(connection, [name])
     if not found:
         raise ScheduleNotFoundError(f"no schedule {name!r}")
+    if isinstance(found[0], ScheduleUnreadableError):
+        raise found[0]
     return found[0]
 
 
@@ -130,20 +147,46 @@ def list_all(connection: Redis) -> list[ScheduleInfo]:
 
 
 def get_many(connection: Redis, names: list[str]) -> list[ScheduleInfo]:
+    """The schedules this version can read; one it cannot is left out (and logged), never fails the rest."""
+    infos = []
+    for found in _fetch(connection, names):
+        if isinstance(found, ScheduleUnreadableError):
+            log.warning("%s", found)
+        else:
+            infos.append(found)
+    return infos
+
+
+def _fetch(connection: Redis, names: list[str]) -> list[ScheduleInfo | ScheduleUnreadableError]:
     """Read schedules in two round trips: their hashes and due times, then their last jobs' status."""
     with connection.pipeline(transaction=False) as pipe:
         for name in names:
             pipe.hgetall(keys.schedule_key(name))
             pipe.zscore(keys.SCHEDULES_DUE, name)
         replies = pipe.execute()
-    infos = [_info(h, due) for h, due in zip(replies[::2], replies[1::2], strict=True) if h.get(b"spec")]
+    found = [_info(n, h, due) for n, h, due in zip(names, replies[::2], replies[1::2], strict=True) if h.get(b"spec")]
+    infos = [info for info in found if isinstance(info, ScheduleInfo)]
     statuses = _job_statuses(connection, [i.last_job_id for i in infos])
     for info in infos:
         info.last_status = statuses.get(info.last_job_id or "")
-    return infos
+    return found
 
 
-def _info(fields: dict[bytes, bytes], due: float | None) -> ScheduleInfo:
+def _info(name: str, fields: dict[bytes, bytes], due: float | None) -> ScheduleInfo | ScheduleUnreadableError:
+    try:
+        return _parse_info(fields, due)
+    except (ValueError, TypeError, KeyError) as error:
+        return unreadable(name, error)
+
+
+def unreadable(name: str, error: Exception) -> ScheduleUnreadableError:
+    return ScheduleUnreadableError(
+        f"schedule {name!r}: its stored definition cannot be read by this version ({type(error).__name__}: "
+        f"{str(error)[:200]}); replace it with PUT or delete it"
+    )
+
+
+def _parse_info(fields: dict[bytes, bytes], due: float | None) -> ScheduleInfo:
     value = {k.decode(): v.decode() for k, v in fields.items()}
     return ScheduleInfo(
         spec=ScheduleSpec.from_json(value["spec"]),
