@@ -19,6 +19,7 @@ from workers.core.errors import JobServiceError
 from workers.observability import audit
 from workers.schedules.model import ScheduleCreate
 from workers.schedules.spec import ScheduleSpec
+from workers.schedules.store import Upsert
 
 log = logging.getLogger(__name__)
 
@@ -65,5 +66,10 @@ def apply_schedules_file(connection: Redis, path: Path, now: float, audit_max_en
 
     for spec in specs:
         result = audit.audited_upsert(connection, spec, now, record)
-        state = "created" if result.created else "updated" if result.changed else "unchanged"
-        log.info("schedule %s from %s: %s", spec.name, path.name, state, extra={"schedule": spec.name})
+        log.info("schedule %s from %s: %s", spec.name, path.name, _change(result), extra={"schedule": spec.name})
+
+
+def _change(result: Upsert) -> str:
+    if result.created:
+        return "created"
+    return "updated" if result.changed else "unchanged"

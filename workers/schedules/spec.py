@@ -204,5 +204,7 @@ def _timestamp(value: object) -> float:
 
 def iso(timestamp: float | None) -> str | None:
     """ISO 8601 in UTC; the bare number for a time no datetime can show (one an older version stored)."""
+    if timestamp is None:
+        return None
     moment = datetimes.as_datetime(timestamp)
-    return moment.isoformat() if moment is not None else None if timestamp is None else str(timestamp)
+    return moment.isoformat() if moment is not None else str(timestamp)

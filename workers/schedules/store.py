@@ -88,10 +88,18 @@ def _start(old: ScheduleSpec | None, now: float) -> float:
     return kept if kept is not None and datetimes.as_datetime(kept) is not None else now
 
 
+def _first_due(spec: ScheduleSpec, now: float, runs_total: int, first: bool) -> float | None:
+    """When the schedule fires next; None while paused or once it has run `repeat` times."""
+    if spec.paused or (spec.repeat is not None and runs_total >= spec.repeat):
+        return None
+    if first and spec.at is not None:
+        return spec.at
+    return spec.next_due(now)
+
+
 def _set_due(pipe: Pipeline, spec: ScheduleSpec, now: float, runs_total: int, first: bool = False) -> None:
     """Put the schedule's next due time in the due set, or take it out (paused, ended)."""
-    ended = spec.repeat is not None and runs_total >= spec.repeat
-    due = None if spec.paused or ended else spec.at if (first and spec.at is not None) else spec.next_due(now)
+    due = _first_due(spec, now, runs_total, first)
     if due is None:
         pipe.zrem(keys.SCHEDULES_DUE, spec.name)
     else:
