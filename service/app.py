@@ -22,6 +22,7 @@ from service.settings import ServiceSettings, get_settings
 from workers.connection import connect
 from workers.job_view import WAIT_STEP
 from workers.logs import configure_logging
+from workers.redact import mask_url
 from workers.redis_checks import check_redis
 from workers.registry import load_task_modules
 from workers.rq_seam.serializer import make_json_the_only_serializer, refuse_unpickling
@@ -45,6 +46,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.redis = connect(settings)
+        log.info("Redis at %s", mask_url(settings.redis_url))
         check_redis(app.state.redis)
         app.state.blocking_redis = connect(settings, socket_timeout=settings.redis_timeout + WAIT_STEP + 1)
         if settings.schedules_file is not None:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from redis import Redis
 
 from workers.connection import connect
 from workers.logs import configure_logging
+from workers.redact import mask_url
 from workers.redis_checks import check_redis
 from workers.registry import load_task_modules
 from workers.rq_seam.serializer import make_json_the_only_serializer, refuse_unpickling
 from workers.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -28,5 +32,6 @@ def start_process() -> Started:
     configure_logging(settings.log_level, settings.log_format)
     load_task_modules(settings.task_modules)
     connection = connect(settings)
+    log.info("Redis at %s", mask_url(settings.redis_url))
     check_redis(connection)
     return Started(settings, connection)
