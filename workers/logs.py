@@ -92,3 +92,12 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    _route_everything_through_root()
+
+
+def _route_everything_through_root() -> None:
+    """Loggers with handlers of their own (uvicorn's) would bypass the filter and the format."""
+    for logger in list(logging.root.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger) and logger.handlers:
+            logger.handlers.clear()
+            logger.propagate = True

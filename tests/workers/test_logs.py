@@ -80,3 +80,13 @@ def test_redis_passwords_in_tracebacks_are_masked(capsys: pytest.CaptureFixture[
         raise ConnectionError(f"Error connecting to redis://:{SECRET}@h:6379/0")
     except ConnectionError:
         assert SECRET not in logged(capsys, fmt, "failed", exc_info=True)
+
+
+@pytest.mark.usefixtures("root_restored")
+def test_a_logger_with_its_own_handler_goes_through_root_too(capsys: pytest.CaptureFixture[str]) -> None:
+    own = logging.getLogger("tests.own_handler")
+    own.addHandler(logging.StreamHandler())
+    own.propagate = False
+    configure_logging("INFO", "text")
+    own.error("result: %s", SECRET)
+    assert SECRET not in capsys.readouterr().err
