@@ -19,8 +19,8 @@ from service.routes import api_router
 from service.routes.audit import audit_settings
 from service.schedules_view import schedules_view
 from service.settings import ServiceSettings, get_settings
-from workers.connection import connect
-from workers.job_view import WAIT_STEP
+from workers.connection import connect, connect_async
+from workers.job_wait import WAIT_STEP, JobWaits
 from workers.logs import configure_logging
 from workers.redact import mask_url
 from workers.redis_checks import check_redis
@@ -29,6 +29,7 @@ from workers.rq_seam.serializer import make_json_the_only_serializer, refuse_unp
 from workers.schedule_file import apply_schedules_file
 
 log = logging.getLogger(__name__)
+WAIT_CONNECTIONS = 2  # every long-poll shares one watching task, which uses one at a time
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
@@ -48,12 +49,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         app.state.redis = connect(settings)
         log.info("Redis at %s", mask_url(settings.redis_url))
         check_redis(app.state.redis)
-        app.state.blocking_redis = connect(settings, socket_timeout=settings.redis_timeout + WAIT_STEP + 1)
+        wait_timeout = settings.redis_timeout + WAIT_STEP + 1  # above the longest XREAD BLOCK step
+        app.state.job_waits = JobWaits(connect_async(settings, wait_timeout, max_connections=WAIT_CONNECTIONS))
         if settings.schedules_file is not None:
             apply_schedules_file(app.state.redis, settings.schedules_file, time.time())
         yield
         app.state.redis.close()
-        app.state.blocking_redis.close()
+        await app.state.job_waits.close()
 
     app = FastAPI(
         title="rq-service",
