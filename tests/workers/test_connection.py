@@ -1,3 +1,4 @@
+import asyncio
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -6,7 +7,7 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tests.redis_server import RedisServer, TlsRedisServer, free_port
-from workers.connection import connect
+from workers.connection import connect, connect_async
 from workers.settings import Settings
 
 
@@ -58,3 +59,29 @@ def test_rediss_with_verification_refuses_a_self_signed_server(tls_redis: TlsRed
     """The default: the certificate is checked, so an unknown one is an SSL error, not a connection."""
     with pytest.raises(RedisConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
         connect(Settings(redis_url=tls_redis.url, redis_tls_verify=True)).ping()
+
+
+async def _async_ping(settings: Settings) -> bool:
+    client = connect_async(settings, socket_timeout=settings.redis_timeout, max_connections=1)
+    try:
+        return bool(await client.ping())
+    finally:
+        await client.aclose()
+
+
+def test_the_asyncio_client_reads_the_same_url(redis_server: RedisServer) -> None:
+    assert asyncio.run(_async_ping(Settings(redis_url=redis_server.url)))
+
+
+def test_the_asyncio_client_accepts_a_self_signed_server_like_the_sync_one(tls_redis: TlsRedisServer) -> None:
+    assert asyncio.run(_async_ping(Settings(redis_url=tls_redis.url, redis_tls_verify=False)))
+
+
+def test_the_asyncio_client_verifies_certificates_like_the_sync_one(tls_redis: TlsRedisServer) -> None:
+    with pytest.raises(RedisConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+        asyncio.run(_async_ping(Settings(redis_url=tls_redis.url, redis_tls_verify=True)))
+
+
+def test_the_asyncio_client_fails_fast_too() -> None:
+    with pytest.raises(RedisConnectionError):
+        asyncio.run(_async_ping(Settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")))
