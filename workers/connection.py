@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from redis import Redis
@@ -12,7 +14,17 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from workers.redact import mask_url
 from workers.settings import Settings
+
+
+@contextmanager
+def masked_url_errors(url: str) -> Iterator[None]:
+    """A URL that does not parse is named masked: the parser's own message quotes parts of it (a password's)."""
+    try:
+        yield
+    except ValueError:
+        raise ValueError(f"REDIS_URL is not a valid Redis URL: {mask_url(url)}") from None
 
 
 def client_options(settings: Settings, socket_timeout: float | None = None) -> dict[str, Any]:
@@ -37,7 +49,10 @@ def client_options(settings: Settings, socket_timeout: float | None = None) -> d
 
 def connect(settings: Settings, socket_timeout: float | None = None) -> Redis:
     """A client for `REDIS_URL` (redis://, rediss:// or unix://), without automatic retries."""
-    return Redis.from_url(settings.redis_url, retry=Retry(NoBackoff(), 0), **client_options(settings, socket_timeout))
+    with masked_url_errors(settings.redis_url):
+        return Redis.from_url(
+            settings.redis_url, retry=Retry(NoBackoff(), 0), **client_options(settings, socket_timeout)
+        )
 
 
 def connect_async(settings: Settings, socket_timeout: float, max_connections: int) -> AsyncRedis:
@@ -47,11 +62,12 @@ def connect_async(settings: Settings, socket_timeout: float, max_connections: in
     connection, then gets a ConnectionError (a 503), so many waiters cannot exhaust
     Redis' own client limit.
     """
-    pool = AsyncBlockingPool.from_url(
-        settings.redis_url,
-        max_connections=max_connections,
-        timeout=settings.redis_timeout,
-        retry=AsyncRetry(NoBackoff(), 0),
-        **client_options(settings, socket_timeout),
-    )
+    with masked_url_errors(settings.redis_url):
+        pool = AsyncBlockingPool.from_url(
+            settings.redis_url,
+            max_connections=max_connections,
+            timeout=settings.redis_timeout,
+            retry=AsyncRetry(NoBackoff(), 0),
+            **client_options(settings, socket_timeout),
+        )
     return AsyncRedis.from_pool(pool)

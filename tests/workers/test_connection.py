@@ -85,3 +85,12 @@ def test_the_asyncio_client_verifies_certificates_like_the_sync_one(tls_redis: T
 def test_the_asyncio_client_fails_fast_too() -> None:
     with pytest.raises(RedisConnectionError):
         asyncio.run(_async_ping(Settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")))
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://:se/cret@127.0.0.1:1/0", "redis://:secret@[::1/0", "redis://h/0?db=x&password=secret"]
+)
+def test_a_url_that_does_not_parse_is_named_masked(url: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        connect(Settings(redis_url=url))
+    assert "se" not in str(refused.value).replace("REDIS_URL is not a valid Redis URL", "")
