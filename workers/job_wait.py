@@ -30,15 +30,21 @@ class JobWaits:
         self._connection = connection
         self._waiters: dict[str, set[asyncio.Future[None]]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
+        self._joining: set[str] = set()
+        self._joiner: asyncio.Task[None] | None = None
 
     async def wait(self, job_id: str, seconds: float) -> None:
         """Return once the job has ended or is gone, or after `seconds`; Redis errors are raised.
 
-        Only the watching task talks to Redis, so any number of waiters share its connection.
-        A job that ends while this waiter joins the watch is seen at the next step, within a second.
+        Only two tasks talk to Redis, so any number of waiters share their two connections: the
+        watcher, and the joiner, which answers at once a job that had already ended. A job that
+        ends while its waiter joins the watch is seen at the watcher's next step, within a second.
         """
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters[job_id].add(waiter)
+        self._joining.add(job_id)
+        if self._joiner is None or self._joiner.done():
+            self._joiner = asyncio.create_task(self._check_joining())
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._watch())
         try:
@@ -49,10 +55,11 @@ class JobWaits:
 
     async def close(self) -> None:
         """Stop watching and close the connection (at shutdown)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._joiner):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self._connection.aclose()
 
     def _forget(self, job_id: str, waiter: asyncio.Future[None]) -> None:
@@ -61,6 +68,22 @@ class JobWaits:
             waiters.discard(waiter)
             if not waiters:
                 del self._waiters[job_id]
+
+    async def _check_joining(self) -> None:
+        """Answer the waiters of jobs that ended before they joined, in one pipeline per batch."""
+        while self._joining:
+            batch = list(self._joining)
+            self._joining.clear()
+            try:
+                async with self._connection.pipeline(transaction=False) as pipe:
+                    for job_id in batch:
+                        pipe.hget(Job.key_for(job_id), "status")
+                    statuses = await pipe.execute()
+            except Exception:  # noqa: BLE001 - the watcher meets the same error and answers 503
+                continue
+            for job_id, status in zip(batch, statuses, strict=True):
+                if _has_ended(status):
+                    self._resolve(job_id)
 
     async def _watch(self) -> None:
         """Until nobody waits: wake the waiters of ended jobs, then block on all their streams."""

@@ -27,7 +27,6 @@ router = APIRouter(tags=["jobs"])
 JobIdPath = Annotated[str, Path(pattern=JOB_ID_PATTERN, description="job id")]
 JOB_STATUSES = "^(queued|scheduled|deferred|started|finished|failed|canceled|stopped)$"
 STOP_WAIT_SECONDS = 5.0
-ENDED_STATUSES = {status.value for status in jobs.ENDED}
 
 
 def to_spec(request: JobRequest) -> jobs.JobSpec:
@@ -122,10 +121,8 @@ async def get_job_result(
     wait: Annotated[float, Query(ge=0, le=60)] = 0,
 ) -> JobOut:
     """The job once it has ended, waiting up to `wait` seconds for that (on the event loop, holding no thread)."""
-    answer = await run_in_threadpool(lambda: job_out(jobs.fetch(redis, job_id)))  # 404 for an unknown job
-    if wait <= 0 or answer.status in ENDED_STATUSES:  # answered at once, not at the watcher's next step
-        return answer
-    await waits.wait(job_id, wait)
+    if wait > 0:  # an unknown job ends the wait at once, and the read answers 404
+        await waits.wait(job_id, wait)
     return await run_in_threadpool(lambda: job_out(jobs.fetch(redis, job_id)))
 
 
