@@ -29,7 +29,7 @@ from workers.rq_seam.serializer import make_json_the_only_serializer, refuse_unp
 from workers.schedule_file import apply_schedules_file
 
 log = logging.getLogger(__name__)
-WAIT_CONNECTIONS = 2  # every long-poll shares one watching task, which uses one at a time
+WAIT_CONNECTIONS = 2  # every long-poll shares the watcher and the joiner, one connection each
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:

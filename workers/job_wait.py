@@ -5,7 +5,7 @@ ends, and the job's status, which a cancel changes without writing a result. One
 per process watches every waited-on job at once: each step reads their statuses and
 newest stream ids in one pipeline, wakes the waiters of ended (or vanished) jobs, then
 blocks up to a second in one XREAD on all their streams, which a new result ends early.
-So 500 waiters cost one Redis connection (not 500 connects at once) and no thread.
+So 500 waiters cost two Redis connections (not 500 connects at once) and no thread.
 """
 
 from __future__ import annotations
