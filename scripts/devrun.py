@@ -16,6 +16,10 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: the repository's packages are importable
+
+from workers.core.redact import mask_url  # noqa: E402 - needs ROOT on sys.path
+
 ENV_FILE = ROOT / ".env"
 DATA_DIR = Path(os.environ.get("REDIS_DATA_DIR") or ROOT / ".data" / "redis")
 
@@ -98,7 +102,8 @@ def main() -> int:
     redis_process = None if redis_answers(env["REDIS_URL"]) else start_embedded_redis(env["REDIS_URL"])
     base = f"http://127.0.0.1:{env['PORT']}"
     print(f"\n  API docs:  {base}/docs\n  Dashboard: {base}/dashboard/  (any user name, the key as password)")
-    print(f"  API key:   {env['API_KEYS'].split(',')[0].rsplit(':', 1)[-1]}\n  Redis:     {env['REDIS_URL']}\n")
+    print(f"  API key:   {env['API_KEYS'].split(',')[0].rsplit(':', 1)[-1]}")
+    print(f"  Redis:     {mask_url(env['REDIS_URL'])}\n")
     honcho = str(Path(sys.executable).parent / "honcho")
     processes = subprocess.Popen([honcho, "start", "-f", str(ROOT / "Procfile"), "-p", env["PORT"]], env=env, cwd=ROOT)
     try:

@@ -18,15 +18,17 @@ from service.limits import BodySizeLimit
 from service.metrics import instrument
 from service.routes import api_router
 from service.settings import ServiceSettings, get_settings
-from workers.core.connection import connect
+from workers.core.connection import connect, connect_async
 from workers.core.logs import configure_logging
+from workers.core.redact import mask_url
 from workers.core.redis_checks import check_redis
-from workers.jobs.view import WAIT_STEP
+from workers.jobs.wait import WAIT_STEP, JobWaits
 from workers.rq_seam.serializer import make_json_the_only_serializer, refuse_unpickling
 from workers.schedules.file import apply_schedules_file
 from workers.tasks.registry import load_task_modules
 
 log = logging.getLogger(__name__)
+WAIT_CONNECTIONS = 2  # every long-poll shares the watcher and the joiner, one connection each
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
@@ -44,13 +46,15 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.redis = connect(settings)
+        log.info("Redis at %s", mask_url(settings.redis_url))
         check_redis(app.state.redis)
-        app.state.blocking_redis = connect(settings, socket_timeout=settings.redis_timeout + WAIT_STEP + 1)
+        wait_timeout = settings.redis_timeout + WAIT_STEP + 1  # above the longest XREAD BLOCK step
+        app.state.job_waits = JobWaits(connect_async(settings, wait_timeout, max_connections=WAIT_CONNECTIONS))
         if settings.schedules_file is not None:
             apply_schedules_file(app.state.redis, settings.schedules_file, time.time(), settings.audit_max_entries)
         yield
         app.state.redis.close()
-        app.state.blocking_redis.close()
+        await app.state.job_waits.close()
 
     app = FastAPI(
         title="rq-service",

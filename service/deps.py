@@ -1,4 +1,4 @@
-"""Dependencies routes share: settings, the Redis client, and the caller's key.
+"""Dependencies routes share: settings, the Redis clients, and the caller's key.
 
 All `async def`: none does I/O, and a sync dependency costs a thread-pool hop per request.
 """
@@ -14,6 +14,7 @@ from redis import Redis
 
 from service.auth import ApiKey, Scope, find_key
 from service.settings import ServiceSettings
+from workers.jobs.wait import JobWaits
 
 bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`")
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: <key>`")
@@ -27,13 +28,13 @@ async def get_redis(request: Request) -> Redis:
     return request.app.state.redis  # type: ignore[no-any-return]
 
 
-async def get_blocking_redis(request: Request) -> Redis:
-    return request.app.state.blocking_redis  # type: ignore[no-any-return]
+async def get_job_waits(request: Request) -> JobWaits:
+    return request.app.state.job_waits  # type: ignore[no-any-return]
 
 
 SettingsDep = Annotated[ServiceSettings, Depends(get_app_settings)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
-BlockingRedisDep = Annotated[Redis, Depends(get_blocking_redis)]
+JobWaitsDep = Annotated[JobWaits, Depends(get_job_waits)]
 
 
 def authorize(request: Request, presented: str | None, scope: Scope) -> ApiKey:

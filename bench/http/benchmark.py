@@ -21,6 +21,7 @@ from bench.harness.processes import Processes, child_env
 from bench.harness.redis import RedisServer, command_delta
 from bench.harness.report import ratio
 from bench.harness.wait import poll_until, wait_until
+from bench.http import waiters
 from bench.http.plan import HttpPlan
 from bench.http.wrk import WrkResult, run_wrk, write_post_script, wrk_command
 
@@ -57,8 +58,15 @@ def run(plan: HttpPlan, workdir: Path) -> dict[str, Any]:
             for _ in range(plan.http_rounds)
             for endpoint in ENDPOINTS
         ]
+        long_polls = _long_polls(plan, port)
         redis.flush()
-    return _summary(runs, server, commands)
+    return {**_summary(runs, server, commands), "long_polls": long_polls}
+
+
+def _long_polls(plan: HttpPlan, port: int) -> dict[str, Any]:
+    """/healthz with and without `long_poll_waiters` open long-polls."""
+    job_id = waiters.park_a_job(f"http://127.0.0.1:{port}", API_KEY)
+    return waiters.measure("127.0.0.1", port, API_KEY, job_id, plan.long_poll_waiters, plan.healthz_samples)
 
 
 def _wrk_commands(plan: HttpPlan, base: str, script: Path) -> dict[str, list[str]]:

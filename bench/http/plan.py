@@ -14,6 +14,8 @@ class HttpPlan(Plan):
     http_warmup_seconds: int
     wrk_threads: int = 2
     wrk_connections: int = 32
+    long_poll_waiters: int = 500
+    healthz_samples: int = 20
 
 
 PLANS = Plans(

@@ -28,4 +28,13 @@ def http_table(result: dict[str, Any], rounds: int) -> str:
     ratio = result["ratio_ours_to_bare"]
     verdict = "meets" if ratio is not None and ratio >= result["goal_ratio"] else "below"
     rows.append(f"rate ours/bare: {ratio}  ({verdict} the stated goal of >= {result['goal_ratio']})")
+    rows.append(_long_polls_row(result["long_polls"]))
     return "\n".join(rows)
+
+
+def _long_polls_row(figures: dict[str, Any]) -> str:
+    return (
+        f"GET /healthz p50: {figures['healthz_idle_p50_ms']} ms alone, "
+        f"{figures['healthz_with_waiters_p50_ms']} ms with {figures['waiters']} long-polls open "
+        f"({figures['still_waiting']} still waiting): ratio {figures['ratio_with_to_without']} (1.0 = no cost)"
+    )

@@ -21,6 +21,7 @@ from service.dashboard.checks import answer_errors, check_url_values
 from service.dashboard.enforce import enforce_access
 from service.dashboard.escape import escape_json_answers
 from service.dashboard.guard import DashboardGuard
+from workers.core.redact import mask_url
 from workers.rq_seam import dashboard as rq_dashboard
 
 
@@ -29,7 +30,7 @@ class DashboardConfig:
     """What the dashboard needs from the web process."""
 
     get_redis: Callable[[], Redis]
-    shown_url: str  # the instance selector shows it: credentials masked
+    shown_url: str  # the instance selector shows it, credentials masked here
     queues: list[str]
     keys: list[ApiKey]
     audit_max_entries: int
@@ -41,7 +42,7 @@ def build_flask_app(config: DashboardConfig) -> Flask:
     # (jQuery, CSS, favicon); by default it points at a missing folder and every page lacks them.
     app = Flask("rq_service_dashboard", static_folder=rq_dashboard.STATIC_FOLDER)
     app.config.from_object(rq_dashboard.DEFAULT_SETTINGS)
-    app.config["RQ_DASHBOARD_REDIS_URL"] = (config.shown_url,)
+    app.config["RQ_DASHBOARD_REDIS_URL"] = (mask_url(config.shown_url),)
     rq_dashboard.use_json()
     app.register_blueprint(rq_dashboard.blueprint())
 

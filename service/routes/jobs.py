@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from service.audit import AuditDep
-from service.deps import AdminKey, BlockingRedisDep, ReadKey, RedisDep, SettingsDep, WriteKey
+from service.deps import AdminKey, JobWaitsDep, ReadKey, RedisDep, SettingsDep, WriteKey
 from service.guarded_route import GuardedRoute
 from service.job_answers import accepted, job_out
 from service.schemas import (
@@ -23,7 +23,6 @@ from service.schemas import (
 )
 from workers.jobs import submit as jobs
 from workers.jobs.listing import list_jobs
-from workers.jobs.view import wait_until_ended
 
 router = APIRouter(tags=["jobs"], route_class=GuardedRoute)
 JobIdPath = Annotated[str, Path(pattern=JOB_ID_PATTERN, description="job id")]
@@ -110,25 +109,28 @@ async def get_job(job_id: JobIdPath, redis: RedisDep, key: ReadKey) -> JobOut:
 async def get_job_result(
     job_id: JobIdPath,
     redis: RedisDep,
-    blocking: BlockingRedisDep,
+    waits: JobWaitsDep,
     key: ReadKey,
     wait: Annotated[float, Query(ge=0, le=60)] = 0,
 ) -> JobOut:
-    """The job once it has ended, waiting up to `wait` seconds for that."""
-    job = await run_in_threadpool(wait_until_ended, redis, blocking, job_id, wait)
-    return job_out(job)
+    """The job once it has ended, waiting up to `wait` seconds for that (on the event loop, holding no thread)."""
+    if wait > 0:  # an unknown job ends the wait at once, and the read answers 404
+        await waits.wait(job_id, wait)
+    return await run_in_threadpool(lambda: job_out(jobs.fetch(redis, job_id)))
 
 
 @router.delete("/jobs/{job_id}")
-def cancel_job(
-    job_id: JobIdPath, redis: RedisDep, blocking: BlockingRedisDep, key: AdminKey, audit: AuditDep
-) -> JobOut:
-    """Cancel a pending job, or stop a started one."""
-    job = jobs.cancel(redis, job_id)
-    audit("job.cancel", job_id)
-    if job.get_status(refresh=False).value == "started":
-        job = wait_until_ended(redis, blocking, job_id, STOP_WAIT_SECONDS)
-    return job_out(job)
+async def cancel_job(job_id: JobIdPath, redis: RedisDep, waits: JobWaitsDep, key: AdminKey, audit: AuditDep) -> JobOut:
+    """Cancel a pending job, or stop a started one (waiting, holding no thread, for it to stop)."""
+
+    def cancel() -> bool:
+        job = jobs.cancel(redis, job_id)
+        audit("job.cancel", job_id)
+        return job.get_status(refresh=False).value == "started"
+
+    if await run_in_threadpool(cancel):
+        await waits.wait(job_id, STOP_WAIT_SECONDS)
+    return await run_in_threadpool(lambda: job_out(jobs.fetch(redis, job_id)))
 
 
 @router.post("/jobs/{job_id}/requeue", status_code=202)

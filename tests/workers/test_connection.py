@@ -1,3 +1,4 @@
+import asyncio
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -8,7 +9,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from bench.harness.ports import free_port
 from bench.harness.redis import RedisServer
 from tests.support.tls_redis import TlsRedisServer
-from workers.core.connection import connect
+from workers.core.connection import connect, connect_async
 from workers.core.settings import Settings
 
 
@@ -60,3 +61,38 @@ def test_rediss_with_verification_refuses_a_self_signed_server(tls_redis: TlsRed
     """The default: the certificate is checked, so an unknown one is an SSL error, not a connection."""
     with pytest.raises(RedisConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
         connect(Settings(redis_url=tls_redis.url, redis_tls_verify=True)).ping()
+
+
+async def _async_ping(settings: Settings) -> bool:
+    client = connect_async(settings, socket_timeout=settings.redis_timeout, max_connections=1)
+    try:
+        return bool(await client.ping())
+    finally:
+        await client.aclose()
+
+
+def test_the_asyncio_client_reads_the_same_url(redis_server: RedisServer) -> None:
+    assert asyncio.run(_async_ping(Settings(redis_url=redis_server.url)))
+
+
+def test_the_asyncio_client_accepts_a_self_signed_server_like_the_sync_one(tls_redis: TlsRedisServer) -> None:
+    assert asyncio.run(_async_ping(Settings(redis_url=tls_redis.url, redis_tls_verify=False)))
+
+
+def test_the_asyncio_client_verifies_certificates_like_the_sync_one(tls_redis: TlsRedisServer) -> None:
+    with pytest.raises(RedisConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+        asyncio.run(_async_ping(Settings(redis_url=tls_redis.url, redis_tls_verify=True)))
+
+
+def test_the_asyncio_client_fails_fast_too() -> None:
+    with pytest.raises(RedisConnectionError):
+        asyncio.run(_async_ping(Settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")))
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://:se/cret@127.0.0.1:1/0", "redis://:secret@[::1/0", "redis://h/0?db=x&password=secret"]
+)
+def test_a_url_that_does_not_parse_is_named_masked(url: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        connect(Settings(redis_url=url))
+    assert "se" not in str(refused.value).replace("REDIS_URL is not a valid Redis URL", "")

@@ -1,12 +1,71 @@
-"""Logging for every process: plain text, or one JSON object per line."""
+"""Logging for every process: plain text, or one JSON object per line, never job data or credentials.
+
+Every line leaves through the root handler, which (a) drops `extra=` fields that carry
+job data (rq's failed-job ERROR passes `arguments` and `kwargs`), (b) hides the values
+a message names as job data (`result: %r`, rq's DEBUG line) and shortens any call-shaped
+value such as a job description (`task("arg", key=1)`, rq prints it) to `task(...)`, and
+(c) masks credentials in every URL of the finished line, traceback included.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
 
+from workers.core.redact import mask_urls_in
+
 STANDARD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+JOB_DATA_FIELD = re.compile(r"arg|description|payload|param|result|return|value", re.IGNORECASE)
+ANSI = r"(?:\x1b\[[0-9;]*m)*"
+JOB_DATA_WORD = re.compile(r"result|return|argument|kwarg|description|payload", re.IGNORECASE)
+PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*[\d*]*(?:\.[\d*]+)?[a-zA-Z%]")
+HIDDEN = "..."
+CALL_SHAPED = re.compile(rf"^{ANSI}(?P<name>[\w.:-]+)\(.*\){ANSI}$", re.DOTALL)
+
+
+class JobDataFilter(logging.Filter):
+    """Keep job arguments out of every record, whoever logged it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for field in [name for name in vars(record) if name not in STANDARD_FIELDS]:
+            if JOB_DATA_FIELD.search(field):
+                delattr(record, field)
+        if isinstance(record.args, tuple) and record.args:
+            shown = _values_before_job_data(record.msg, len(record.args))
+            record.args = tuple(
+                _without_call_arguments(arg) if i < shown else HIDDEN for i, arg in enumerate(record.args)
+            )
+        return True
+
+
+def _values_before_job_data(template: object, count: int) -> int:
+    """How many of a message's values come before a word naming job data (`result: %r`): those are shown."""
+    if not isinstance(template, str):
+        return count
+    word = JOB_DATA_WORD.search(template)
+    if word is None:
+        return count
+    return sum(1 for found in PLACEHOLDER.finditer(template[: word.start()]) if found.group(0) != "%%")
+
+
+def _without_call_arguments(value: object) -> object:
+    """`task("secret", 1)` (a job description) becomes `task(...)`; anything else is kept."""
+    if not isinstance(value, str):
+        return value
+    match = CALL_SHAPED.match(value)
+    return f"{match.group('name')}(...)" if match else value
+
+
+class TextFormatter(logging.Formatter):
+    """`time LEVEL logger: message`, with credentials in URLs masked."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_urls_in(super().format(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -22,16 +81,23 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: v for k, v in vars(record).items() if k not in STANDARD_FIELDS})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return mask_urls_in(json.dumps(entry, default=str))
 
 
 def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     """Set up the root logger once per process; `fmt="json"` switches to JSON lines."""
     handler = logging.StreamHandler()
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(JobDataFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    _route_everything_through_root()
+
+
+def _route_everything_through_root() -> None:
+    """Loggers with handlers of their own (uvicorn's) would bypass the filter and the format."""
+    for logger in list(logging.root.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger) and logger.handlers:
+            logger.handlers.clear()
+            logger.propagate = True

@@ -1,21 +1,17 @@
-"""What a job looks like to API users, and waiting for one to end."""
+"""What a job looks like to API users."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from redis import Redis
 from rq.job import JobStatus
 from rq.results import Result
 
-from workers.jobs.submit import ENDED, fetch
+from workers.jobs.submit import ENDED
 from workers.rq_seam.job import TaskJob
 from workers.rq_seam.queue import get_queue
-
-WAIT_STEP = 1.0
 
 
 @dataclass
@@ -94,28 +90,3 @@ def _attempts(job: TaskJob, status: JobStatus) -> int:
     retries = max(0, int(job.meta.get("retry_max", 0)) - left) + (job.number_of_retries or 0)
     ran = status in (JobStatus.STARTED, JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED)
     return retries + (1 if ran else 0)
-
-
-def wait_until_ended(connection: Redis, blocking: Redis, job_id: str, seconds: float) -> TaskJob:
-    """Return the job once it has ended, or after `seconds` as it is then.
-
-    Blocks on the job's results stream (a worker writes to it when a run ends) in
-    steps of at most a second, re-reading the status between steps so a cancel,
-    which writes no result, is seen too.
-    """
-    deadline = time.monotonic() + seconds
-    stream = Result.get_key(job_id)
-    last_id = _last_entry_id(connection, stream)
-    while True:
-        job = fetch(connection, job_id)
-        remaining = deadline - time.monotonic()
-        if job.get_status(refresh=False) in ENDED or remaining <= 0:
-            return job
-        entries = blocking.xread({stream: last_id}, count=10, block=max(1, int(min(remaining, WAIT_STEP) * 1000)))
-        if entries:
-            last_id = entries[0][1][-1][0]
-
-
-def _last_entry_id(connection: Redis, stream: str) -> bytes | str:
-    newest = connection.xrevrange(stream, "+", "-", count=1)
-    return newest[0][0] if newest else "0-0"
