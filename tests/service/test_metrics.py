@@ -29,10 +29,11 @@ def scrape(client: TestClient) -> dict[str, Metric]:
     return {family.name: family for family in text_string_to_metric_families(answer.text)}
 
 
-def value(families: dict[str, Metric], family: str, sample: str, **labels: str) -> float | None:
+def value(families: dict[str, Metric], family: str, sample: str, **labels: str) -> float:
+    """The one sample with exactly these labels: a missing or doubled series fails, as no number can pass for it."""
     found = [s.value for s in families[family].samples if s.name == sample and s.labels == labels]
-    assert len(found) <= 1, found
-    return found[0] if found else None
+    assert len(found) == 1, found
+    return found[0]
 
 
 def test_metrics_needs_a_key(client: TestClient) -> None:
