@@ -27,7 +27,7 @@ def test_sync_and_async_tasks_finish(stack: Stack) -> None:
     assert stack.wait_for(sync["id"])["result"] == 5
     done = stack.wait_for(async_["id"])
     assert done["status"] == "finished" and done["result"]["slept"] >= 0.2
-    assert done["worker"] and done["started_at"] and done["ended_at"]
+    assert done["worker"] is not None and done["started_at"] is not None and done["ended_at"] is not None
 
 
 def test_failure_is_visible(stack: Stack) -> None:

@@ -82,7 +82,7 @@ class Browser:
     def click(self, selector: str) -> None:
         """A real mouse click in the middle of the element, then the page it leads to."""
         node = self.call("DOM.querySelector", nodeId=self.call("DOM.getDocument")["root"]["nodeId"], selector=selector)
-        assert node["nodeId"], f"nothing matches {selector!r}"
+        assert node["nodeId"] != 0, f"nothing matches {selector!r}"
         self.call("DOM.scrollIntoViewIfNeeded", nodeId=node["nodeId"])
         quad = self.call("DOM.getBoxModel", nodeId=node["nodeId"])["model"]["content"]
         x, y = sum(quad[0::2]) / 4, sum(quad[1::2]) / 4
@@ -173,7 +173,7 @@ def test_buttons_pause_resume_and_trigger(stack: Stack, browser: Browser) -> Non
     browser.open(page_url(stack, f"/{name}"))
     browser.click('button[name="trigger"]')
     job_id = schedule(stack, name)["last_job_id"]
-    assert job_id and job_id.startswith(f"{name}-trigger-")
+    assert job_id is not None and job_id.startswith(f"{name}-trigger-")
     assert f"/dashboard/0/view/job/{job_id}" in browser.html()
     job = stack.wait_for(job_id)
     assert job["status"] == "finished" and job["schedule"] == name and job["result"] == EVIL

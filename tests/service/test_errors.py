@@ -39,7 +39,7 @@ def test_redis_down_is_503_fast() -> None:
             answer = client.request(method, path, json=body, headers=ADMIN)
             assert time.monotonic() - started < 2
             assert answer.status_code == 503, (path, answer.text)
-            assert answer.headers["retry-after"]
+            assert int(answer.headers["retry-after"]) > 0
         assert client.get("/healthz").json()["redis"] == "down"
 
 
@@ -50,7 +50,7 @@ def test_redis_out_of_memory_is_503_and_nothing_is_half_written(client: TestClie
     redis.config_set("maxmemory", str(used - 1024))
     try:
         answer = client.post("/jobs", json={"task": "tests.echo", "args": ["x" * 10_000]}, headers=ADMIN)
-        assert answer.status_code == 503 and answer.headers["retry-after"]
+        assert answer.status_code == 503 and int(answer.headers["retry-after"]) > 0
     finally:
         redis.config_set("maxmemory", "0")
     assert client.get("/jobs", headers=ADMIN).json()["total"] == 1  # the refused job left nothing behind

@@ -124,7 +124,7 @@ def test_http_metrics_label_route_templates(client: TestClient) -> None:
     assert value(families, "rqs_http_requests", requests, method="GET", route="/jobs/{job_id}", status="404") == 2
     assert value(families, "rqs_http_requests", requests, method="GET", route="unmatched", status="404") == 1
     assert value(families, "rqs_http_requests", requests, method="POST", route="unmatched", status="413") == 1
-    assert not [s for s in families["rqs_http_requests"].samples if "missing" in s.labels.get("route", "")]
+    assert [s for s in families["rqs_http_requests"].samples if "missing" in s.labels.get("route", "")] == []
     latency = "rqs_http_request_duration_seconds"
     assert value(families, latency, f"{latency}_count", method="GET", route="/jobs/{job_id}") == 2
 
@@ -133,7 +133,7 @@ def test_redis_down_is_503() -> None:
     settings = ServiceSettings(redis_url=f"redis://127.0.0.1:{free_port()}/0", api_keys=KEYS)
     with TestClient(create_app(settings)) as client:
         answer = client.get("/metrics", headers=READ)
-        assert answer.status_code == 503 and answer.headers["retry-after"]
+        assert answer.status_code == 503 and int(answer.headers["retry-after"]) > 0
 
 
 def mutation_records(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:

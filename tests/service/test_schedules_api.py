@@ -72,7 +72,7 @@ def test_pause_resume_trigger_runs_delete(client: TestClient, run_worker: Any) -
     paused = client.post("/schedules/nightly/pause", headers=ADMIN).json()
     assert paused["paused"] is True and paused["next_run_at"] is None and paused["upcoming"] == []
     resumed = client.post("/schedules/nightly/resume", headers=ADMIN).json()
-    assert resumed["paused"] is False and resumed["next_run_at"]
+    assert resumed["paused"] is False and resumed["next_run_at"] is not None
     job = client.post("/schedules/nightly/trigger", headers=ADMIN)
     assert job.status_code == 202 and job.json()["status"] == "queued"
     run_worker()
