@@ -58,6 +58,7 @@ class Load:
 
 
 def test_pause_kill_and_restart_under_load(tmp_path: Path) -> None:
+    # given
     server = RedisServer(tmp_path / "aof", appendonly=True).start()
     ledger = tmp_path / "ledger.txt"
     ledger.touch()
@@ -66,6 +67,8 @@ def test_pause_kill_and_restart_under_load(tmp_path: Path) -> None:
         web = stack.start("web")
         worker = stack.start("worker")
         scheduler = stack.start("scheduler")
+
+        # when
         # The injected faults and the load between them: each sleep is how long a phase lasts, not a wait.
         with Load(f"http://127.0.0.1:{stack.port}", ledger) as load:
             time.sleep(1.5)  # healthy load
@@ -79,6 +82,8 @@ def test_pause_kill_and_restart_under_load(tmp_path: Path) -> None:
             time.sleep(2)  # Redis down
             server.start()
             time.sleep(2)  # load on the restarted Redis
+
+        # then
         assert load.statuses[503] > 0 and load.statuses[202] > 0, load.statuses
         assert set(load.statuses) <= {202, 503}, load.statuses  # never a 500, never a hang
         assert load.slowest < 2.5

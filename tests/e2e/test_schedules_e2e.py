@@ -108,11 +108,14 @@ def test_pause_resume_delete(sched_stack: Stack) -> None:
 
 @pytest.mark.parametrize("count", [2, 3])
 def test_several_schedulers_and_kill_9_of_the_lock_holder(sched_stack: Stack, count: int) -> None:
+    # given
     name = f"contended-{count}"  # the module's Redis outlives each case
     schedulers = [sched_stack.start("scheduler") for _ in range(count)]
     put_interval(sched_stack, name)
     client = Redis.from_url(sched_stack.env["REDIS_URL"])
     assert eventually(lambda: len(fired(sched_stack, name)) >= 3, timeout=15)
+
+    # when: the lock holder is killed, twice
     for _ in range(2):
         holder_pid = lock_holder(client)
         holder = next(p for p in schedulers if p.popen.pid == holder_pid)
@@ -123,6 +126,8 @@ def test_several_schedulers_and_kill_9_of_the_lock_holder(sched_stack: Stack, co
         assert time.monotonic() - killed_at < 5  # failover gap
         schedulers.remove(holder)
         schedulers.append(sched_stack.start("scheduler"))
+
+    # then: it keeps firing, each due time once
     before = len(fired(sched_stack, name))
     assert eventually(lambda: len(fired(sched_stack, name)) >= before + 2, timeout=10)
     sched_stack.http.post(f"/schedules/{name}/pause")
@@ -161,6 +166,7 @@ def test_outage_ends_in_missed_runs_and_one_catch_up(sched_stack: Stack) -> None
 
 
 def test_redis_restart_with_aof_keeps_every_schedule(tmp_path: Path) -> None:
+    # given
     server = RedisServer(tmp_path / "aof", appendonly=True).start()
     os.environ.setdefault("TEST_LEDGER_URL", server.url.replace("/0", "/1"))
     stack = Stack(server.url, tmp_path)
@@ -171,9 +177,13 @@ def test_redis_restart_with_aof_keeps_every_schedule(tmp_path: Path) -> None:
         for n in range(3):
             stack.http.put(f"/schedules/keep{n}", json={"task": "tests.echo", "args": [n], "interval": 1})
         assert eventually(lambda: stack.http.get("/schedules/keep0").json()["runs_total"] >= 1, timeout=10)
+
+        # when
         server.stop()
         server.start()  # same port, same AOF
         assert eventually(lambda: stack.http.get("/healthz").status_code == 200, timeout=10)
+
+        # then
         names = [s["name"] for s in stack.http.get("/schedules").json()["schedules"]]
         assert names == ["keep0", "keep1", "keep2"]
         before = stack.http.get("/schedules/keep0").json()["runs_total"]
@@ -184,6 +194,7 @@ def test_redis_restart_with_aof_keeps_every_schedule(tmp_path: Path) -> None:
 
 
 def test_declared_schedule_survives_restarts_and_a_double_deploy(redis_server: RedisServer, tmp_path: Path) -> None:
+    # given
     queue, name = f"q{uuid.uuid4().hex[:8]}", f"declared-{uuid.uuid4().hex[:6]}"
     declared = tmp_path / "schedules.yaml"
     declared.write_text(
@@ -195,6 +206,8 @@ def test_declared_schedule_survives_restarts_and_a_double_deploy(redis_server: R
         stack.start("worker")
         assert eventually(lambda: len(fired(stack, name)) >= 2, timeout=10)
         first = stack.http.get(f"/schedules/{name}").json()
+
+        # when
         # A deploy, twice over: new web and scheduler processes all apply the file at once.
         scheduler.terminate()
         web.terminate()
@@ -202,6 +215,8 @@ def test_declared_schedule_survives_restarts_and_a_double_deploy(redis_server: R
         stack.start("web")
         later = len(fired(stack, name))
         assert eventually(lambda: len(fired(stack, name)) >= later + 2, timeout=10)
+
+        # then
         now = stack.http.get(f"/schedules/{name}").json()
         assert [s["name"] for s in stack.http.get("/schedules").json()["schedules"]].count(name) == 1
         assert (now["created_at"], now["start_at"], now["updated_at"]) == (

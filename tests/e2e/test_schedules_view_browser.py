@@ -162,14 +162,21 @@ def test_page_shows_next_run_and_keeps_values_inert(stack: Stack, tmp_path: Path
 
 
 def test_buttons_pause_resume_and_trigger(stack: Stack, browser: Browser) -> None:
+    # given
     name = "daily-digest"
     put(stack, name, cron="0 3 * * *", timezone="Europe/Paris")
     browser.open(page_url(stack))
+
+    # when paused, then
     browser.click(f'tr[data-schedule="{name}"] button[name="pause"]')
     assert schedule(stack, name)["paused"] is True
     assert "Paused" in browser.html() and browser.html().count(f'data-schedule="{name}"') == 1
+
+    # when resumed, then
     browser.click(f'tr[data-schedule="{name}"] button[name="resume"]')
     assert schedule(stack, name)["paused"] is False
+
+    # when triggered, then
     browser.open(page_url(stack, f"/{name}"))
     browser.click('button[name="trigger"]')
     job_id = schedule(stack, name)["last_job_id"]
