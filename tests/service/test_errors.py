@@ -27,8 +27,10 @@ def test_streamed_body_over_limit_is_413(client: TestClient) -> None:
 
 
 def test_redis_down_is_503_fast() -> None:
+    # given: nothing listens at REDIS_URL
     settings = ServiceSettings(redis_url=f"redis://127.0.0.1:{free_port()}/0", api_keys=KEYS)
     with TestClient(create_app(settings)) as client:
+        # when each kind of request arrives, then a quick 503
         for method, path, body in [
             ("GET", "/healthz", None),
             ("POST", "/jobs", {"task": "tests.echo", "args": [1]}),
@@ -40,6 +42,7 @@ def test_redis_down_is_503_fast() -> None:
             assert time.monotonic() - started < 2
             assert answer.status_code == 503, (path, answer.text)
             assert int(answer.headers["retry-after"]) > 0
+
         assert client.get("/healthz").json()["redis"] == "down"
 
 

@@ -54,10 +54,13 @@ def test_validation_errors(client: TestClient) -> None:
         {"task": "tests.echo", "depends_on": ["missing-job"]},
         {},
     ]
+
+    # when, then
     for body in cases:
         answer = post_job(client, body)
         assert answer.status_code == 422, (body, answer.text)
         assert answer.json()["detail"] not in ("", [])
+
     malformed = client.post("/jobs", content=b"{not json", headers={**ADMIN, "content-type": "application/json"})
     assert malformed.status_code == 422
     nan = client.post("/jobs", content=b'{"task": "tests.echo", "args": [NaN]}', headers=ADMIN)

@@ -45,6 +45,7 @@ def test_metrics_needs_a_key(client: TestClient) -> None:
 
 
 def test_queue_worker_and_task_metrics(client: TestClient, redis: Redis, run_worker: Any) -> None:
+    # given: a finished, a failed and a queued job, and a live worker
     for body in (
         {"task": "tests.echo", "args": [1]},
         {"task": "examples.fail"},
@@ -54,10 +55,14 @@ def test_queue_worker_and_task_metrics(client: TestClient, redis: Redis, run_wor
     run_worker(("default",))
     worker = ServiceWorker([get_queue("default", redis)], connection=redis)
     worker.register_birth()
+
+    # when
     try:
         families = scrape(client)
     finally:
         worker.register_death()
+
+    # then
     assert value(families, "rqs_queue_jobs", "rqs_queue_jobs", queue="default", status="finished") == 1
     assert value(families, "rqs_queue_jobs", "rqs_queue_jobs", queue="default", status="failed") == 1
     assert value(families, "rqs_queue_depth", "rqs_queue_depth", queue="idle") == 1
@@ -74,13 +79,18 @@ def test_queue_worker_and_task_metrics(client: TestClient, redis: Redis, run_wor
 
 
 def test_schedule_series_are_exposed_before_and_after_a_run(client: TestClient, redis: Redis) -> None:
+    # given: no run yet, and no series
     families = scrape(client)
     assert families["rqs_schedule_runs"].samples == [] and families["rqs_schedule_lateness_seconds"].samples == []
+
+    # when
     with redis.pipeline() as pipeline:
         metrics.record_schedule_run(pipeline, "nightly", metrics.FIRED, 0.3)
         metrics.record_schedule_run(pipeline, "nightly", metrics.SKIPPED, None)
         pipeline.execute()
     families = scrape(client)
+
+    # then
     runs = "rqs_schedule_runs_total"
     assert value(families, "rqs_schedule_runs", runs, schedule="nightly", outcome="fired") == 1
     assert value(families, "rqs_schedule_runs", runs, schedule="nightly", outcome="skipped") == 1
@@ -141,12 +151,15 @@ def mutation_records(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
 
 
 def test_each_mutation_is_logged_with_key_name_and_job(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    # when
     with caplog.at_level(logging.INFO, logger="service.mutation_log"):
         job_id = client.post("/jobs", json={"task": "tests.echo", "args": [1]}, headers=WRITE).json()["id"]
         batch = client.post("/jobs/batch", json={"jobs": [{"task": "tests.echo"}] * 2}, headers=WRITE).json()
         client.delete(f"/jobs/{job_id}", headers=ADMIN)
         client.post("/jobs", json={"task": "tests.echo"})
         client.get(f"/jobs/{job_id}", headers=READ)
+
+    # then
     created, batched, deleted, refused = mutation_records(caplog)
     assert {k: created[k] for k in ("method", "route", "status", "key_name", "job_id")} == {
         "method": "POST",

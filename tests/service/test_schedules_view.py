@@ -46,9 +46,12 @@ def assert_inert(html: str) -> None:
 
 
 def test_list_shows_every_schedule_escaped(client: TestClient) -> None:
+    # given
     put(client, "nightly")
     put(client, "every30", task="tests.echo", kwargs={"value": 1}, interval=30)
     put(client, "once", task="tests.echo", at="2099-12-01T00:00:00Z")
+
+    # when either path is opened, then
     for path in ("/dashboard/schedules", "/dashboard/schedules/"):
         page = client.get(path, auth=READER)
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
@@ -98,18 +101,26 @@ def test_no_key_is_401_basic(client: TestClient) -> None:
 
 
 def test_pause_resume_trigger_from_the_pages(client: TestClient) -> None:
+    # given
     put(client, "nightly")
+
+    # when paused, then
     answer = post(client, "nightly/pause?back=list", **SAME_SITE)
     assert answer.status_code == 303 and answer.headers["location"].startswith("/dashboard/schedules/?")
     assert paused(client, "nightly") is True
     listing = client.get(answer.headers["location"], auth=BROWSER).text
     assert "Paused" in listing and 'action="/dashboard/schedules/nightly/resume?back=list"' in listing
+
+    # when resumed, then
     answer = post(client, "nightly/resume", Referer="http://testserver/dashboard/schedules/nightly")
     assert answer.status_code == 303 and answer.headers["location"].startswith("/dashboard/schedules/nightly?")
     assert paused(client, "nightly") is False
+
+    # when triggered, then
     assert post(client, "nightly/trigger", **SAME_SITE).status_code == 303
     runs = client.get("/schedules/nightly/runs", headers=ADMIN).json()["runs"]
     assert len(runs) == 1 and runs[0]["job_id"].startswith("nightly-trigger-")
+
     # Audited as the API audits them (by action name, with the state), not as a generic dashboard request.
     entries = client.get("/audit?schedule=nightly", headers=ADMIN).json()["entries"]
     assert [e["action"] for e in entries] == [
@@ -125,7 +136,10 @@ def test_pause_resume_trigger_from_the_pages(client: TestClient) -> None:
 
 
 def test_actions_refused_cross_site_or_without_admin(client: TestClient) -> None:
+    # given
     put(client, "nightly")
+
+    # when, then
     for auth, headers in (
         (BROWSER, {"Origin": "https://evil.example"}),
         (BROWSER, {"Referer": "https://evil.example/dashboard/schedules"}),
@@ -134,6 +148,8 @@ def test_actions_refused_cross_site_or_without_admin(client: TestClient) -> None
     ):
         for action in ("pause", "trigger"):
             assert post(client, f"nightly/{action}", auth, **headers).status_code == 403
+
+    # then: nothing happened
     assert paused(client, "nightly") is False
     assert client.get("/schedules/nightly/runs", headers=ADMIN).json()["runs"] == []
     page = client.get("/dashboard/schedules/nightly", auth=READER).text
