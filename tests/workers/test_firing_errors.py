@@ -42,9 +42,11 @@ def test_a_task_no_longer_registered_is_an_error_run_and_the_others_fire(redis: 
     # Given a good schedule and one whose task a deploy removed, both due at START
     store_good(redis)
     store_broken(redis, "gone-task", task="tests.removed_by_a_deploy")
+
     # When the scheduler fires the due runs, twice
     first = outcomes(redis, settings, START + 0.001)
     second = outcomes(redis, settings, START + 10.001)
+
     # Then the good one fires both times and the broken one is an error run both times
     assert first == {"good": "fired", "gone-task": "error"}
     assert second == {"good": "fired", "gone-task": "error"}
