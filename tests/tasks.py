@@ -11,6 +11,7 @@ from pathlib import Path
 from redis import Redis
 from rq import Retry, get_current_job
 
+from bench.harness.wait import wait_until
 from workers import task
 
 
@@ -69,11 +70,11 @@ def rendezvous(key: str, parties: int, timeout: float = 60) -> int:
     """Arrive, then wait for `parties` arrivals: the jobs can only all finish on as many concurrent workers."""
     ledger = _ledger()
     ledger.incr(f"rendezvous:{key}")
-    deadline = time.monotonic() + timeout
-    while int(ledger.get(f"rendezvous:{key}") or 0) < parties:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"only {ledger.get(f'rendezvous:{key}')} of {parties} arrived")
-        time.sleep(0.02)
+
+    def arrived() -> bool:
+        return int(ledger.get(f"rendezvous:{key}") or 0) >= parties
+
+    wait_until(arrived, timeout, f"{parties} arrivals at rendezvous {key}", interval=0.02)
     return parties
 
 
@@ -96,7 +97,6 @@ def ask_retry() -> Retry:
 
 def stop_once_started(redis: Redis, job_id: str) -> threading.Thread:
     """A thread that asks the worker to stop a `tests.sleep` job once its body runs (tests of stop)."""
-    from bench.harness.wait import wait_until
     from workers.jobs import submit as jobs
 
     def stop() -> None:
