@@ -9,8 +9,9 @@ import time
 from pathlib import Path
 
 from redis import Redis
-from rq import Retry
+from rq import Retry, get_current_job
 
+from bench.harness.wait import wait_until
 from workers import task
 
 
@@ -38,8 +39,17 @@ def flaky(key: str, failures: int) -> str:
     return f"ok after {count}"
 
 
+def running_key(job_id: str) -> str:
+    """The ledger key a `tests.sleep` job sets once its body runs: what a test can wait on."""
+    return f"running:{job_id}"
+
+
 @task(name="tests.sleep")
 def sleep(seconds: float) -> float:
+    """Sleep `seconds`, having first marked the job as running in the ledger."""
+    job = get_current_job()
+    if job is not None:
+        _ledger().set(running_key(job.id), 1)
     time.sleep(seconds)
     return seconds
 
@@ -60,11 +70,11 @@ def rendezvous(key: str, parties: int, timeout: float = 60) -> int:
     """Arrive, then wait for `parties` arrivals: the jobs can only all finish on as many concurrent workers."""
     ledger = _ledger()
     ledger.incr(f"rendezvous:{key}")
-    deadline = time.monotonic() + timeout
-    while int(ledger.get(f"rendezvous:{key}") or 0) < parties:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"only {ledger.get(f'rendezvous:{key}')} of {parties} arrived")
-        time.sleep(0.02)
+
+    def arrived() -> bool:
+        return int(ledger.get(f"rendezvous:{key}") or 0) >= parties
+
+    wait_until(arrived, timeout, f"{parties} arrivals at rendezvous {key}", interval=0.02)
     return parties
 
 
@@ -86,17 +96,13 @@ def ask_retry() -> Retry:
 
 
 def stop_once_started(redis: Redis, job_id: str) -> threading.Thread:
-    """A thread that asks the worker to stop the job as soon as it has started (tests of stop)."""
-    from rq.job import JobStatus
-
+    """A thread that asks the worker to stop a `tests.sleep` job once its body runs (tests of stop)."""
     from workers.jobs import submit as jobs
 
     def stop() -> None:
-        job = jobs.fetch(redis, job_id)
-        deadline = time.monotonic() + 10
-        while job.get_status() != JobStatus.STARTED and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.2)
+        ledger = _ledger()
+        wait_until(lambda: ledger.exists(running_key(job_id)) == 1, timeout=10, what=f"{job_id} to run")
+        ledger.close()
         jobs.cancel(redis, job_id)
 
     thread = threading.Thread(target=stop, daemon=True)

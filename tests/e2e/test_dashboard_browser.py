@@ -119,9 +119,12 @@ def submit(stack: Stack, body: dict[str, object]) -> str:
 def test_job_data_with_script_payloads_runs_nothing(
     stack: Stack, beacon: Beacon, chromium: str, tmp_path: Path
 ) -> None:
+    # given: jobs whose data carries script payloads
     marker = f"marker-{uuid.uuid4().hex}"
     failed = submit(stack, {"task": "examples.fail", "args": [beacon.payloads(marker)]})
     finished = submit(stack, {"task": "tests.echo", "args": [beacon.payloads(marker)]})
+
+    # when each job's page is rendered, then no payload ran
     for job_id in (failed, finished):
         dom = browse(chromium, job_page(stack, job_id), tmp_path / "profile", "--dump-dom")
         shown = rendered_job(dom)
@@ -129,6 +132,7 @@ def test_job_data_with_script_payloads_runs_nothing(
         assert "<title>RQ dashboard</title>" in dom and "pwned" not in dom.split("</title>")[0]
         for element in ("<base", "<meta", "<link", "<form", "<img", "<script>", "<svg", "<iframe"):
             assert element not in shown, element  # job data is text, never markup
+
     screenshot = tmp_path / "job.png"
     browse(
         chromium, job_page(stack, failed), tmp_path / "profile", f"--screenshot={screenshot}", "--window-size=1280,1000"

@@ -90,7 +90,7 @@ def fire_schedule(stack: Stack) -> dict[str, Any]:
         runs = stack.http.get(f"/schedules/{name}/runs").json()["runs"]
         return [run for run in runs if run.get("job_id")]
 
-    assert eventually(lambda: bool(first_run()), timeout=30)
+    assert eventually(lambda: first_run() != [], timeout=30)
     job_id = first_run()[0]["job_id"]
     stack.http.delete(f"/schedules/{name}")
     return stack.wait_for(job_id)

@@ -81,7 +81,10 @@ def test_metrics_need_a_key(two_workers: Stack) -> None:
 
 
 def test_counters_move_by_exactly_the_jobs_run(two_workers: Stack) -> None:
+    # given
     before = scrape(two_workers)
+
+    # when
     ids = run_jobs(two_workers)
     done = {job_id: two_workers.wait_for(job_id) for job_ids in ids.values() for job_id in job_ids}
     assert [done[i]["status"] for i in ids["examples.fail"]] == ["failed", "failed"]
@@ -91,6 +94,7 @@ def test_counters_move_by_exactly_the_jobs_run(two_workers: Stack) -> None:
     assert len({done[i]["worker"] for i in ids["tests.rendezvous"]}) == 2  # both workers ran jobs
     after = scrape(two_workers)
 
+    # then
     assert moved(before, after, "rqs_task_runs_total", queue=QUEUE) == {
         (("outcome", "finished"), ("task", "tests.echo")): 3,
         (("outcome", "failed"), ("task", "examples.fail")): 2,
@@ -139,8 +143,11 @@ def json_lines(paths: list[Path]) -> list[dict[str, Any]]:
 
 
 def test_logs_carry_the_job_and_key_name_as_json_fields(two_workers: Stack) -> None:
+    # when
     job_id = submit(two_workers, {"task": "examples.fail", "args": ["logged"], "queue": QUEUE})
     assert two_workers.wait_for(job_id)["status"] == "failed"
+
+    # then: the worker's lines
     worker_logs = [p.log_path for p in two_workers.processes if p.kind == "worker"]
     web_logs = [p.log_path for p in two_workers.processes if p.kind == "web"]
 
@@ -155,6 +162,7 @@ def test_logs_carry_the_job_and_key_name_as_json_fields(two_workers: Stack) -> N
     assert (ended["task"], ended["queue"], ended["status"]) == ("examples.fail", QUEUE, "failed")
     assert ended["duration"] >= 0 and ended["wait"] >= 0
 
+    # then: the web's line
     def mutations() -> list[dict[str, Any]]:
         return [e for e in json_lines(web_logs) if e.get("job_id") == job_id]
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from redis import Redis
+from rq.worker_registration import REDIS_WORKER_KEYS
 
 from bench.harness.redis import RedisServer
 from tests.support.stack import Stack, eventually
@@ -81,13 +83,26 @@ def runs_by_outcome(stack: Stack, queue: str) -> dict[str, float]:
     }
 
 
+def listening(client: Redis, pid: int) -> bool:
+    """Whether the worker process `pid` has registered in Redis and reached its dequeue loop (state idle)."""
+    for key in client.smembers(REDIS_WORKER_KEYS):
+        worker_pid, state = client.hmget(key, "pid", "state")
+        if worker_pid is not None and int(worker_pid) == pid and state == b"idle":
+            return True
+    return False
+
+
 def test_worker_on_three_queues_killed_right_after_enqueue_loses_nothing(rec_stack: Stack, tmp_path: Path) -> None:
+    # given
     ledger = tmp_path / "ledger.txt"
     ledger.touch()
     tokens, job_ids = [], []
+
+    # when: eight workers each killed right after jobs reach their queues
+    client = Redis.from_url(rec_stack.env["REDIS_URL"])
     for round_ in range(8):
         worker = rec_stack.start("worker")
-        time.sleep(0.8)  # let it reach its dequeue loop
+        assert eventually(lambda pid=worker.popen.pid: listening(client, pid))
         for queue in QUEUES.split(","):
             token = f"{round_}-{queue}-{uuid.uuid4().hex[:6]}"
             body = {
@@ -98,10 +113,13 @@ def test_worker_on_three_queues_killed_right_after_enqueue_loses_nothing(rec_sta
             }
             job_ids.append(rec_stack.http.post("/jobs", json=body).json()["id"])
             tokens.append(token)
-        time.sleep(random.uniform(0, 0.05))
+        time.sleep(random.uniform(0, 0.05))  # the injected fault: a kill at a random point after enqueue
         kill_9(worker)
+
     rec_stack.start("worker")
     assert eventually(lambda: all(status(rec_stack, j) in ("finished", "failed") for j in job_ids), timeout=60)
+
+    # then
     statuses = Counter(status(rec_stack, j) for j in job_ids)
     assert statuses["finished"] == len(job_ids), statuses
     ran = Counter(line.split()[1] for line in ledger.read_text().splitlines() if line.startswith("end"))
@@ -120,6 +138,7 @@ def test_a_long_job_on_a_live_worker_is_not_taken_for_abandoned(rec_stack: Stack
 
 
 def test_kill_9_leaves_no_orphan_scheduler_process(rec_stack: Stack) -> None:
+    # given
     worker = rec_stack.start("worker")
     pid = worker.popen.pid
 
@@ -136,8 +155,12 @@ def test_kill_9_leaves_no_orphan_scheduler_process(rec_stack: Stack) -> None:
         return found
 
     assert eventually(lambda: len(children()) >= 1)  # RQ's scheduler process, forked by the worker
+
+    # when
     child = children()[0]
     kill_9(worker)
+
+    # then
     assert eventually(
         lambda: (
             not Path(f"/proc/{child}").exists()

@@ -46,7 +46,7 @@ class Load:
             if answer.status_code == 202:
                 self.accepted[token] = answer.json()["id"]
             else:
-                time.sleep(0.05)
+                time.sleep(0.05)  # a refused submission: pace the retries, as a client would
 
     def __enter__(self) -> Load:
         self._thread.start()
@@ -58,6 +58,7 @@ class Load:
 
 
 def test_pause_kill_and_restart_under_load(tmp_path: Path) -> None:
+    # given
     server = RedisServer(tmp_path / "aof", appendonly=True).start()
     ledger = tmp_path / "ledger.txt"
     ledger.touch()
@@ -66,18 +67,23 @@ def test_pause_kill_and_restart_under_load(tmp_path: Path) -> None:
         web = stack.start("web")
         worker = stack.start("worker")
         scheduler = stack.start("scheduler")
+
+        # when
+        # The injected faults and the load between them: each sleep is how long a phase lasts, not a wait.
         with Load(f"http://127.0.0.1:{stack.port}", ledger) as load:
-            time.sleep(1.5)
+            time.sleep(1.5)  # healthy load
             assert server.process is not None
             server.process.send_signal(signal.SIGSTOP)
-            time.sleep(3)
+            time.sleep(3)  # Redis paused
             server.process.send_signal(signal.SIGCONT)
-            time.sleep(1.5)
+            time.sleep(1.5)  # healthy load again
             server.process.kill()
             server.process.wait()
-            time.sleep(2)
+            time.sleep(2)  # Redis down
             server.start()
-            time.sleep(2)
+            time.sleep(2)  # load on the restarted Redis
+
+        # then
         assert load.statuses[503] > 0 and load.statuses[202] > 0, load.statuses
         assert set(load.statuses) <= {202, 503}, load.statuses  # never a 500, never a hang
         assert load.slowest < 2.5

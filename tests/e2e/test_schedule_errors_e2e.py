@@ -48,10 +48,12 @@ def test_broken_schedules_are_error_runs_and_the_good_one_keeps_its_timing(sched
     store_unfireable(client, replace(base, name="task-gone", task="tests.removed_by_a_deploy"))
     store_unfireable(client, replace(base, name="queue-refused", queue="no such queue!"))
     put_interval(sched_stack, "good-neighbour")
+
     # When several of their due times have passed
     assert eventually(lambda: len(fired(sched_stack, "good-neighbour")) >= 4, timeout=15)
     assert eventually(lambda: len(errors(sched_stack, "task-gone")) >= 3, timeout=10)
     assert eventually(lambda: len(errors(sched_stack, "queue-refused")) >= 3, timeout=10)
+
     # Then the process lives, the good schedule fired one interval apart, and each broken one says why
     assert scheduler.popen.poll() is None
     dues = [due_seconds(run) for run in fired(sched_stack, "good-neighbour")]

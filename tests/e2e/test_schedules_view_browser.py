@@ -82,7 +82,7 @@ class Browser:
     def click(self, selector: str) -> None:
         """A real mouse click in the middle of the element, then the page it leads to."""
         node = self.call("DOM.querySelector", nodeId=self.call("DOM.getDocument")["root"]["nodeId"], selector=selector)
-        assert node["nodeId"], f"nothing matches {selector!r}"
+        assert node["nodeId"] != 0, f"nothing matches {selector!r}"
         self.call("DOM.scrollIntoViewIfNeeded", nodeId=node["nodeId"])
         quad = self.call("DOM.getBoxModel", nodeId=node["nodeId"])["model"]["content"]
         x, y = sum(quad[0::2]) / 4, sum(quad[1::2]) / 4
@@ -162,18 +162,25 @@ def test_page_shows_next_run_and_keeps_values_inert(stack: Stack, tmp_path: Path
 
 
 def test_buttons_pause_resume_and_trigger(stack: Stack, browser: Browser) -> None:
+    # given
     name = "daily-digest"
     put(stack, name, cron="0 3 * * *", timezone="Europe/Paris")
     browser.open(page_url(stack))
+
+    # when paused, then
     browser.click(f'tr[data-schedule="{name}"] button[name="pause"]')
     assert schedule(stack, name)["paused"] is True
     assert "Paused" in browser.html() and browser.html().count(f'data-schedule="{name}"') == 1
+
+    # when resumed, then
     browser.click(f'tr[data-schedule="{name}"] button[name="resume"]')
     assert schedule(stack, name)["paused"] is False
+
+    # when triggered, then
     browser.open(page_url(stack, f"/{name}"))
     browser.click('button[name="trigger"]')
     job_id = schedule(stack, name)["last_job_id"]
-    assert job_id and job_id.startswith(f"{name}-trigger-")
+    assert job_id is not None and job_id.startswith(f"{name}-trigger-")
     assert f"/dashboard/0/view/job/{job_id}" in browser.html()
     job = stack.wait_for(job_id)
     assert job["status"] == "finished" and job["schedule"] == name and job["result"] == EVIL

@@ -48,26 +48,35 @@ def assert_no_secret_stored(redis: Redis, client: TestClient) -> None:
 
 
 def test_job_mutations(client: TestClient, redis: Redis) -> None:
+    # when submitted, then audited
     job = client.post("/jobs", json={"task": "tests.echo", "args": [1]}, headers=WRITE).json()
     assert_one_new(client, 0, "ci", "job.submit", job["id"])
+
+    # when replayed with the same Idempotency-Key, then audited once
     replay_headers = {**WRITE, "Idempotency-Key": "once"}
     first = client.post("/jobs", json={"task": "tests.echo"}, headers=replay_headers).json()
     assert_one_new(client, 1, "ci", "job.submit", first["id"])
     assert client.post("/jobs", json={"task": "tests.echo"}, headers=replay_headers).status_code == 200
     assert_nothing_new(client, 2)  # an idempotent replay creates nothing
+
+    # when a batch, cancel and requeue, then one entry each
     batch = client.post("/jobs/batch", json={"jobs": [{"task": "tests.echo"}] * 3}, headers=WRITE).json()
     assert_one_new(client, 2, "ci", "job.submit", ",".join(j["id"] for j in batch["jobs"]))
     assert client.delete(f"/jobs/{job['id']}", headers=ADMIN).status_code == 200
     assert_one_new(client, 3, "key1", "job.cancel", job["id"])
     assert client.post(f"/jobs/{job['id']}/requeue", headers=ADMIN).status_code == 202
     assert_one_new(client, 4, "key1", "job.requeue", job["id"])
+
     assert_no_secret_stored(redis, client)
 
 
 def test_refused_mutations_write_nothing(client: TestClient) -> None:
+    # given
     job = client.post("/jobs", json={"task": "tests.echo"}, headers=ADMIN).json()
     client.delete(f"/jobs/{job['id']}", headers=ADMIN)
     seen = 2
+
+    # when
     refused = [
         client.post("/jobs", json={"task": "no.such"}, headers=ADMIN),
         client.post("/jobs", json={"task": "tests.echo"}, headers=READ),
@@ -78,15 +87,20 @@ def test_refused_mutations_write_nothing(client: TestClient) -> None:
         client.delete("/schedules/nightly", headers=ADMIN),
         client.post("/schedules/nightly/pause", headers=ADMIN),
     ]
+
+    # then
     assert [r.status_code for r in refused] == [422, 403, 422, 409, 403, 404, 404, 404]
     assert_nothing_new(client, seen)
 
 
 def test_schedule_mutations(client: TestClient, redis: Redis) -> None:
+    # when created, then audited
     assert client.post("/schedules", json=NIGHTLY, headers=ADMIN).status_code == 201
     created = assert_one_new(client, 0, "key1", "schedule.create", "nightly")
     assert created["before"] is None and created["after"]["cron"] == "0 3 * * *"
     assert created["after"]["start_at"].endswith("+00:00") and "name" in created["after"]
+
+    # when put again unchanged, then nothing; when changed, then a replace
     assert client.put("/schedules/nightly", json=NIGHTLY, headers=ADMIN).status_code == 200
     assert_nothing_new(client, 1)  # the same definition again changes nothing
     changed = client.put("/schedules/nightly", json={**NIGHTLY, "cron": "0 4 * * *"}, headers=ADMIN)
@@ -94,18 +108,26 @@ def test_schedule_mutations(client: TestClient, redis: Redis) -> None:
     replaced = assert_one_new(client, 1, "key1", "schedule.replace", "nightly")
     assert (replaced["before"]["cron"], replaced["after"]["cron"]) == ("0 3 * * *", "0 4 * * *")
     assert replaced["before"]["start_at"] == replaced["after"]["start_at"] == created["after"]["start_at"]
+
+    # when put new, then a create
     assert client.put("/schedules/every", json={"task": "tests.echo", "interval": 30}, headers=ADMIN).status_code == 201
     assert assert_one_new(client, 2, "key1", "schedule.create", "every")["before"] is None
+
     assert_no_secret_stored(redis, client)
 
 
 def test_pause_resume_trigger_delete(client: TestClient) -> None:
+    # given
     client.post("/schedules", json=NIGHTLY, headers=ADMIN)
+
+    # when paused (twice), then audited once
     client.post("/schedules/nightly/pause", headers=ADMIN)
     paused = assert_one_new(client, 1, "key1", "schedule.pause", "nightly")
     assert (paused["before"]["paused"], paused["after"]["paused"]) == (False, True)
     client.post("/schedules/nightly/pause", headers=ADMIN)
     assert_nothing_new(client, 2)  # already paused
+
+    # when resumed, triggered and deleted, then one entry each
     client.post("/schedules/nightly/resume", headers=ADMIN)
     resumed = assert_one_new(client, 2, "key1", "schedule.resume", "nightly")
     assert (resumed["before"]["paused"], resumed["after"]["paused"]) == (True, False)

@@ -30,9 +30,10 @@ def test_workers_lists_a_live_worker(client: TestClient, redis: Any) -> None:
 
     worker = ServiceWorker([get_queue("default", redis)], connection=redis)
     worker.register_birth()
+    worker.set_state("idle")  # what a worker in its dequeue loop shows
     try:
         workers = client.get("/workers", headers=ADMIN).json()["workers"]
         assert [w["name"] for w in workers] == [worker.name]
-        assert workers[0]["queues"] == ["default"] and workers[0]["state"]
+        assert workers[0]["queues"] == ["default"] and workers[0]["state"] == "idle"
     finally:
         worker.register_death()

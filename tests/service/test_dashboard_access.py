@@ -101,6 +101,7 @@ def test_every_rule_method_variant_key_and_origin(client: TestClient, redis: Red
     queued = client.post("/jobs", json={"task": "tests.echo", "args": [2]}, headers={"X-API-Key": ADMIN_KEY})
     routes = flask_app(redis).url_map
     access = RouteAccess.of(routes)
+
     cases = itertools.product(routes.iter_rules(), METHODS, KEY_NAMES.items(), ORIGINS.items())
     for rule, method, (scope, key), (origin_name, origin) in cases:
         if scope == "admin" and origin_name == "same":
@@ -113,6 +114,8 @@ def test_every_rule_method_variant_key_and_origin(client: TestClient, redis: Red
             if access.of_endpoint(rule.endpoint) is Access.ACTION:
                 assert status >= 300, (method, raw_path, scope, origin_name, status)
             assert status < 500, (method, raw_path, scope, origin_name, status)
+
+    # Then: nothing changed, and no dashboard request was audited as an action
     assert redis.zscore("rq:failed:default", job_id) is not None
     assert redis.lrange("rq:queue:default", 0, -1) == [queued.json()["id"].encode()]
     actions = [e["action"] for e in client.get("/audit", headers={"X-API-Key": ADMIN_KEY}).json()["entries"]]

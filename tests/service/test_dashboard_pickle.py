@@ -72,6 +72,7 @@ def test_pickled_job_fields_run_nothing_and_answer_no_500(
     template = submitted_job(client)
     fields = sorted(redis.hkeys(f"rq:job:{template}"))
     variants = [[field] for field in fields] + [fields]
+
     for poisoned_fields in variants:
         job_id = submitted_job(client)
         redis.lpush("rq:queue:default", job_id)

@@ -53,6 +53,8 @@ def test_validation_errors(client: TestClient) -> None:
         {"name": "x", "task": "tests.echo", "interval": 5, "overlap": "sometimes"},
         {"name": "x", "task": "tests.echo", "interval": 5, "result_ttl": -2},
     ]
+
+    # when, then
     for body in bad:
         answer = client.post("/schedules", json=body, headers=ADMIN)
         assert answer.status_code == 422, (body, answer.text)
@@ -68,11 +70,16 @@ def test_result_ttl_is_kept_and_shown(client: TestClient) -> None:
 
 
 def test_pause_resume_trigger_runs_delete(client: TestClient, run_worker: Any) -> None:
+    # given
     client.post("/schedules", json=NIGHTLY, headers=ADMIN)
+
+    # when paused, then resumed
     paused = client.post("/schedules/nightly/pause", headers=ADMIN).json()
     assert paused["paused"] is True and paused["next_run_at"] is None and paused["upcoming"] == []
     resumed = client.post("/schedules/nightly/resume", headers=ADMIN).json()
-    assert resumed["paused"] is False and resumed["next_run_at"]
+    assert resumed["paused"] is False and resumed["next_run_at"] is not None
+
+    # when triggered and run, then its run is in the ledger
     job = client.post("/schedules/nightly/trigger", headers=ADMIN)
     assert job.status_code == 202 and job.json()["status"] == "queued"
     run_worker()
@@ -81,6 +88,8 @@ def test_pause_resume_trigger_runs_delete(client: TestClient, run_worker: Any) -
     runs = client.get("/schedules/nightly/runs?limit=5", headers=READ).json()["runs"]
     assert runs[0]["job_id"] == job.json()["id"] and runs[0]["status"] == "finished"
     assert client.get("/schedules/nightly", headers=READ).json()["last_status"] == "finished"
+
+    # when deleted, then gone
     assert client.delete("/schedules/nightly", headers=ADMIN).status_code == 204
     assert client.get("/schedules/nightly", headers=READ).status_code == 404
     assert client.delete("/schedules/nightly", headers=ADMIN).status_code == 404

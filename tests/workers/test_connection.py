@@ -4,10 +4,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bench.harness.ports import free_port
 from bench.harness.redis import RedisServer
+from bench.harness.wait import poll_until
 from tests.support.tls_redis import TlsRedisServer
 from workers.core.connection import connect, connect_async
 from workers.core.settings import Settings
@@ -15,6 +17,13 @@ from workers.core.settings import Settings
 
 def test_redis_url(redis_server: RedisServer) -> None:
     assert connect(Settings(redis_url=redis_server.url)).ping()
+
+
+def answers(client: Redis) -> bool:
+    try:
+        return client.ping() is True
+    except RedisConnectionError:
+        return False
 
 
 def test_unix_socket(tmp_path: Path) -> None:
@@ -25,14 +34,7 @@ def test_unix_socket(tmp_path: Path) -> None:
     )
     try:
         client = connect(Settings(redis_url=f"unix://{sock}"))
-        for _ in range(100):
-            try:
-                assert client.ping()
-                break
-            except RedisConnectionError:
-                subprocess.run(["sleep", "0.05"], check=True)
-        else:
-            pytest.fail("unix socket redis did not answer")
+        assert poll_until(lambda: answers(client), timeout=5, what="the unix socket redis")
     finally:
         process.terminate()
         process.wait()

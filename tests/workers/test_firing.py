@@ -115,7 +115,7 @@ def test_pause_resume_and_delete(redis: Redis, settings: Settings) -> None:
     resumed = schedule_store.set_paused(redis, "every10", False, now=START + 31).info
     assert resumed.next_run_at == START + 40 and resumed.missed_total == 0  # runs due while paused are not fired
     schedule_store.delete(redis, "every10")
-    assert fire_due(redis, settings, START + 100).steps == [] and not redis.exists(keys.schedule_key("every10"))
+    assert fire_due(redis, settings, START + 100).steps == [] and redis.exists(keys.schedule_key("every10")) == 0
 
 
 def test_upsert_is_idempotent(redis: Redis) -> None:

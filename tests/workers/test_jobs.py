@@ -72,17 +72,24 @@ def test_batch_is_all_or_nothing(redis: Redis, settings: Settings) -> None:
 
 
 def test_cancel_and_requeue_rules(redis: Redis, settings: Settings, run_worker: Any) -> None:
+    # a pending job: cancel it once, not twice
     job = submit(redis, settings, task="tests.echo", args=[1], delay=60)
     jobs.cancel(redis, job.id)
     assert job.get_status() == JobStatus.CANCELED
     with pytest.raises(JobStateError):
         jobs.cancel(redis, job.id)
+
+    # a canceled job: requeue it once, not twice
     jobs.requeue(redis, job.id)
     assert job.get_status() == JobStatus.QUEUED
     with pytest.raises(JobStateError):
         jobs.requeue(redis, job.id)
+
+    # the requeued job runs
     run_worker()
     assert job.get_status() == JobStatus.FINISHED
+
+    # an unknown id
     with pytest.raises(JobNotFoundError):
         jobs.fetch(redis, "missing")
 
@@ -110,9 +117,12 @@ def test_a_batch_that_fails_after_a_dependent_item_writes_nothing(redis: Redis, 
 
 
 def test_a_batch_with_dependencies_is_written_whole(redis: Redis, settings: Settings, run_worker: Any) -> None:
+    # given: one parent still queued, one finished
     waiting = submit(redis, settings, task="tests.echo", args=[1])
     done = submit(redis, settings, task="tests.echo", args=[2], queue="low")
     run_worker(("low",))
+
+    # when
     batch = jobs.submit_many(
         redis,
         settings,
@@ -121,6 +131,8 @@ def test_a_batch_with_dependencies_is_written_whole(redis: Redis, settings: Sett
             JobSpec(task="tests.echo", args=[4], depends_on=[done.id]),
         ],
     )
+
+    # then
     assert [job.get_status() for job in batch] == [JobStatus.DEFERRED, JobStatus.QUEUED]
     run_worker()
     assert batch[0].get_status() == JobStatus.FINISHED

@@ -49,6 +49,7 @@ def test_histogram_buckets_are_stored_non_cumulative_with_a_sum(redis: Redis) ->
 
 
 def test_record_schedule_run_rides_the_callers_transaction(redis: Redis) -> None:
+    # when
     with redis.pipeline() as pipeline:
         metrics.record_schedule_run(pipeline, "nightly", metrics.FIRED, 0.2)
         metrics.record_schedule_run(pipeline, "nightly", metrics.FIRED, 3.0)
@@ -56,6 +57,8 @@ def test_record_schedule_run_rides_the_callers_transaction(redis: Redis) -> None
         metrics.record_schedule_run(pipeline, "hourly", metrics.SKIPPED, None)
         assert redis.keys("*") == []  # nothing is written before the caller commits
         pipeline.execute()
+
+    # then
     data = stored(redis)
     assert data["rqs_schedule_runs"].counters == {
         ("nightly", "fired"): 2.0,

@@ -83,7 +83,7 @@ def write_entries(path: Path, *entries: dict[str, Any]) -> Path:
 
 
 def nothing_stored(redis: Redis) -> bool:
-    return not redis.exists(keys.SCHEDULE_NAMES) and not redis.zcard(keys.SCHEDULES_DUE)
+    return redis.exists(keys.SCHEDULE_NAMES) == 0 and redis.zcard(keys.SCHEDULES_DUE) == 0
 
 
 # (entry, the field its error must name): out of the API's limits, or times it cannot show.

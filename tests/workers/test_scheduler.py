@@ -17,10 +17,10 @@ def test_warns_when_per_schedule_metrics_would_be_too_many(
     redis.sadd(keys.SCHEDULE_NAMES, *(f"s{n}" for n in range(MANY_SCHEDULES)))
     with caplog.at_level(logging.WARNING, logger="workers.scheduler.checks"):
         warn_if_metrics_too_many(redis, settings)
-        assert not caplog.records  # exactly MANY_SCHEDULES: fine
+        assert caplog.records == []  # exactly MANY_SCHEDULES: fine
         redis.sadd(keys.SCHEDULE_NAMES, "one-more")
         warn_if_metrics_too_many(redis, settings.model_copy(update={"schedule_metrics": "combined"}))
-        assert not caplog.records
+        assert caplog.records == []
         warn_if_metrics_too_many(redis, settings)
     assert "SCHEDULE_METRICS=combined" in caplog.text
 
@@ -54,9 +54,11 @@ def test_a_former_holder_neither_renews_nor_releases_the_new_holders_lock(redis:
     redis.delete(keys.SCHEDULER_LOCK)  # what the TTL does to a holder that stalled
     assert current.acquire_lock()
     redis.pexpire(keys.SCHEDULER_LOCK, 60_000)  # longer than any renewal sets, so a renewal would show
+
     # When: the former holder releases (it still believes it holds the lock), then tries to renew.
     former.remove_lock()
     renewed = former.acquire_lock()
+
     # Then: the lock is untouched, still the current holder's with its TTL.
     token, ttl = lock_state(redis)
     assert not renewed
