@@ -68,3 +68,9 @@ def start_ticks(pid: int) -> int | None:
     """When a process started (clock ticks after boot): with its pid, names it even if the pid is reused."""
     fields = _stat_fields(pid)
     return None if fields is None else int(fields[19])
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie has ended: it only waits for its parent to read its status)."""
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] != "Z"

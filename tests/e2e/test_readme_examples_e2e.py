@@ -46,10 +46,12 @@ def curl_calls(script: str) -> int:
 def stack(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     redis_server.flush()
     stack = Stack(redis_server.url, tmp_path_factory.mktemp("logs"))
-    stack.start("web")
-    stack.start("worker")
-    yield stack
-    stack.stop_all()
+    try:
+        stack.start("web")
+        stack.start("worker")
+        yield stack
+    finally:
+        stack.stop_all()
 
 
 def waiting_job(stack: Stack) -> str:
