@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from service.api_docs import serve_api_docs
 from service.auth import parse_keys
 from service.dashboard import dashboard_app
 from service.dashboard.mount import DashboardConfig
@@ -61,7 +62,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         description="Background jobs on Redis and RQ: submit, watch and manage jobs over HTTP.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served from local assets: serve_api_docs
+        redoc_url=None,
     )
+    serve_api_docs(app)
     app.state.settings = settings
     app.state.keys = keys
     install_error_handlers(app)
