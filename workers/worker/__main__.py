@@ -10,6 +10,7 @@ from workers.core.startup import start_process
 from workers.rq_seam.queue import get_queue
 from workers.rq_seam.worker import ServiceWorker
 from workers.worker.lifecycle import work_until_stopped
+from workers.worker.naming import worker_name
 
 
 def main() -> None:
@@ -19,7 +20,9 @@ def main() -> None:
     queues = [get_queue(name, connection) for name in settings.queues]
 
     def build_worker() -> ServiceWorker:
-        return ServiceWorker(queues, connection=connection, shutdown_grace=settings.worker_shutdown_grace)
+        return ServiceWorker(
+            queues, name=worker_name(), connection=connection, shutdown_grace=settings.worker_shutdown_grace
+        )
 
     work_until_stopped(build_worker, connection, settings.log_level)
 
