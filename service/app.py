@@ -33,7 +33,8 @@ WAIT_CONNECTIONS = 2  # every long-poll shares the watcher and the joiner, one c
 
 
 def serving(settings: ServiceSettings, keys: list[ApiKey]) -> str:
-    return f"the HTTP API, /docs and /dashboard for queues {', '.join(settings.queues)}, {len(keys)} API keys"
+    count = f"{len(keys)} API key" if len(keys) == 1 else f"{len(keys)} API keys"
+    return f"the HTTP API, /docs and /dashboard for queues {', '.join(settings.queues)}, {count}"
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
