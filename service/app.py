@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from service.auth import parse_keys
+from service.api_docs import serve_api_docs
+from service.auth import ApiKey, parse_keys
 from service.dashboard import dashboard_app
 from service.dashboard.mount import DashboardConfig
 from service.dashboard.schedules_view import schedules_view
@@ -18,9 +19,9 @@ from service.limits import BodySizeLimit
 from service.metrics import instrument
 from service.routes import api_router
 from service.settings import ServiceSettings, get_settings
+from workers.core.banner import log_banner
 from workers.core.connection import connect, connect_async
 from workers.core.logs import configure_logging
-from workers.core.redact import mask_url
 from workers.core.redis_checks import check_redis
 from workers.jobs.wait import WAIT_STEP, JobWaits
 from workers.rq_seam.serializer import make_json_the_only_serializer, refuse_unpickling
@@ -29,6 +30,11 @@ from workers.tasks.registry import load_task_modules
 
 log = logging.getLogger(__name__)
 WAIT_CONNECTIONS = 2  # every long-poll shares the watcher and the joiner, one connection each
+
+
+def serving(settings: ServiceSettings, keys: list[ApiKey]) -> str:
+    count = f"{len(keys)} API key" if len(keys) == 1 else f"{len(keys)} API keys"
+    return f"the HTTP API, /docs and /dashboard for queues {', '.join(settings.queues)}, {count}"
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
@@ -46,7 +52,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.redis = connect(settings)
-        log.info("Redis at %s", mask_url(settings.redis_url))
+        log_banner("web", serving(settings, keys), settings)
         check_redis(app.state.redis)
         wait_timeout = settings.redis_timeout + WAIT_STEP + 1  # above the longest XREAD BLOCK step
         app.state.job_waits = JobWaits(connect_async(settings, wait_timeout, max_connections=WAIT_CONNECTIONS))
@@ -61,7 +67,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         description="Background jobs on Redis and RQ: submit, watch and manage jobs over HTTP.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served from local assets: serve_api_docs
+        redoc_url=None,
     )
+    serve_api_docs(app)
     app.state.settings = settings
     app.state.keys = keys
     install_error_handlers(app)

@@ -45,3 +45,32 @@ def group_members(pgid: int) -> list[int]:
         if fields is not None and fields[0] != "Z" and int(fields[2]) == pgid:
             members.append(int(entry.name))
     return members
+
+
+def descendants(pid: int) -> list[int]:
+    """Live pids below `pid` (children, their children...), whatever session each runs in."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(entry.name)
+            if fields is not None and fields[0] != "Z":
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        below = children.get(pending.pop(), [])
+        found += below
+        pending += below
+    return found
+
+
+def start_ticks(pid: int) -> int | None:
+    """When a process started (clock ticks after boot): with its pid, names it even if the pid is reused."""
+    fields = _stat_fields(pid)
+    return None if fields is None else int(fields[19])
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie has ended: it only waits for its parent to read its status)."""
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] != "Z"

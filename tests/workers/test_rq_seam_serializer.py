@@ -38,7 +38,7 @@ def test_a_fetch_without_serializer_reads_json(redis: Redis) -> None:
     "entry",
     [
         "from service.app import create_app; create_app()",
-        "from workers.core.startup import start_process; start_process()",
+        "from workers.core.startup import start_process; start_process('test', lambda settings: 'nothing')",
     ],
     ids=["web", "worker-and-scheduler"],
 )

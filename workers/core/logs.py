@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 from datetime import UTC, datetime
 
 from workers.core.redact import mask_urls_in
@@ -23,6 +24,52 @@ JOB_DATA_WORD = re.compile(r"result|return|argument|kwarg|description|payload", 
 PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*[\d*]*(?:\.[\d*]+)?[a-zA-Z%]")
 HIDDEN = "..."
 CALL_SHAPED = re.compile(rf"^{ANSI}(?P<name>[\w.:-]+)\(.*\){ANSI}$", re.DOTALL)
+RQ_LOGGERS = ("rq.", "rq_scheduler.")
+KEPT_RQ_INFO = re.compile(r"shut ?down", re.IGNORECASE)  # an operator's request, worth a line
+
+
+class RoutineDemotion(logging.Filter):
+    """rq's routine lines at DEBUG, so INFO is one line per job start and end (the worker's own) and real news.
+
+    rq logs its maintenance ("cleaning registries", every 10 s here), pub/sub and lock
+    chatter, and three lines of its own per job at INFO; a run cut short by an
+    interruption (a stop on request, the shutdown grace), which is no error of the task,
+    at ERROR with a traceback. Such records become DEBUG, and pass only when the
+    process logs at DEBUG.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _is_routine(record):
+            record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return record.levelno >= logging.getLogger().getEffectiveLevel()
+
+
+def _is_routine(record: logging.LogRecord) -> bool:
+    if not record.name.startswith(RQ_LOGGERS):
+        return False
+    if record.levelno == logging.INFO:
+        return not KEPT_RQ_INFO.search(str(record.msg))
+    return record.levelno >= logging.ERROR and _interrupted(record)
+
+
+def _interrupted(record: logging.LogRecord) -> bool:
+    """rq's failure line for a run cut short by a BaseException that is not an Exception (a stop, SystemExit).
+
+    rq passes the traceback as the message's last value, already formatted; its last
+    line names the exception's class, which this process has loaded (it raised it).
+    """
+    if not isinstance(record.args, tuple) or not record.args:
+        return False
+    lines = str(record.args[-1]).strip().splitlines()
+    raised = _loaded_class(lines[-1].split(":", 1)[0]) if lines else None
+    return raised is not None and issubclass(raised, BaseException) and not issubclass(raised, Exception)
+
+
+def _loaded_class(qualified_name: str) -> type | None:
+    """The class a traceback names, if its module is loaded (nothing is imported)."""
+    module, _, name = qualified_name.strip().rpartition(".")
+    found = getattr(sys.modules.get(module or "builtins"), name, None)
+    return found if isinstance(found, type) else None
 
 
 class JobDataFilter(logging.Filter):
@@ -88,6 +135,7 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     """Set up the root logger once per process; `fmt="json"` switches to JSON lines."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(RoutineDemotion())
     handler.addFilter(JobDataFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis import Redis
 
+from workers.core.banner import log_banner
 from workers.core.connection import connect
 from workers.core.logs import configure_logging
-from workers.core.redact import mask_url
 from workers.core.redis_checks import check_redis
 from workers.core.settings import Settings, get_settings
 from workers.rq_seam.serializer import make_json_the_only_serializer, refuse_unpickling
@@ -24,14 +25,17 @@ class Started:
     connection: Redis
 
 
-def start_process() -> Started:
-    """JSON only, pickle refused; read the environment, set up logging, import the tasks, connect, check Redis."""
+def start_process(process: str, doing: Callable[[Settings], str]) -> Started:
+    """JSON only, pickle refused; read the environment, set up logging, import the tasks, connect, check Redis.
+
+    `process` and `doing(settings)` make the one start-up line (workers/core/banner.py).
+    """
     make_json_the_only_serializer()
     refuse_unpickling()
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     load_task_modules(settings.task_modules)
     connection = connect(settings)
-    log.info("Redis at %s", mask_url(settings.redis_url))
+    log_banner(process, doing(settings), settings)
     check_redis(connection)
     return Started(settings, connection)

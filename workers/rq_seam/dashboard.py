@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import rq_dashboard
 import rq_dashboard.web
-from flask import Blueprint
+from flask import Blueprint, current_app, has_app_context
 from redis import Redis
 from rq import Queue
 from rq.exceptions import NoSuchJobError
@@ -17,17 +18,41 @@ from workers.rq_seam.serializer import SERIALIZER
 REGISTRIES = frozenset({"queued", "started", "finished", "failed", "deferred", "scheduled", "canceled"})
 
 __all__ = [
+    "CONFIGURED_QUEUES",
     "DEFAULT_SETTINGS",
     "REGISTRIES",
     "STATIC_FOLDER",
     "NoSuchJobError",
     "blueprint",
+    "list_configured_queues",
     "queue_is_known",
     "queued_count",
     "use_json",
 ]
 DEFAULT_SETTINGS = rq_dashboard.default_settings
 STATIC_FOLDER = str(Path(rq_dashboard.__file__).parent / "static")  # jQuery, CSS, favicon
+CONFIGURED_QUEUES = "RQ_SERVICE_QUEUES"  # the Flask config key naming the QUEUES of the app
+
+
+class ConfiguredQueue(Queue):
+    """rq's Queue, whose `all()` also lists every configured queue, before it has had a job.
+
+    rq knows a queue only once something was enqueued to it, so rq-dashboard (which
+    lists `Queue.all()`) showed `default` and hid the others a worker listens on.
+    """
+
+    @classmethod
+    def all(cls, connection: Redis, *args: Any, **kwargs: Any) -> list[Queue]:
+        known = Queue.all(connection, *args, **kwargs)
+        names = {queue.name for queue in known}
+        configured = current_app.config.get(CONFIGURED_QUEUES, []) if has_app_context() else []
+        missing = [Queue(name, connection=connection, serializer=kwargs.get("serializer")) for name in configured]
+        return known + [queue for queue in missing if queue.name not in names]
+
+
+def list_configured_queues() -> None:
+    """rq-dashboard's views name `Queue` from their module: every queue in QUEUES is listed there."""
+    rq_dashboard.web.Queue = ConfiguredQueue
 
 
 def blueprint() -> Blueprint:

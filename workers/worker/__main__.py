@@ -6,22 +6,30 @@ is `workers.rq_seam.worker.ServiceWorker`.
 
 from __future__ import annotations
 
+from workers.core.settings import Settings
 from workers.core.startup import start_process
 from workers.rq_seam.queue import get_queue
 from workers.rq_seam.worker import ServiceWorker
 from workers.worker.lifecycle import work_until_stopped
+from workers.worker.naming import worker_name
 
 
 def main() -> None:
     """Run a worker on QUEUES (in priority order) until SIGTERM."""
-    started = start_process()
+    started = start_process("worker", listening)
     settings, connection = started.settings, started.connection
     queues = [get_queue(name, connection) for name in settings.queues]
 
     def build_worker() -> ServiceWorker:
-        return ServiceWorker(queues, connection=connection, shutdown_grace=settings.worker_shutdown_grace)
+        return ServiceWorker(
+            queues, name=worker_name(), connection=connection, shutdown_grace=settings.worker_shutdown_grace
+        )
 
     work_until_stopped(build_worker, connection, settings.log_level)
+
+
+def listening(settings: Settings) -> str:
+    return f"queues {', '.join(settings.queues)} (in priority order), one job at a time"
 
 
 if __name__ == "__main__":

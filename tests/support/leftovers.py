@@ -1,0 +1,44 @@
+"""The suite's last word on processes: whatever a test started and left running is killed, and fails the run.
+
+Tests start their processes in sessions of their own (so a Ctrl-C reaches them in
+order), which hides them from a process-group kill; they stay our descendants until
+we exit, so at the very end of the session every live descendant is a leftover.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from bench.harness.proc_info import descendants
+
+
+def command_line(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        return "?"
+
+
+def reap_descendants(pid: int) -> list[str]:
+    """SIGKILL every live descendant of `pid`; returns what each was running."""
+    found = [(child, command_line(child)) for child in descendants(pid)]
+    for child, _ in found:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+    return [f"{child}: {command}" for child, command in found]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After every fixture is torn down: nothing the suite started may still run."""
+    left = reap_descendants(os.getpid())
+    if not left:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"processes left running by the tests (now killed): {left}", red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,0 +1,31 @@
+"""A process a test forgets to stop is killed at the end of the run, and the run fails."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.harness.proc_info import alive
+
+ROOT = Path(__file__).resolve().parents[1]
+LEAKY_TEST = """
+import subprocess
+from pathlib import Path
+
+
+def test_forgets_a_process() -> None:
+    leaked = subprocess.Popen(["sleep", "600"], start_new_session=True)
+    Path("{pid_file}").write_text(str(leaked.pid))
+"""
+
+
+def test_a_forgotten_process_is_killed_and_fails_the_run(tmp_path: Path) -> None:
+    pid_file = tmp_path / "leaked.pid"
+    (tmp_path / "test_leaky.py").write_text(LEAKY_TEST.format(pid_file=pid_file))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.support.leftovers"]
+    done = subprocess.run([*command, str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stdout
+    assert not alive(int(pid_file.read_text()))
