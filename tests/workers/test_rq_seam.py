@@ -16,6 +16,7 @@ import rq.serializers
 import rq_dashboard.web
 from redis import Redis
 from rq import Queue, SimpleWorker
+from rq.executions import Execution
 from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job
 from rq_scheduler import Scheduler
@@ -27,10 +28,16 @@ WORKERS = pathlib.Path(__file__).parents[2] / "workers"
 
 # (class, method name, rq's parameter names at the pinned version)
 METHODS: list[tuple[type, str, list[str]]] = [
-    (SimpleWorker, "_install_signal_handlers", ["self"]),
     (SimpleWorker, "request_stop", ["self", "signum", "frame"]),
     (SimpleWorker, "kill_horse", ["self", "sig"]),
     (SimpleWorker, "handle_warm_shutdown_request", ["self"]),
+    (SimpleWorker, "handle_payload", ["self", "message"]),
+    (SimpleWorker, "request_stop_execution", ["self", "execution_id"]),
+    (SimpleWorker, "teardown", ["self"]),
+    (SimpleWorker, "dequeue_job_and_maintain_ttl", ["self", "timeout", "max_idle_time"]),
+    (SimpleWorker, "execute_job", ["self", "job", "queue"]),
+    (SimpleWorker, "prepare_execution", ["self", "job"]),
+    (SimpleWorker, "heartbeat", ["self", "timeout", "pipeline"]),
     (SimpleWorker, "get_heartbeat_ttl", ["self", "job", "working_time"]),
     (SimpleWorker, "prepare_job_execution", ["self", "job", "remove_from_intermediate_queue"]),
     (SimpleWorker, "perform_job", ["self", "job", "queue", "execution"]),
@@ -39,7 +46,6 @@ METHODS: list[tuple[type, str, list[str]]] = [
     (SimpleWorker, "handle_job_retry", ["self", "job", "queue", "retry", "started_job_registry", "execution"]),
     (SimpleWorker, "increment_successful_job_count", ["self", "pipeline"]),
     (SimpleWorker, "increment_failed_job_count", ["self", "pipeline"]),
-    (SimpleWorker, "maintain_heartbeats", ["self", "job", "execution"]),
     (SimpleWorker, "push_exc_handler", ["self", "handler_func"]),
     (SimpleWorker, "get_current_job_id", ["self"]),
     (Queue, "acquire_maintenance_lock", ["self"]),
@@ -53,6 +59,8 @@ METHODS: list[tuple[type, str, list[str]]] = [
     (IntermediateQueue, "get_first_seen", ["self", "job_id"]),
     (Job, "__init__", ["self", "id", "connection", "serializer"]),
     (Job, "key_for", ["job_id"]),
+    (Job, "heartbeat", ["self", "timestamp", "ttl", "pipeline", "xx"]),
+    (Execution, "heartbeat", ["self", "started_job_registry", "ttl", "pipeline"]),
     (
         Scheduler,
         "__init__",

@@ -19,7 +19,12 @@ def main() -> None:
     queues = [get_queue(name, connection) for name in settings.queues]
 
     def build_worker() -> ServiceWorker:
-        return ServiceWorker(queues, connection=connection, shutdown_grace=settings.worker_shutdown_grace)
+        return ServiceWorker(
+            queues,
+            connection=connection,
+            shutdown_grace=settings.worker_shutdown_grace,
+            concurrency=settings.worker_concurrency,
+        )
 
     work_until_stopped(build_worker, connection, settings.log_level)
 
