@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
+from collections import deque
 from typing import Any
 
 from redis import Redis
@@ -22,14 +24,16 @@ from redis.client import Pipeline
 from rq import Retry, SimpleWorker
 from rq.command import parse_payload
 from rq.exceptions import InvalidJobOperation
-from rq.job import Job
+from rq.executions import Execution
+from rq.job import Job, JobStatus
 from rq.queue import Queue
 from rq.timeouts import BaseDeathPenalty
 from rq.utils import now
+from rq.worker import WorkerStatus
 
 from workers.observability.metrics import FINISHED
 from workers.rq_seam.job import SERIALIZER, TaskJob
-from workers.rq_seam.queue import ReliableQueue
+from workers.rq_seam.queue import IDLE_POLL, ReliableQueue
 from workers.tasks.registry import registry
 from workers.worker.engine import INTERRUPTED, STOPPED, JobEngine, Slot
 from workers.worker.heartbeat import HEARTBEAT_TTL, JobHeartbeat
@@ -39,6 +43,7 @@ log = logging.getLogger(__name__)
 MAINTENANCE_INTERVAL = 10
 WORKER_TTL = 25  # an idle worker heartbeats (and maybe runs maintenance) every WORKER_TTL - 15 s
 DEFAULT_SHUTDOWN_GRACE = 25.0
+WORKER_HEARTBEAT_EVERY = 5.0  # the worker key lives WORKER_TTL + 60 s, so beats this far apart are plenty
 DEFAULT_CONCURRENCY = 8  # as dramatiq's default worker threads; settings.worker_concurrency overrides it
 
 
@@ -78,6 +83,9 @@ class ServiceWorker(SimpleWorker):
         self.job_heartbeat = JobHeartbeat(self.engine.running, self.renew_heartbeats)
         self.shutdown_grace = shutdown_grace
         self.stop_signalled = False  # tells work_until_stopped not to start another worker
+        self._ready: deque[tuple[Job, Queue]] = deque()  # taken and started, not yet handed to the engine
+        self._started: dict[str, Execution] = {}  # job id -> its execution, created with the batch
+        self._heartbeat_due = 0.0
         self._failure_lock = threading.Lock()  # RQ reads its one `_stopped_job_id` while it records a failure
         self.push_exc_handler(count_abandoned)
 
@@ -123,20 +131,92 @@ class ServiceWorker(SimpleWorker):
     # A job's run
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
-        """RQ's dequeue; in burst mode (no timeout), "empty" counts only once no job is in flight.
+        """The next job of a batch taken and started in two round trips; None once burst mode is done.
 
-        A job in flight may put itself back (a retry), and burst mode drains the queues.
+        Takes as many jobs as there are free slots: one Lua step moves them into their
+        intermediate lists and reads them, one pipeline starts them all (RQ's execution,
+        started registry and job fields, as `prepare_execution` and `prepare_job_execution`
+        write them). In burst mode "empty" counts only once no job is in flight, as one in
+        flight may put itself back (a retry). `max_idle_time` is not supported.
         """
+        while not self._ready:
+            in_flight = bool(self.engine.running())  # read first: a job ending meanwhile may requeue itself
+            batch = self._take_batch(blocking=timeout is not None)
+            if self._stop_requested:  # SIGTERM while jobs ran (RQ raises only when idle): stop dequeuing
+                self._put_back_unstarted(batch)
+                return None
+            if batch:
+                self._start_batch(batch)
+                self._ready.extend(batch)
+            elif not in_flight:
+                return None
+            else:
+                self.engine.drain()
+        return self._ready.popleft()
+
+    def check_for_suspension(self, burst: bool) -> None:
+        """RQ asks Redis before every job; once per batch is enough (a suspension stops the next batch)."""
+        if not self._ready:
+            super().check_for_suspension(burst)
+
+    def _take_batch(self, blocking: bool) -> list[tuple[Job, Queue]]:
+        """Up to the free slots' worth of jobs; while blocking, heartbeats and maintenance go on meanwhile."""
+        if not self.engine.running():
+            self._set_idle()
         while True:
-            in_flight = bool(self.engine.running())  # read first: a job ending meanwhile may have requeued itself
-            result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
-            if result is not None or timeout is not None or not in_flight:
-                return result
-            self.engine.drain()
+            self.heartbeat()
+            if self.should_run_maintenance_tasks:
+                self.run_maintenance_tasks()
+            batch = ReliableQueue.take(
+                self._ordered_queues,
+                self.engine.free_slots(),
+                connection=self.connection,
+                job_class=self.job_class,
+                block=IDLE_POLL if blocking else None,
+            )
+            if batch or not blocking or self._stop_requested:
+                return batch
+
+    def _put_back_unstarted(self, batch: list[tuple[Job, Queue]]) -> None:
+        """Jobs taken into their intermediate lists but not started: back to the front of their queues."""
+        for job, queue in reversed(batch):
+            with self.connection.pipeline() as pipeline:
+                pipeline.lrem(queue.intermediate_queue_key, 1, job.id)
+                pipeline.lpush(queue.key, job.id)
+                pipeline.execute()
+
+    def _start_batch(self, batch: list[tuple[Job, Queue]]) -> None:
+        with self.connection.pipeline() as pipeline:
+            for job, queue in batch:
+                execution = Execution.create(job, HEARTBEAT_TTL, pipeline=pipeline, worker_name=self.name)
+                self.executions[execution.id] = execution
+                self._started[job.id] = execution
+                job.heartbeat(now(), HEARTBEAT_TTL, pipeline=pipeline)
+                job.prepare_for_execution(self.name, pipeline=pipeline)
+                pipeline.persist(job.key)
+                pipeline.lrem(queue.intermediate_queue_key, 1, job.id)
+            self.set_state(WorkerStatus.BUSY, pipeline=pipeline)
+            self.heartbeat(pipeline=pipeline)
+            pipeline.execute()
+
+    def _set_idle(self) -> None:
+        if self.get_state() != WorkerStatus.IDLE:
+            self.set_state(WorkerStatus.IDLE)
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
+        """RQ's worker heartbeat, at most every WORKER_HEARTBEAT_EVERY s on its own (RQ sends one per job)."""
+        if pipeline is None and timeout is None and self._heartbeat_due > time.monotonic():
+            return
+        super().heartbeat(timeout, pipeline)
+        self._heartbeat_due = time.monotonic() + WORKER_HEARTBEAT_EVERY
+
+    def handle_execution_ended(self, job: Job, queue: Queue, heartbeat_ttl: int) -> None:
+        """RQ renews the job's heartbeat here for its callbacks: the heartbeat thread does that until it ends."""
+        job.ended_at = now()
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         """Hand the job to a worker thread; return once another job may start."""
-        execution = self.prepare_execution(job)
+        execution = self._started.pop(job.id, None) or self.prepare_execution(job)
         self.job_heartbeat.start()
         self.engine.submit(Slot(job, queue, execution, timeout=_deadline(job), exclusive=_exclusive(job)))
         self.engine.wait_for_free_slot()
@@ -148,8 +228,9 @@ class ServiceWorker(SimpleWorker):
         return HEARTBEAT_TTL
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
-        # Every dequeue goes through an intermediate list here, not only single-queue ones.
-        super().prepare_job_execution(job, remove_from_intermediate_queue=True)
+        # Started with its batch (`_start_batch`), and always out of its intermediate list.
+        if job.get_status(refresh=False) != JobStatus.STARTED:
+            super().prepare_job_execution(job, remove_from_intermediate_queue=True)
         self.meter.started(job)
 
     def renew_heartbeats(self, slots: list[Slot]) -> None:

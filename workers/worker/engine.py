@@ -96,6 +96,10 @@ class JobEngine:
             while len(self._running) >= self.concurrency and self._shutdown_at is None:
                 self._changed.wait()
 
+    def free_slots(self) -> int:
+        with self._changed:
+            return max(0, self.concurrency - len(self._running))
+
     def drain(self) -> None:
         """Block until no job is in flight: burst mode's end, or SIGTERM's grace and its aftermath."""
         with self._changed:
