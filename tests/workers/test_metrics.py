@@ -171,3 +171,20 @@ def test_recording_adds_no_round_trip(redis: Redis, settings: Settings) -> None:
     assert runs(redis) == {}
     assert round_trips(settings, recording=True) == plain
     assert runs(redis) == {("examples.add", "default", "finished"): 2.0, ("examples.fail", "default", "failed"): 2.0}
+
+
+def sends_to_drain(settings: Settings, jobs: int) -> int:
+    with counting_client(settings.redis_url) as connection:
+        connection.flushdb()
+        queue = get_queue("default", connection)
+        for _ in range(jobs):
+            queue.enqueue_call("workers.runner.run_task", args=["examples.noop", [], {}])
+        CountingConnection.sends = 0
+        ServiceWorker([queue], connection=connection).work(burst=True)
+        return CountingConnection.sends
+
+
+def test_each_more_job_costs_few_round_trips(settings: Settings) -> None:
+    few, many = sends_to_drain(settings, 20), sends_to_drain(settings, 100)
+    # Start-up and shutdown cost the same in both; RQ's SimpleWorker spends 20 per job.
+    assert (many - few) / 80 <= 4
