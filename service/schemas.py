@@ -115,7 +115,8 @@ class WorkerOut(BaseModel):
     name: str
     state: str
     queues: list[str]
-    current_job: str | None
+    current_job: str | None = Field(description="The first of `current_jobs` (oldest), or null when idle.")
+    current_jobs: list[str] = Field(description="Every job the worker is running now (up to WORKER_CONCURRENCY).")
     successful_jobs: int
     failed_jobs: int
     birth: datetime | None

@@ -95,6 +95,48 @@ def ask_retry() -> Retry:
     return Retry(max=1)
 
 
+@task(name="tests.gate")
+def gate(key: str, timeout: float = 120) -> int:
+    """Arrive (counted in `arrived:<key>`), wait until the test opens `open:<key>`; return the arrivals then."""
+    ledger = _ledger()
+    ledger.incr(f"arrived:{key}")
+    deadline = time.monotonic() + timeout
+    while not ledger.exists(f"open:{key}"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gate {key} never opened")
+        time.sleep(0.02)
+    return int(ledger.get(f"arrived:{key}") or 0)
+
+
+@task(name="tests.async_gate")
+async def async_gate(key: str, timeout: float = 120) -> int:
+    """`tests.gate` as a coroutine: waits by awaiting, so it shares the event loop with its peers."""
+    ledger = _ledger()
+    ledger.incr(f"arrived:{key}")
+    deadline = time.monotonic() + timeout
+    while not ledger.exists(f"open:{key}"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gate {key} never opened")
+        await asyncio.sleep(0.02)
+    return int(ledger.get(f"arrived:{key}") or 0)
+
+
+@task(name="tests.async_sleep")
+async def async_sleep(seconds: float) -> float:
+    await asyncio.sleep(seconds)
+    return seconds
+
+
+@task(name="tests.not_thread_safe", concurrency_safe=False)
+def not_thread_safe(key: str, seconds: float = 0.05) -> int:
+    """Counts, in `overlap:<key>`, every start that found another run of this task still in progress."""
+    ledger = _ledger()
+    if int(ledger.incr(f"active:{key}")) > 1:
+        ledger.incr(f"overlap:{key}")
+    time.sleep(seconds)
+    return int(ledger.decr(f"active:{key}"))
+
+
 def stop_once_started(redis: Redis, job_id: str) -> threading.Thread:
     """A thread that asks the worker to stop a `tests.sleep` job once its body runs (tests of stop)."""
     from workers.jobs import submit as jobs

@@ -1,9 +1,12 @@
-"""Worker throughput benchmark: no-op jobs/s drained by our worker and by raw RQ's two workers.
+"""Worker throughput benchmark: jobs/s drained by our worker, raw RQ's workers and dramatiq's, on one Redis.
 
-Each contender gets a freshly flushed Redis pre-filled with N jobs, then 1 or 2
-burst-mode worker processes; the clock runs from `go` until every job is in the
-finished or failed registry. Our jobs are submitted through `workers.jobs.submit`,
-the way the API submits them; raw RQ's are a plain function enqueued with RQ's defaults.
+Each contender gets a freshly flushed Redis pre-filled with N jobs (each with one
+retry), then its worker processes; the clock runs from `go` until every job has
+ended. Our jobs are submitted through `workers.jobs.submit`, the way the API submits
+them; raw RQ's are a plain function enqueued with RQ's defaults; dramatiq's are
+messages of an actor with the Redis results middleware (bench/worker/dramatiq_side.py).
+Round trips are Redis's own count of socket reads (INFO stats `total_reads_processed`):
+a pipeline or a script is one.
 """
 
 from __future__ import annotations
@@ -21,11 +24,17 @@ from bench.harness.processes import Process, Processes
 from bench.harness.redis import RedisServer, command_delta
 from bench.harness.report import ratio
 from bench.harness.wait import poll_until, wait_until
+from bench.worker import dramatiq_side
 from bench.worker.fill import QUEUE, fill, registry_keys
 from bench.worker.plan import WorkerPlan
 
 POLL_SECONDS = 0.02
-LABELS = {"service": "ours (ServiceWorker)", "simple": "rq.SimpleWorker", "fork": "rq.Worker (fork)"}
+LABELS = {
+    "service": "ours (ServiceWorker)",
+    "simple": "rq.SimpleWorker",
+    "fork": "rq.Worker (fork)",
+    "dramatiq": "dramatiq 2x8 threads",
+}
 
 
 @dataclass(frozen=True)
@@ -33,16 +42,32 @@ class Contender:
     kind: str
     processes: int
     jobs: int
+    task: str = "noop"  # noop, sleep (50 ms, sync) or async_sleep (50 ms, awaited)
+    concurrency: int | None = None  # ours: jobs at once per process (None: WORKER_CONCURRENCY)
+
+    @property
+    def name(self) -> str:
+        suffix = f"-c{self.concurrency}" if self.concurrency else ""
+        return f"{self.kind}-{self.task}-x{self.processes}{suffix}"
 
 
 def contenders(plan: WorkerPlan) -> list[Contender]:
-    """Interleaved (each kind at 1 process, then each at 2) so drift hits every kind alike."""
-    jobs = {"service": plan.simple_jobs, "simple": plan.simple_jobs, "fork": plan.fork_jobs}
-    return [Contender(kind, n, jobs[kind]) for n in (1, 2) for kind in ("service", "simple", "fork")]
+    """No-op jobs on 2 processes for all, then the 50 ms tasks on one process; 1 process and fork: full plan."""
+    jobs = plan.simple_jobs
+    runs = [Contender(kind, 2, jobs) for kind in ("service", "simple", "dramatiq")]
+    if plan.fork_jobs:
+        runs += [Contender(kind, 1, jobs) for kind in ("service", "simple")]
+        runs += [Contender("fork", n, plan.fork_jobs) for n in (1, 2)]
+    runs += [
+        Contender("service", 1, plan.sleep_jobs, "sleep", plan.sleep_concurrency),
+        Contender("service", 1, plan.sleep_jobs, "async_sleep", plan.sleep_concurrency),
+        Contender("simple", 1, plan.simple_sleep_jobs, "sleep"),
+    ]
+    return runs
 
 
 def run(plan: WorkerPlan, workdir: Path) -> dict[str, Any]:
-    """Run every contender on one private Redis and compare our rate with raw RQ's."""
+    """Run every contender on one private Redis and compare our rates with the others'."""
     with (
         RedisServer(workdir / "redis-worker", startup_timeout=plan.startup_timeout) as redis,
         Processes(workdir / "logs") as processes,
@@ -57,45 +82,93 @@ def _drain(
 ) -> dict[str, Any]:
     """Fill, start the workers, say go, and time until all jobs have ended."""
     redis.flush()
-    fill(redis, contender.kind, contender.jobs)
+    if contender.kind == "dramatiq":
+        return _drain_dramatiq(processes, redis, contender, plan)
+    fill(redis, contender.kind, contender.jobs, contender.task)
     queued = int(redis.client.llen(f"rq:queue:{QUEUE}"))
     if queued != contender.jobs:
         raise RuntimeError(f"pre-fill left {queued} jobs on the queue, expected {contender.jobs}")
-    name = f"{contender.kind}-x{contender.processes}"
     workers = [
-        _start_drain(processes, contender.kind, redis.url, log_dir / f"{name}-{i}.log")
+        _start_drain(processes, contender, redis.url, log_dir / f"{contender.name}-{i}.log")
         for i in range(contender.processes)
     ]
     _wait_ready(workers, plan.startup_timeout)
-    before = redis.command_calls()
+    before = _counters(redis)
     started = time.perf_counter()
     for worker in workers:
         _send_go(worker)
     finished, failed, polls = _poll_until_done(redis.client, contender, workers, plan.drain_timeout)
     seconds = time.perf_counter() - started
-    calls = command_delta(before, redis.command_calls())
-    calls.pop("info", None)
-    calls["zcard"] = calls.get("zcard", 0) - 2 * polls  # our own polling, not the workers'
-    wait_until(lambda: all(w.poll() is not None for w in workers), 15, f"{name} workers to exit")
+    counted = _counted(before, _counters(redis), polls, finished + failed)
+    wait_until(lambda: all(w.poll() is not None for w in workers), 15, f"{contender.name} workers to exit")
     for worker in workers:
         processes.stop(worker)
+    return _figures(contender, finished, failed, seconds, counted) | {"exit_codes": [w.returncode for w in workers]}
+
+
+def _drain_dramatiq(processes: Processes, redis: RedisServer, contender: Contender, plan: WorkerPlan) -> dict[str, Any]:
+    dramatiq_side.fill(redis.url, contender.jobs, contender.task)
+    worker = dramatiq_side.start(processes, redis.url, contender.name)
+    wait_until(lambda: dramatiq_side.ready(redis.client), plan.startup_timeout, "dramatiq workers to fetch")
+    before = _counters(redis)
+    started = time.perf_counter()
+    dramatiq_side.go(redis.client)
+    polls = [0]
+
+    def done() -> bool:
+        polls[0] += 1
+        return dramatiq_side.left(redis.client) == 0 or worker.poll() is not None
+
+    poll_until(done, plan.drain_timeout, f"{contender.name} to drain", POLL_SECONDS)
+    seconds = time.perf_counter() - started
+    finished = contender.jobs - dramatiq_side.left(redis.client)
+    counted = _counted(before, _counters(redis), polls[0] + 1, finished)
+    processes.stop(worker)
+    return _figures(contender, finished, 0, seconds, counted)
+
+
+def _counters(redis: RedisServer) -> dict[str, int]:
+    return {**redis.command_calls(), "reads": int(redis.client.info("stats")["total_reads_processed"])}
+
+
+def _counted(before: dict[str, int], after: dict[str, int], polls: int, ended: int) -> dict[str, Any]:
+    """Commands and round trips per ended job, our own polling (and INFO readings) left out."""
+    calls = command_delta(before, after)
+    reads = calls.pop("reads", 0) - polls - 2  # each poll one read; the two `_counters` readings two more each
+    calls.pop("info", None)
+    for name in ("zcard", "hlen"):
+        if name in calls:
+            calls[name] -= polls * (2 if name == "zcard" else 1)
+    per_job = max(ended, 1)
+    return {
+        "redis_commands_per_job": round(sum(v for v in calls.values() if v > 0) / per_job, 2),
+        "round_trips_per_job": round(max(reads, 0) / per_job, 2),
+        "redis_commands": {k: v for k, v in calls.items() if v > 0},
+    }
+
+
+def _figures(
+    contender: Contender, finished: int, failed: int, seconds: float, counted: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "kind": contender.kind,
         "label": LABELS[contender.kind],
+        "task": contender.task,
+        "concurrency": contender.concurrency,
         "processes": contender.processes,
         "jobs": contender.jobs,
         "finished": finished,
         "failed": failed,
         "seconds": round(seconds, 3),
         "jobs_per_s": round(finished / seconds, 1),
-        "redis_commands_per_job": round(sum(calls.values()) / max(finished + failed, 1), 2),
-        "redis_commands": {k: v for k, v in calls.items() if v > 0},
-        "exit_codes": [w.returncode for w in workers],
+        **counted,
     }
 
 
-def _start_drain(processes: Processes, kind: str, url: str, log: Path) -> Process:
-    args = ["-m", "bench.worker.drain", kind, QUEUE, "--redis-url", url, "--log", str(log)]
+def _start_drain(processes: Processes, contender: Contender, url: str, log: Path) -> Process:
+    args = ["-m", "bench.worker.drain", contender.kind, QUEUE, "--redis-url", url, "--log", str(log)]
+    if contender.concurrency:
+        args += ["--concurrency", str(contender.concurrency)]
     return processes.python(log.stem, args, pipes=True)
 
 
@@ -131,18 +204,22 @@ def _poll_until_done(
         counts[0], counts[1] = pipe.zcard(finished_key).zcard(failed_key).execute()
         return counts[0] + counts[1] >= contender.jobs or all(w.poll() is not None for w in workers)
 
-    if not poll_until(done, timeout, f"{contender.kind} x{contender.processes} to drain", POLL_SECONDS):
-        print(f"warning: {contender.kind} x{contender.processes} not done after {timeout:.0f}s", file=sys.stderr)
+    if not poll_until(done, timeout, f"{contender.name} to drain", POLL_SECONDS):
+        print(f"warning: {contender.name} not done after {timeout:.0f}s", file=sys.stderr)
     return counts[0], counts[1], counts[2]
 
 
 def _ratios(runs: list[dict[str, Any]]) -> dict[str, float | None]:
-    """Our rate over raw RQ's, at equal process counts."""
-    rate = {(r["kind"], r["processes"]): r["jobs_per_s"] for r in runs}
+    """Our rate over each baseline's, on the same task and process count."""
+    rate = {(r["kind"], r["task"], r["processes"]): r["jobs_per_s"] for r in runs}
     ratios: dict[str, float | None] = {}
-    for processes in sorted({r["processes"] for r in runs}):
-        ours = rate.get(("service", processes))
-        for kind, name in (("simple", "rq.SimpleWorker"), ("fork", "rq.Worker")):
-            raw = rate.get((kind, processes))
-            ratios[f"ours/{name} x{processes}"] = ratio(ours, raw)
+    for processes in (2, 1):
+        ours = rate.get(("service", "noop", processes))
+        for kind in ("dramatiq", "simple", "fork"):
+            other = rate.get((kind, "noop", processes))
+            if ours is not None and other is not None:
+                ratios[f"no-op ours/{LABELS[kind]} x{processes}"] = ratio(ours, other)
+    simple_sleep = rate.get(("simple", "sleep", 1))
+    for task in ("sleep", "async_sleep"):
+        ratios[f"50 ms {task} ours x1/rq.SimpleWorker x1"] = ratio(rate.get(("service", task, 1)), simple_sleep)
     return ratios

@@ -18,6 +18,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker, Worker
 from rq.worker import BaseWorker
 
+from bench.worker.fill import TASK_MODULES
 from workers.core.connection import connect
 from workers.core.logs import configure_logging
 from workers.core.settings import Settings
@@ -30,14 +31,18 @@ GO_TIMEOUT_SECONDS = 60.0
 LOG_LEVEL = "INFO"
 
 
-def build_worker(kind: str, queue_name: str, redis_url: str) -> BaseWorker:
+def build_worker(kind: str, queue_name: str, redis_url: str, concurrency: int | None) -> BaseWorker:
     """The worker the service runs, or raw RQ's with its defaults (pickle, rq.job.Job)."""
     if kind == "service":
-        settings = Settings(redis_url=redis_url, log_level=LOG_LEVEL)
+        settings = Settings(redis_url=redis_url, log_level=LOG_LEVEL, task_modules=[TASK_MODULES])
         configure_logging(settings.log_level, settings.log_format)  # as `workers.worker.main` does
         load_task_modules(settings.task_modules)
         connection = connect(settings)
-        return ServiceWorker([get_queue(queue_name, connection)], connection=connection)
+        return ServiceWorker(
+            [get_queue(queue_name, connection)],
+            connection=connection,
+            concurrency=concurrency or settings.worker_concurrency,
+        )
     raw = Redis.from_url(redis_url)
     worker_class = SimpleWorker if kind == "simple" else Worker
     return worker_class([Queue(queue_name, connection=raw)], connection=raw)
@@ -64,8 +69,9 @@ def main() -> int:
     parser.add_argument("queue")
     parser.add_argument("--redis-url", required=True)
     parser.add_argument("--log", required=True, help="file for the worker's output after the handshake")
+    parser.add_argument("--concurrency", type=int, help="ours: jobs at once (default WORKER_CONCURRENCY)")
     args = parser.parse_args()
-    worker = build_worker(args.kind, args.queue, args.redis_url)
+    worker = build_worker(args.kind, args.queue, args.redis_url, args.concurrency)
     if not wait_for_go(GO_TIMEOUT_SECONDS):
         return 2
     send_output_to(args.log)

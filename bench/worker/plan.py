@@ -9,12 +9,31 @@ from bench.harness.plan import Plan, Plans
 
 @dataclass(frozen=True, kw_only=True)
 class WorkerPlan(Plan):
-    simple_jobs: int  # for ours and rq.SimpleWorker
-    fork_jobs: int  # for rq.Worker, which forks per job and is several times slower
+    simple_jobs: int  # no-op jobs for ours, rq.SimpleWorker and dramatiq
+    fork_jobs: int  # for rq.Worker, which forks per job and is several times slower (0: skip it and the x1 runs)
+    sleep_jobs: int  # 50 ms jobs for ours, one process at `sleep_concurrency`
+    simple_sleep_jobs: int  # 50 ms jobs for rq.SimpleWorker (20/s at best)
+    sleep_concurrency: int
     drain_timeout: float
 
 
 PLANS = Plans(
-    quick=WorkerPlan(name="quick", simple_jobs=800, fork_jobs=150, drain_timeout=60.0),
-    full=WorkerPlan(name="full", simple_jobs=3000, fork_jobs=600, drain_timeout=120.0),
+    quick=WorkerPlan(
+        name="quick",
+        simple_jobs=1000,
+        fork_jobs=0,
+        sleep_jobs=400,
+        simple_sleep_jobs=40,
+        sleep_concurrency=16,
+        drain_timeout=60.0,
+    ),
+    full=WorkerPlan(
+        name="full",
+        simple_jobs=5000,
+        fork_jobs=600,
+        sleep_jobs=2000,
+        simple_sleep_jobs=200,
+        sleep_concurrency=16,
+        drain_timeout=120.0,
+    ),
 )

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.e2e
 
 DOING = {
     "web": "web: the HTTP API, /docs and /dashboard for queues high, default, low, 3 API keys",
-    "worker": "worker: queues high, default, low (in priority order), one job at a time",
+    "worker": "worker: queues high, default, low (in priority order), up to 8 jobs at once",
     "scheduler": "scheduler: fires due schedules",
 }
 

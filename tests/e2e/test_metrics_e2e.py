@@ -24,7 +24,10 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 @pytest.fixture(scope="module")
 def two_workers(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = Stack(redis_server.url, tmp_path_factory.mktemp("metrics"), QUEUES=QUEUE, LOG_FORMAT="json")
+    # One job at a time per process, so the rendezvous of two jobs needs both workers.
+    stack = Stack(
+        redis_server.url, tmp_path_factory.mktemp("metrics"), QUEUES=QUEUE, LOG_FORMAT="json", WORKER_CONCURRENCY="1"
+    )
     stack.start("web")
     stack.start("worker")
     stack.start("worker")

@@ -16,6 +16,7 @@ import rq.serializers
 import rq_dashboard.web
 from redis import Redis
 from rq import Queue, SimpleWorker
+from rq.executions import Execution
 from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job
 from rq_scheduler import Scheduler
@@ -27,10 +28,16 @@ WORKERS = pathlib.Path(__file__).parents[2] / "workers"
 
 # (class, method name, rq's parameter names at the pinned version)
 METHODS: list[tuple[type, str, list[str]]] = [
-    (SimpleWorker, "_install_signal_handlers", ["self"]),
     (SimpleWorker, "request_stop", ["self", "signum", "frame"]),
     (SimpleWorker, "kill_horse", ["self", "sig"]),
     (SimpleWorker, "handle_warm_shutdown_request", ["self"]),
+    (SimpleWorker, "handle_payload", ["self", "message"]),
+    (SimpleWorker, "request_stop_execution", ["self", "execution_id"]),
+    (SimpleWorker, "teardown", ["self"]),
+    (SimpleWorker, "dequeue_job_and_maintain_ttl", ["self", "timeout", "max_idle_time"]),
+    (SimpleWorker, "execute_job", ["self", "job", "queue"]),
+    (SimpleWorker, "prepare_execution", ["self", "job"]),
+    (SimpleWorker, "heartbeat", ["self", "timeout", "pipeline"]),
     (SimpleWorker, "get_heartbeat_ttl", ["self", "job", "working_time"]),
     (SimpleWorker, "prepare_job_execution", ["self", "job", "remove_from_intermediate_queue"]),
     (SimpleWorker, "perform_job", ["self", "job", "queue", "execution"]),
@@ -39,20 +46,21 @@ METHODS: list[tuple[type, str, list[str]]] = [
     (SimpleWorker, "handle_job_retry", ["self", "job", "queue", "retry", "started_job_registry", "execution"]),
     (SimpleWorker, "increment_successful_job_count", ["self", "pipeline"]),
     (SimpleWorker, "increment_failed_job_count", ["self", "pipeline"]),
-    (SimpleWorker, "maintain_heartbeats", ["self", "job", "execution"]),
     (SimpleWorker, "push_exc_handler", ["self", "handler_func"]),
     (SimpleWorker, "get_current_job_id", ["self"]),
     (Queue, "acquire_maintenance_lock", ["self"]),
-    (Queue, "dequeue_any", ["queues", "timeout", "connection", "job_class", "serializer", "death_penalty_class"]),
-    (
-        Queue,
-        "_fetch_dequeued_job",
-        ["connection", "queue_key", "job_id", "job_class", "serializer", "death_penalty_class"],
-    ),
+    (Job, "restore", ["self", "raw_data"]),
+    (Job, "prepare_for_execution", ["self", "worker_name", "pipeline"]),
+    (Execution, "create", ["job", "ttl", "pipeline", "worker_name"]),
+    (SimpleWorker, "handle_execution_ended", ["self", "job", "queue", "heartbeat_ttl"]),
+    (SimpleWorker, "set_state", ["self", "state", "pipeline"]),
+    (SimpleWorker, "check_for_suspension", ["self", "burst"]),
     (IntermediateQueue, "should_be_cleaned_up", ["self", "job_id"]),
     (IntermediateQueue, "get_first_seen", ["self", "job_id"]),
     (Job, "__init__", ["self", "id", "connection", "serializer"]),
     (Job, "key_for", ["job_id"]),
+    (Job, "heartbeat", ["self", "timestamp", "ttl", "pipeline", "xx"]),
+    (Execution, "heartbeat", ["self", "started_job_registry", "ttl", "pipeline"]),
     (
         Scheduler,
         "__init__",
@@ -75,12 +83,12 @@ def test_rq_method_has_the_pinned_signature(cls: type, name: str, parameters: li
 
 def test_worker_attributes_the_seam_reads_exist(redis: Redis) -> None:
     worker = ServiceWorker([get_queue("default", redis)], connection=redis)
-    for attribute in ("_stopped_job_id", "pubsub", "pubsub_thread"):
+    for attribute in ("_stopped_job_id", "_ordered_queues", "executions", "pubsub", "pubsub_thread"):
         assert hasattr(worker, attribute), attribute
 
 
 def test_queue_and_scheduler_attributes_the_seam_reads_exist() -> None:
-    for attribute in ("intermediate_queue", "registry_cleaning_key", "redis_queues_keys"):
+    for attribute in ("intermediate_queue", "intermediate_queue_key", "registry_cleaning_key", "redis_queues_keys"):
         assert hasattr(Queue, attribute), attribute
     for attribute in ("redis_scheduler_namespace_prefix", "scheduler_lock_key", "scheduled_jobs_key"):
         assert hasattr(Scheduler, attribute), attribute
@@ -101,7 +109,13 @@ def test_no_module_outside_the_seam_subclasses_rq_or_uses_its_private_names(path
     text = path.read_text()
     rq_classes = r"(Worker|SimpleWorker|Queue|Job|Scheduler|IntermediateQueue|\w*Registry|\w*Serializer)"
     assert re.search(rf"^class \w+\((\w+, )*{rq_classes}\b", text, re.M) is None
-    private = {"_install_signal_handlers", "_stopped_job_id", "_fetch_dequeued_job", "_lock_acquired"}
+    private = {
+        "_install_signal_handlers",
+        "_stopped_job_id",
+        "_fetch_dequeued_job",
+        "_lock_acquired",
+        "_ordered_queues",
+    }
     assert {name for name in private if name in text} == set()
 
 

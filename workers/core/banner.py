@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def banner(process: str, doing: str, settings: Settings) -> str:
-    """`worker: queues high, default, low, one job at a time; Redis redis://...; 4 tasks from workers.tasks.builtin`."""
+    """`worker: queues high, default, low, up to 8 jobs at once; Redis redis://...; 4 tasks from ...`."""
     modules = ", ".join((*BUILTIN_MODULES, *settings.task_modules))
     tasks = len(registry.all())
     return f"{process}: {doing}; Redis {mask_url(settings.redis_url)}; {tasks} tasks from {modules}"

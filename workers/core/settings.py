@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     job_retry: int = Field(default=0, ge=0, le=100)
     result_ttl: int = Field(default=86_400, ge=-1)
     failure_ttl: int = Field(default=7 * 86_400, ge=1)
+    worker_concurrency: int = Field(default=8, ge=1, le=256)  # jobs at once per worker process
     worker_shutdown_grace: float = Field(default=25.0, ge=0, le=28)
     # `combined`: the schedule metrics' `schedule` label is "*", so 100,000 schedules are not 1.8M series.
     schedule_metrics: Literal["per_schedule", "combined"] = "per_schedule"

@@ -128,7 +128,8 @@ class WorkerInfo:
     name: str
     state: str
     queues: list[str]
-    current_job: str | None
+    current_job: str | None  # the first of current_jobs, kept for clients of one job per worker
+    current_jobs: list[str]  # every job the worker is running, oldest first
     successful_jobs: int
     failed_jobs: int
     birth: datetime | None
@@ -136,16 +137,20 @@ class WorkerInfo:
 
 
 def worker_infos(connection: Redis) -> list[WorkerInfo]:
-    return [
-        WorkerInfo(
-            name=w.name,
-            state=str(getattr(w.get_state(), "value", w.get_state())),
-            queues=w.queue_names(),
-            current_job=w.get_current_job_id(),
-            successful_jobs=w.successful_job_count,
-            failed_jobs=w.failed_job_count,
-            birth=w.birth_date,
-            last_heartbeat=w.last_heartbeat,
-        )
-        for w in all_workers(connection)
-    ]
+    return [_worker_info(worker) for worker in all_workers(connection)]
+
+
+def _worker_info(worker: Worker) -> WorkerInfo:
+    executions = sorted(worker.get_current_executions(), key=lambda execution: execution.created_at)
+    current_jobs = [execution.job_id for execution in executions]
+    return WorkerInfo(
+        name=worker.name,
+        state=str(getattr(worker.get_state(), "value", worker.get_state())),
+        queues=worker.queue_names(),
+        current_job=current_jobs[0] if current_jobs else None,
+        current_jobs=current_jobs,
+        successful_jobs=worker.successful_job_count,
+        failed_jobs=worker.failed_job_count,
+        birth=worker.birth_date,
+        last_heartbeat=worker.last_heartbeat,
+    )

@@ -1,30 +1,41 @@
-"""The service's RQ worker: RQ's SimpleWorker with its concerns attached at RQ's own hooks.
+"""The service's RQ worker: RQ's SimpleWorker running up to `concurrency` jobs at once.
 
-No fork per job (the fork, not the task, is where plain RQ spends its time). Each
-concern is a collaborator called from the methods below, the way dramatiq attaches
-middleware: metering (workers/worker/metering.py), the running job's heartbeat
-(workers/worker/heartbeat.py), stop and shutdown grace (workers/worker/shutdown.py).
-Every RQ method overridden here, and every private RQ name used, is pinned by
-tests/workers/test_rq_seam.py.
+No fork per job (the fork, not the task, is where plain RQ spends its time). RQ's own
+loop dequeues; `execute_job` hands each job to the engine (workers/worker/engine.py:
+worker threads, one event loop for async tasks, deadlines, stops) and returns as soon
+as another job may start. RQ's `perform_job` and its end handlers run unchanged in the
+job's thread. Each concern is a collaborator called from the methods below, the way
+dramatiq attaches middleware: metering (workers/worker/metering.py), the running jobs'
+heartbeat (workers/worker/heartbeat.py). Every RQ method overridden here, and every
+private RQ name used, is pinned by tests/workers/test_rq_seam.py.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
+import threading
+import time
+from collections import deque
 from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
 from rq import Retry, SimpleWorker
+from rq.command import parse_payload
 from rq.exceptions import InvalidJobOperation
-from rq.job import Job
+from rq.executions import Execution
+from rq.job import Job, JobStatus
 from rq.queue import Queue
+from rq.timeouts import BaseDeathPenalty
+from rq.utils import now
+from rq.worker import WorkerStatus
 
 from workers.observability.metrics import FINISHED
 from workers.rq_seam.job import SERIALIZER, TaskJob
-from workers.rq_seam.queue import ReliableQueue
-from workers.worker import shutdown
+from workers.rq_seam.queue import IDLE_POLL, ReliableQueue
+from workers.tasks.registry import registry
+from workers.worker.engine import INTERRUPTED, STOPPED, JobEngine, Slot
 from workers.worker.heartbeat import HEARTBEAT_TTL, JobHeartbeat
 from workers.worker.metering import JobMeter, count_abandoned, failure_outcome, retry_outcome
 
@@ -32,15 +43,33 @@ log = logging.getLogger(__name__)
 MAINTENANCE_INTERVAL = 10
 WORKER_TTL = 25  # an idle worker heartbeats (and maybe runs maintenance) every WORKER_TTL - 15 s
 DEFAULT_SHUTDOWN_GRACE = 25.0
+WORKER_HEARTBEAT_EVERY = 5.0  # the worker key lives WORKER_TTL + 60 s, so beats this far apart are plenty
+DEFAULT_CONCURRENCY = 8  # as dramatiq's default worker threads; settings.worker_concurrency overrides it
+
+
+class EngineDeadlines(BaseDeathPenalty):
+    """RQ's timeout hook, left empty: SIGALRM reaches only the main thread; the engine enforces deadlines."""
+
+    def setup_death_penalty(self) -> None:
+        pass
+
+    def cancel_death_penalty(self) -> None:
+        pass
 
 
 class ServiceWorker(SimpleWorker):
-    """Runs only registered tasks (JSON, TaskJob), never loses a dequeued job, stops jobs on request."""
+    """Runs only registered tasks (JSON, TaskJob), several at once, never loses a dequeued job."""
 
     queue_class = ReliableQueue
+    death_penalty_class = EngineDeadlines
 
     def __init__(
-        self, queues: list[Queue], connection: Redis, shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE, **kwargs: Any
+        self,
+        queues: list[Queue],
+        connection: Redis,
+        shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        **kwargs: Any,
     ) -> None:
         kwargs.setdefault("serializer", SERIALIZER)
         kwargs.setdefault("job_class", TaskJob)
@@ -50,65 +79,204 @@ class ServiceWorker(SimpleWorker):
         kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL)
         super().__init__(queues, connection=connection, **kwargs)
         self.meter = JobMeter()
-        self.job_heartbeat = JobHeartbeat(self)
-        self.grace = shutdown.ShutdownGrace(shutdown_grace)
+        self.engine = JobEngine(concurrency, run=self._perform_slot, on_abandon=self._finish_abandoned)
+        self.job_heartbeat = JobHeartbeat(self.engine.running, self.renew_heartbeats)
+        self.shutdown_grace = shutdown_grace
         self.stop_signalled = False  # tells work_until_stopped not to start another worker
+        self._ready: deque[tuple[Job, Queue]] = deque()  # taken and started, not yet handed to the engine
+        self._started: dict[str, Execution] = {}  # job id -> its execution, created with the batch
+        self._heartbeat_due = 0.0
+        self._failure_lock = threading.Lock()  # RQ reads its one `_stopped_job_id` while it records a failure
         self.push_exc_handler(count_abandoned)
 
     # Signals, stop and shutdown
-
-    def _install_signal_handlers(self) -> None:
-        super()._install_signal_handlers()
-        shutdown.on_interrupt(self.get_current_job_id)
 
     def request_stop(self, signum: int, frame: Any) -> None:
         self.stop_signalled = True
         super().request_stop(signum, frame)
 
-    def kill_horse(self, sig: signal.Signals = signal.SIGTERM) -> None:
-        """There is no horse: interrupt the job running in this process instead."""
-        shutdown.interrupt_main_thread()
-
     def handle_warm_shutdown_request(self) -> None:
-        """Let the running job finish within the grace period, else interrupt and requeue it."""
+        """Let the running jobs finish within the grace period, else interrupt and requeue them."""
         super().handle_warm_shutdown_request()
-        job_id = self.get_current_job_id()
-        if job_id is not None:
-            self.grace.start(job_id)
+        self.engine.begin_shutdown(self.shutdown_grace)
+
+    def kill_horse(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        """There is no horse: interrupt every job running in this process instead."""
+        for slot in self.engine.running():
+            self.engine.interrupt(slot.job_id, None)
+
+    def handle_payload(self, message: Any) -> None:
+        """RQ's stop-job command names a job: stop that one of the jobs in flight."""
+        payload = parse_payload(message)
+        if payload.get("command") == "stop-job":
+            self._stop(str(payload.get("job_id")))
+            return
+        super().handle_payload(message)
+
+    def request_stop_execution(self, execution_id: str) -> None:
+        for slot in self.engine.running():
+            if slot.execution.id == execution_id:
+                self._stop(slot.job_id)
+                return
+        log.warning("not running execution %s, command ignored", execution_id)
+
+    def _stop(self, job_id: str) -> None:
+        if not self.engine.interrupt(job_id, STOPPED):
+            log.warning("not running job %s, stop ignored", job_id)
+
+    def teardown(self) -> None:
+        self.engine.drain()  # burst mode's end, or SIGTERM: jobs in flight end (or are put back) first
+        super().teardown()
 
     # A job's run
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
+        """The next job of a batch taken and started in two round trips; None once burst mode is done.
+
+        Takes as many jobs as there are free slots: one Lua step moves them into their
+        intermediate lists and reads them, one pipeline starts them all (RQ's execution,
+        started registry and job fields, as `prepare_execution` and `prepare_job_execution`
+        write them). In burst mode "empty" counts only once no job is in flight, as one in
+        flight may put itself back (a retry). `max_idle_time` is not supported.
+        """
+        while not self._ready:
+            in_flight = bool(self.engine.running())  # read first: a job ending meanwhile may requeue itself
+            batch = self._take_batch(blocking=timeout is not None)
+            if self._stop_requested:  # SIGTERM while jobs ran (RQ raises only when idle): stop dequeuing
+                self._put_back_unstarted(batch)
+                return None
+            if batch:
+                self._start_batch(batch)
+                self._ready.extend(batch)
+            elif not in_flight:
+                return None
+            else:
+                self.engine.drain()
+        return self._ready.popleft()
+
+    def check_for_suspension(self, burst: bool) -> None:
+        """RQ asks Redis before every job; once per batch is enough (a suspension stops the next batch)."""
+        if not self._ready:
+            super().check_for_suspension(burst)
+
+    def _take_batch(self, blocking: bool) -> list[tuple[Job, Queue]]:
+        """Up to the free slots' worth of jobs; while blocking, heartbeats and maintenance go on meanwhile."""
+        if not self.engine.running():
+            self._set_idle()
+        while True:
+            self.heartbeat()
+            if self.should_run_maintenance_tasks:
+                self.run_maintenance_tasks()
+            batch = ReliableQueue.take(
+                self._ordered_queues,
+                self.engine.free_slots(),
+                connection=self.connection,
+                job_class=self.job_class,
+                block=IDLE_POLL if blocking else None,
+            )
+            if batch or not blocking or self._stop_requested:
+                return batch
+
+    def _put_back_unstarted(self, batch: list[tuple[Job, Queue]]) -> None:
+        """Jobs taken into their intermediate lists but not started: back to the front of their queues."""
+        for job, queue in reversed(batch):
+            with self.connection.pipeline() as pipeline:
+                pipeline.lrem(queue.intermediate_queue_key, 1, job.id)
+                pipeline.lpush(queue.key, job.id)
+                pipeline.execute()
+
+    def _start_batch(self, batch: list[tuple[Job, Queue]]) -> None:
+        with self.connection.pipeline() as pipeline:
+            for job, queue in batch:
+                execution = Execution.create(job, HEARTBEAT_TTL, pipeline=pipeline, worker_name=self.name)
+                self.executions[execution.id] = execution
+                self._started[job.id] = execution
+                job.heartbeat(now(), HEARTBEAT_TTL, pipeline=pipeline)
+                job.prepare_for_execution(self.name, pipeline=pipeline)
+                pipeline.persist(job.key)
+                pipeline.lrem(queue.intermediate_queue_key, 1, job.id)
+            self.set_state(WorkerStatus.BUSY, pipeline=pipeline)
+            self.heartbeat(pipeline=pipeline)
+            pipeline.execute()
+
+    def _set_idle(self) -> None:
+        if self.get_state() != WorkerStatus.IDLE:
+            self.set_state(WorkerStatus.IDLE)
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
+        """RQ's worker heartbeat, at most every WORKER_HEARTBEAT_EVERY s on its own (RQ sends one per job)."""
+        if pipeline is None and timeout is None and self._heartbeat_due > time.monotonic():
+            return
+        super().heartbeat(timeout, pipeline)
+        self._heartbeat_due = time.monotonic() + WORKER_HEARTBEAT_EVERY
+
+    def handle_execution_ended(self, job: Job, queue: Queue, heartbeat_ttl: int) -> None:
+        """RQ renews the job's heartbeat here for its callbacks: the heartbeat thread does that until it ends."""
+        job.ended_at = now()
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        """Hand the job to a worker thread; return once another job may start."""
+        execution = self._started.pop(job.id, None) or self.prepare_execution(job)
+        self.job_heartbeat.start()
+        self.engine.submit(Slot(job, queue, execution, timeout=_deadline(job), exclusive=_exclusive(job)))
+        self.engine.wait_for_free_slot()
+
+    def _perform_slot(self, slot: Slot) -> None:
+        self.perform_job(slot.job, slot.queue, slot.execution)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         return HEARTBEAT_TTL
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
-        # Every dequeue goes through an intermediate list here, not only single-queue ones.
-        super().prepare_job_execution(job, remove_from_intermediate_queue=True)
+        # Started with its batch (`_start_batch`), and always out of its intermediate list.
+        if job.get_status(refresh=False) != JobStatus.STARTED:
+            super().prepare_job_execution(job, remove_from_intermediate_queue=True)
         self.meter.started(job)
 
-    def perform_job(self, job: Job, queue: Queue, execution: Any) -> bool:
-        with self.job_heartbeat.running(job, execution):
-            return super().perform_job(job, queue, execution)  # type: ignore[no-any-return]
+    def renew_heartbeats(self, slots: list[Slot]) -> None:
+        """The worker's and every running job's heartbeat, in one pipeline."""
+        with self.connection.pipeline() as pipeline:
+            self.heartbeat(self.job_monitoring_interval + 60, pipeline=pipeline)
+            for slot in slots:
+                slot.execution.heartbeat(slot.job.started_job_registry, HEARTBEAT_TTL, pipeline=pipeline)
+                slot.job.heartbeat(now(), HEARTBEAT_TTL, pipeline=pipeline, xx=True)
+            pipeline.execute()
 
-    # A run's end: the outcome is noted before RQ forgets why, and rides on RQ's pipeline
+    # A run's end: recorded once (the job's thread, or the engine for an abandoned one); the
+    # outcome is noted before RQ forgets why, and rides on RQ's pipeline
 
     def handle_job_success(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
+        if not self.engine.claim_end_here():
+            return
         with self.meter.ending(job, FINISHED):
             super().handle_job_success(job, queue, *args, **kwargs)
 
     def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
-        requeue = self.grace.take_requeue()
-        with self.meter.ending(job, self.failure_outcome(job, interrupted=requeue)):
-            super().handle_job_failure(job, queue, *args, **kwargs)
-        if requeue:
-            self._put_back(job, queue)
+        if not self.engine.claim_end_here():
+            return
+        self._record_failure(job, queue, self.engine.slot_here(), *args, **kwargs)
 
     def handle_job_retry(self, job: Job, queue: Queue, retry: Retry, *args: Any, **kwargs: Any) -> None:
+        if not self.engine.claim_end_here():
+            return
         with self.meter.ending(job, retry_outcome(job, retry)):
             super().handle_job_retry(job, queue, retry, *args, **kwargs)
 
-    def failure_outcome(self, job: Job, interrupted: bool = False) -> str:
-        return failure_outcome(job, stopped=self._stopped_job_id == job.id, interrupted=interrupted)
+    def _finish_abandoned(self, slot: Slot) -> None:
+        """A job that did not stop when told: recorded as its thread would have, the thread left behind."""
+        slot.job.ended_at = now()
+        reason = f"{slot.reason}: the task did not stop, its thread was abandoned"
+        self._record_failure(slot.job, slot.queue, slot, exc_string=reason, execution=slot.execution)
+
+    def _record_failure(self, job: Job, queue: Queue, slot: Slot | None, *args: Any, **kwargs: Any) -> None:
+        reason = slot.reason if slot is not None else None
+        with self._failure_lock:
+            self._stopped_job_id = job.id if reason == STOPPED else None
+            outcome = failure_outcome(job, stopped=reason == STOPPED, interrupted=reason == INTERRUPTED)
+            with self.meter.ending(job, outcome):
+                super().handle_job_failure(job, queue, *args, **kwargs)
+        if reason == INTERRUPTED:
+            self._put_back(job, queue)
 
     def increment_successful_job_count(self, pipeline: Pipeline | None = None) -> None:
         super().increment_successful_job_count(pipeline)
@@ -124,3 +292,17 @@ class ServiceWorker(SimpleWorker):
         except InvalidJobOperation:
             return  # it had retries left and is already scheduled again
         log.info("job %s requeued after shutdown", job.id)
+
+
+def _deadline(job: Job) -> float | None:
+    """The job's timeout in seconds as RQ reads it (None or 0: the queue default; -1: none)."""
+    timeout = job.timeout or ReliableQueue.DEFAULT_TIMEOUT
+    return None if timeout == -1 else float(timeout)
+
+
+def _exclusive(job: Job) -> str | None:
+    """The task name when the task must never run beside itself in this process."""
+    name = job.task_name if isinstance(job, TaskJob) else None
+    if name is None or name not in registry:
+        return None
+    return None if registry.get(name).concurrency_safe else name

@@ -49,6 +49,7 @@ class Task:
     retry: RetryPolicy | None = None
     description: str = ""
     is_async: bool = field(default=False)
+    concurrency_safe: bool = True  # False: never runs beside itself in one worker process
 
     def parameters(self) -> list[dict[str, str]]:
         """Parameter names, kinds and annotations as strings, for `GET /tasks`."""
@@ -104,8 +105,12 @@ def task(
     queue: str | None = None,
     timeout: int | None = None,
     retry: int | dict[str, Any] | None = None,
+    concurrency_safe: bool = True,
 ) -> Callable[[F], F]:
     """Register a function (sync or async) as a task that jobs may run.
+
+    `concurrency_safe=False`: a worker process never runs two of its jobs at once
+    (for code that is not thread-safe); other tasks still run beside it.
 
     A bad `queue` raises ValueError at import, so a process with such a task does not start.
     """
@@ -123,6 +128,7 @@ def task(
                 retry=RetryPolicy.parse(retry),
                 description=doc.split("\n\n")[0],
                 is_async=inspect.iscoroutinefunction(func),
+                concurrency_safe=concurrency_safe,
             )
         )
         return func

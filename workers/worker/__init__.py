@@ -1,4 +1,5 @@
 """The worker process (`python -m workers.worker`) and what its RQ worker class calls.
 
-metering, heartbeat, shutdown (stop and grace) and lifecycle (a fresh worker after a Redis outage).
+engine (jobs at once on worker threads: deadlines, stops, shutdown grace), metering, heartbeat and
+lifecycle (a fresh worker after a Redis outage).
 """

@@ -22,14 +22,18 @@ def main() -> None:
 
     def build_worker() -> ServiceWorker:
         return ServiceWorker(
-            queues, name=worker_name(), connection=connection, shutdown_grace=settings.worker_shutdown_grace
+            queues,
+            name=worker_name(),
+            connection=connection,
+            shutdown_grace=settings.worker_shutdown_grace,
+            concurrency=settings.worker_concurrency,
         )
 
     work_until_stopped(build_worker, connection, settings.log_level)
 
 
 def listening(settings: Settings) -> str:
-    return f"queues {', '.join(settings.queues)} (in priority order), one job at a time"
+    return f"queues {', '.join(settings.queues)} (in priority order), up to {settings.worker_concurrency} jobs at once"
 
 
 if __name__ == "__main__":

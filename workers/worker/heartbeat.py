@@ -1,4 +1,4 @@
-"""The running job's heartbeat: one long-lived thread per worker renews its started-registry entry.
+"""The running jobs' heartbeat: one long-lived thread per worker renews every in-flight job in one pipeline.
 
 An entry that stops being renewed means a dead worker; the next maintenance pass
 of any live worker finds it within seconds and retries or fails the job.
@@ -9,50 +9,38 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Protocol
+from collections.abc import Callable
 
-from rq.job import Job
+from workers.worker.engine import Slot
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 5.0
 HEARTBEAT_TTL = 15
 
 
-class HeartbeatTarget(Protocol):
-    def maintain_heartbeats(self, job: Job, execution: Any) -> None: ...
-
-
 class JobHeartbeat:
-    """Renews the current job's entry every HEARTBEAT_EVERY seconds while `running()` is entered.
+    """Every HEARTBEAT_EVERY seconds, hands the jobs in flight to `renew` (one Redis pipeline for all).
 
     Long-lived rather than a thread per job: starting a thread costs more than a no-op job.
     """
 
-    def __init__(self, worker: HeartbeatTarget) -> None:
-        self.worker = worker
-        self.current: tuple[Job, Any] | None = None
+    def __init__(self, running: Callable[[], list[Slot]], renew: Callable[[list[Slot]], None]) -> None:
+        self._running = running
+        self._renew = renew
         self._thread: threading.Thread | None = None
 
-    def running(self, job: Job, execution: Any) -> JobHeartbeat:
+    def start(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._beat, name="job-heartbeat", daemon=True)
             self._thread.start()
-        self.current = (job, execution)
-        return self
-
-    def __enter__(self) -> JobHeartbeat:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.current = None
 
     def _beat(self) -> None:
         while True:
             time.sleep(HEARTBEAT_EVERY)
-            current = self.current
-            if current is None:
+            slots = [slot for slot in self._running() if not slot.abandoned]
+            if not slots:
                 continue
             try:
-                self.worker.maintain_heartbeats(*current)
-            except Exception:  # noqa: BLE001 - Redis away: the next beat retries; the job keeps running
-                log.warning("heartbeat for job %s failed", current[0].id, exc_info=True)
+                self._renew(slots)
+            except Exception:  # noqa: BLE001 - Redis away: the next beat retries; the jobs keep running
+                log.warning("heartbeat for %d jobs failed", len(slots), exc_info=True)

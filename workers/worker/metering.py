@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -37,11 +38,12 @@ class JobMeter:
     failure count on it on every path (success, failure, retry, stop). The metrics ride
     on that pipeline: no extra round trip, and they land atomically with the job's new
     status. The worker notes the outcome first (`ending`), because RQ forgets why a run
-    failed (a stop request, retries left) before it increments.
+    failed (a stop request, retries left) before it increments. Each job ends in its own
+    thread, so the outcome being recorded is per thread.
     """
 
     def __init__(self) -> None:
-        self._ending: JobRun | None = None
+        self._here = threading.local()
 
     def started(self, job: Job) -> None:
         task = task_label(job)
@@ -57,17 +59,18 @@ class JobMeter:
     def ending(self, job: Job, outcome: str) -> Iterator[None]:
         """Around RQ's handling of a run's end: what `record` writes, then one log line."""
         run = job_run(job, outcome)
-        self._ending = run
+        self._here.ending = run
         try:
             yield
         finally:
-            self._ending = None
+            self._here.ending = None
         log_end(job, run)
 
     def record(self, pipeline: Pipeline | None) -> None:
         # RQ may rebuild the success transaction after a WatchError; each build records once.
-        if pipeline is not None and self._ending is not None:
-            record_job_run(pipeline, self._ending)
+        ending = getattr(self._here, "ending", None)
+        if pipeline is not None and ending is not None:
+            record_job_run(pipeline, ending)
 
 
 def failure_outcome(job: Job, stopped: bool, interrupted: bool) -> str:

@@ -1,0 +1,110 @@
+"""Several jobs in flight in one Procfile worker: seen together, and none lost to kill -9, stop or SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis import Redis
+
+from bench.harness.redis import RedisServer
+from tests.support.stack import Stack, eventually
+
+QUEUE = "concurrency"
+IN_FLIGHT = 4
+
+
+@pytest.fixture
+def stack(redis_server: RedisServer, tmp_path: Path) -> Iterator[Stack]:
+    stack = Stack(redis_server.url, tmp_path, QUEUES=QUEUE, WORKER_CONCURRENCY=str(IN_FLIGHT))
+    stack.start("web")
+    yield stack
+    stack.stop_all()
+
+
+def ledger() -> Redis:
+    return Redis.from_url(os.environ["TEST_LEDGER_URL"])
+
+
+def arrivals(key: str) -> int:
+    return int(ledger().get(f"arrived:{key}") or 0)
+
+
+def submit_gates(stack: Stack, key: str, count: int = IN_FLIGHT, **options: Any) -> list[str]:
+    body = {"task": "tests.gate", "args": [key], "queue": QUEUE, **options}
+    answers = [stack.http.post("/jobs", json=body) for _ in range(count)]
+    assert [answer.status_code for answer in answers] == [202] * count
+    return [str(answer.json()["id"]) for answer in answers]
+
+
+def status(stack: Stack, job_id: str) -> str:
+    return str(stack.http.get(f"/jobs/{job_id}").json()["status"])
+
+
+def current_jobs(stack: Stack) -> set[str]:
+    return {job for worker in stack.http.get("/workers").json()["workers"] for job in worker["current_jobs"]}
+
+
+def test_jobs_in_flight_together_are_all_listed_on_the_worker(stack: Stack) -> None:
+    stack.start("worker")
+    key = uuid.uuid4().hex
+    ids = submit_gates(stack, key)
+    assert eventually(lambda: arrivals(key) == IN_FLIGHT)
+    assert eventually(lambda: current_jobs(stack) == set(ids))
+    ledger().set(f"open:{key}", 1)
+    assert [stack.wait_for(job_id)["status"] for job_id in ids] == ["finished"] * IN_FLIGHT
+    assert [stack.wait_for(job_id)["result"] for job_id in ids] == [IN_FLIGHT] * IN_FLIGHT
+
+
+def test_kill_9_with_several_in_flight_runs_every_one_again(stack: Stack) -> None:
+    worker = stack.start("worker")
+    key = uuid.uuid4().hex
+    ids = submit_gates(stack, key, retry={"max": 1})
+    assert eventually(lambda: arrivals(key) == IN_FLIGHT)
+    os.kill(worker.popen.pid, signal.SIGKILL)
+    worker.popen.wait()
+    stack.start("worker")
+    assert eventually(lambda: arrivals(key) == 2 * IN_FLIGHT, timeout=90)  # every one started again
+    ledger().set(f"open:{key}", 1)
+    assert [stack.wait_for(job_id)["status"] for job_id in ids] == ["finished"] * IN_FLIGHT
+
+
+def test_delete_stops_one_job_of_several(stack: Stack) -> None:
+    stack.start("worker")
+    key = uuid.uuid4().hex
+    ids = submit_gates(stack, key)
+    assert eventually(lambda: arrivals(key) == IN_FLIGHT)
+    assert stack.http.delete(f"/jobs/{ids[0]}").status_code < 300
+    assert eventually(lambda: status(stack, ids[0]) == "stopped")
+    assert [status(stack, job_id) for job_id in ids[1:]] == ["started"] * (IN_FLIGHT - 1)
+    ledger().set(f"open:{key}", 1)
+    assert [stack.wait_for(job_id)["status"] for job_id in ids[1:]] == ["finished"] * (IN_FLIGHT - 1)
+
+
+def test_sigterm_puts_back_every_job_still_running_after_the_grace(stack: Stack) -> None:
+    worker = stack.start("worker", WORKER_SHUTDOWN_GRACE="2")
+    key = uuid.uuid4().hex
+    ids = submit_gates(stack, key)
+    assert eventually(lambda: arrivals(key) == IN_FLIGHT)
+    assert worker.terminate() < 30
+    assert [status(stack, job_id) for job_id in ids] == ["queued"] * IN_FLIGHT
+    stack.start("worker")
+    ledger().set(f"open:{key}", 1)
+    assert [stack.wait_for(job_id)["status"] for job_id in ids] == ["finished"] * IN_FLIGHT
+
+
+def test_sigterm_lets_every_running_job_finish_within_the_grace(stack: Stack) -> None:
+    worker = stack.start("worker", WORKER_SHUTDOWN_GRACE="20")
+    key = uuid.uuid4().hex
+    ids = submit_gates(stack, key)
+    assert eventually(lambda: arrivals(key) == IN_FLIGHT)
+    worker.popen.send_signal(signal.SIGTERM)
+    assert eventually(lambda: "warm shut down requested" in worker.log())
+    ledger().set(f"open:{key}", 1)
+    assert worker.popen.wait(timeout=30) is not None
+    assert [status(stack, job_id) for job_id in ids] == ["finished"] * IN_FLIGHT
