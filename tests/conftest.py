@@ -13,7 +13,7 @@ from bench.harness.redis import RedisServer
 from service.app import create_app
 from service.settings import ServiceSettings
 from tests.support.keys import KEYS
-from tests.support.leftovers import pytest_sessionfinish  # noqa: F401 - the hook, found by its name here
+from tests.support.leftovers import pytest_configure, pytest_sessionfinish  # noqa: F401 - hooks, found by name
 from workers.core.connection import connect
 from workers.rq_seam.queue import get_queue
 from workers.rq_seam.worker import ServiceWorker

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.harness.proc_info import alive
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,11 +21,20 @@ def test_forgets_a_process() -> None:
     leaked = subprocess.Popen(["sleep", "600"], start_new_session=True)
     Path("{pid_file}").write_text(str(leaked.pid))
 """
+ORPHANING_TEST = """
+import subprocess
 
 
-def test_a_forgotten_process_is_killed_and_fails_the_run(tmp_path: Path) -> None:
+def test_orphans_a_process() -> None:
+    # the shell exits at once: its `sleep` loses its parent, as honcho's children do when make run is killed
+    subprocess.run(["sh", "-c", "sleep 600 & echo $! > {pid_file}"], start_new_session=True, check=True)
+"""
+
+
+@pytest.mark.parametrize("test", [LEAKY_TEST, ORPHANING_TEST], ids=["child", "orphan"])
+def test_a_forgotten_process_is_killed_and_fails_the_run(tmp_path: Path, test: str) -> None:
     pid_file = tmp_path / "leaked.pid"
-    (tmp_path / "test_leaky.py").write_text(LEAKY_TEST.format(pid_file=pid_file))
+    (tmp_path / "test_leaky.py").write_text(test.format(pid_file=pid_file))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.support.leftovers"]
     done = subprocess.run([*command, str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)

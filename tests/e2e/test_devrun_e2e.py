@@ -20,7 +20,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from bench.harness.ports import free_port
-from tests.support.processes import stop_tree
+from tests.support.processes import ProcessTree
 from tests.support.stack import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,6 +81,7 @@ class Launch:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        self.tree = ProcessTree(self.popen)  # honcho's processes and Redis run in sessions of their own
         self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", headers={"X-API-Key": KEY}, timeout=30)
 
     def text(self) -> str:
@@ -88,6 +89,10 @@ class Launch:
 
     def ctrl_c(self) -> int:
         os.killpg(self.popen.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
+        return self.popen.wait(timeout=40)
+
+    def sigterm(self) -> int:
+        self.popen.terminate()  # what a supervisor sends, to the launcher alone
         return self.popen.wait(timeout=40)
 
 
@@ -98,7 +103,7 @@ def launch(tmp_path: Path) -> Iterator[Launch]:
         yield launch
     finally:
         launch.client.close()
-        stop_tree(launch.popen)  # honcho's processes and Redis run in sessions of their own
+        launch.tree.stop()
 
 
 def test_runs_everything_on_an_embedded_redis_and_stops_cleanly_on_ctrl_c(launch: Launch) -> None:
@@ -116,3 +121,10 @@ def test_runs_everything_on_an_embedded_redis_and_stops_cleanly_on_ctrl_c(launch
     assert "Connection refused" not in text, text[-3000:]  # Redis outlived every process that uses it
     assert not answers(launch.redis_url)  # and was stopped after them
     assert list(launch.data_dir.iterdir()) != []  # its AOF lives where REDIS_DATA_DIR says
+
+
+def test_sigterm_stops_every_process_and_then_redis(launch: Launch) -> None:
+    assert eventually(lambda: healthy(launch.client), timeout=40), launch.text()[-3000:]
+    assert launch.sigterm() == 0
+    assert not healthy(launch.client)
+    assert not answers(launch.redis_url)

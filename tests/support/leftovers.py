@@ -1,13 +1,17 @@
 """The suite's last word on processes: whatever a test started and left running is killed, and fails the run.
 
 Tests start their processes in sessions of their own (so a Ctrl-C reaches them in
-order), which hides them from a process-group kill; they stay our descendants until
-we exit, so at the very end of the session every live descendant is a leftover.
+order), which hides them from a process-group kill. The test process is made a child
+subreaper (Linux), so a process whose parent died (honcho's children when `make run`'s
+launcher is killed) is re-parented to it rather than to init: every process a test
+started stays our descendant, and at the very end of the session each live one is a
+leftover.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 from pathlib import Path
@@ -15,6 +19,14 @@ from pathlib import Path
 import pytest
 
 from bench.harness.proc_info import descendants
+
+PR_SET_CHILD_SUBREAPER = 36  # prctl(2)
+
+
+def become_subreaper() -> None:
+    """Orphans below us are re-parented to us, not to init (no-op where prctl is missing)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1)
 
 
 def command_line(pid: int) -> str:
@@ -31,6 +43,10 @@ def reap_descendants(pid: int) -> list[str]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(child, signal.SIGKILL)
     return [f"{child}: {command}" for child, command in found]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    become_subreaper()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
