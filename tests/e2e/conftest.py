@@ -14,6 +14,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def stack(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A web and a worker on an empty database: what earlier modules left (a killed worker's record) is gone."""
+    redis_server.client.flushdb()
     stack = Stack(redis_server.url, tmp_path_factory.mktemp("logs"))
     try:  # a process that fails to start must not leave the others running
         stack.start("web")
