@@ -6,53 +6,34 @@ import hashlib
 import json
 import math
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
 from redis.exceptions import WatchError
-from rq import Queue, Retry
+from rq import Retry
 from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import JobStatus
+from rq.utils import parse_timeout
 
 from workers.core.datetimes import check_representable
 from workers.core.errors import InvalidJobError, JobNotFoundError, JobStateError, TaskNotFoundError
 from workers.core.json_values import check_json_value
 from workers.core.keys import check_queue_name, idempotency_key
 from workers.core.settings import Settings
+from workers.jobs import writer
+from workers.jobs.spec import JobSpec
+from workers.jobs.writer import Guard, JobOptions, JobWrite
 from workers.rq_seam.job import SERIALIZER, TaskJob
 from workers.rq_seam.queue import get_queue
-from workers.runner import RUNNER_PATH
 from workers.tasks.registry import RetryPolicy, Task, registry
 
+__all__ = ["JobSpec", "Submission", "TaskJob", "cancel", "fetch", "requeue", "submit", "submit_many", "validate"]
+
 IDEMPOTENCY_TTL = 24 * 3600
-IN_FLIGHT_SECONDS = 10  # a key younger than this whose job is not stored yet: its request may still be running
 ENDED = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.STOPPED}
-
-
-@dataclass
-class JobSpec:
-    """What a caller asks to run; options left None take the task's, then the service's defaults."""
-
-    task: str
-    args: list[Any] = field(default_factory=list)
-    kwargs: dict[str, Any] = field(default_factory=dict)
-    queue: str | None = None
-    delay: float | None = None
-    at: datetime | None = None
-    timeout: int | None = None
-    retry: RetryPolicy | None = None
-    result_ttl: int | None = None
-    depends_on: list[str] = field(default_factory=list)
-    at_front: bool = False
-    job_id: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.depends_on = list(dict.fromkeys(self.depends_on))  # a repeated id is one dependency
 
 
 @dataclass
@@ -64,34 +45,20 @@ class Submission:
 
 
 def submit(connection: Redis, settings: Settings, spec: JobSpec, idempotency: str | None = None) -> Submission:
-    """Validate and enqueue one job; with an idempotency key, a replay returns the first job."""
+    """Validate and enqueue one job; with an idempotency key, a replay returns the first job.
+
+    The key and the job are written in one atomic call, so of any number of concurrent
+    requests with one key exactly one writes a job and the others answer it.
+    """
     task = validate(connection, spec)
     if idempotency is None:
         return Submission(_enqueue_all(connection, settings, [(spec, task)])[0], created=True)
-    key = idempotency_key(hashlib.sha256(idempotency.encode()).hexdigest())
-    job_id = spec.job_id or str(uuid.uuid4())
-    if not connection.set(key, job_id, nx=True, ex=IDEMPOTENCY_TTL):
-        replay = _replay(connection, key)
-        if replay is not None:
-            return replay
-        connection.set(key, job_id, ex=IDEMPOTENCY_TTL)  # the first try never got its job stored
-    spec.job_id = job_id
-    # If this enqueue fails (Redis gone mid-request) the key stays: a retry with it finds the
-    # job if it was created after all, and otherwise takes the key over (above).
-    return Submission(_enqueue_all(connection, settings, [(spec, task)])[0], created=True)
-
-
-def _replay(connection: Redis, key: str) -> Submission | None:
-    """The job a key already names; None when the request that took the key never stored its job."""
-    existing = connection.get(key)
-    if existing is None:
-        return None
-    try:
-        return Submission(fetch(connection, existing.decode()), created=False)
-    except JobNotFoundError:
-        if connection.ttl(key) > IDEMPOTENCY_TTL - IN_FLIGHT_SECONDS:
-            raise JobStateError("a request with this Idempotency-Key is still in progress; retry shortly") from None
-        return None
+    spec.job_id = spec.job_id or str(uuid.uuid4())
+    guard = Guard(idempotency_key(hashlib.sha256(idempotency.encode()).hexdigest()), spec.job_id, IDEMPOTENCY_TTL)
+    written, existing = _write_all(connection, settings, [(spec, task)], guard)
+    if existing is not None:
+        return Submission(fetch(connection, existing), created=False)
+    return Submission(written[0].job(connection), created=True)
 
 
 def submit_many(connection: Redis, settings: Settings, specs: list[JobSpec]) -> list[TaskJob]:
@@ -106,25 +73,33 @@ def submit_many(connection: Redis, settings: Settings, specs: list[JobSpec]) -> 
 
 
 def _enqueue_all(connection: Redis, settings: Settings, items: list[tuple[JobSpec, Task]]) -> list[TaskJob]:
-    """Enqueue every job in one MULTI/EXEC: all of them or none, whatever their options.
+    """Enqueue every job in one atomic write: all of them or none, whatever their options."""
+    written, _ = _write_all(connection, settings, items)
+    return [write.job(connection) for write in written]
+
+
+def _write_all(
+    connection: Redis, settings: Settings, items: list[tuple[JobSpec, Task]], guard: Guard | None = None
+) -> tuple[list[JobWrite], str | None]:
+    """Plan and write every job (and `guard`'s key); the id the key already names, if it does.
 
     Dependencies are read under WATCH, as rq does: if one changes before EXEC (it
-    finished, or was deleted) the whole batch is tried again on what is then true.
+    finished, or was deleted) the whole batch is planned again on what is then true.
     """
     dependency_ids = list(dict.fromkeys(job_id for spec, _ in items for job_id in spec.depends_on))
+    if not dependency_ids:
+        written = [plan(settings, spec, task, waits=False) for spec, task in items]
+        return written, writer.send(connection, written, guard)
     with connection.pipeline() as pipe:
         while True:
             try:
                 unfinished = _unfinished(pipe, dependency_ids)
-                pipe.multi()
-                jobs = [
-                    _enqueue(
-                        connection, settings, spec, task, pipe, waits=bool(unfinished.intersection(spec.depends_on))
-                    )
-                    for spec, task in items
+                written = [
+                    plan(settings, spec, task, bool(unfinished.intersection(spec.depends_on))) for spec, task in items
                 ]
-                pipe.execute()
-                return jobs
+                pipe.multi()
+                pipe.execute_command(*writer.command(written, guard))
+                return written, writer.existing(pipe.execute()[0])
             except WatchError:
                 continue
 
@@ -172,48 +147,49 @@ def _check_values(spec: JobSpec) -> None:
         check_representable(spec.at, "at")
 
 
-def _enqueue(
-    connection: Redis, settings: Settings, spec: JobSpec, task: Task, pipeline: Pipeline, waits: bool = False
-) -> TaskJob:
-    """Add one job to `pipeline` (in MULTI); `waits`: a dependency has not finished yet."""
-    queue = get_queue(spec.queue or task.queue or settings.default_queue, connection)
-    retry = spec.retry or task.retry or RetryPolicy(max=settings.job_retry)
-    options: dict[str, Any] = {
-        "args": [task.name, spec.args, spec.kwargs],
-        "timeout": spec.timeout or task.timeout or settings.job_timeout,
-        "result_ttl": spec.result_ttl if spec.result_ttl is not None else settings.result_ttl,
-        "failure_ttl": settings.failure_ttl,
-        "description": _description(task.name, spec),
-        "job_id": spec.job_id,
-        "meta": {**spec.meta, "task": task.name, "retry_max": retry.max},
-        "retry": Retry(max=retry.max, interval=list(retry.backoff)) if retry.max else None,
-    }
+def plan(settings: Settings, spec: JobSpec, task: Task, waits: bool) -> JobWrite:
+    """The write for one validated job; `waits`: one of its dependencies has not finished yet."""
+    options = _options(settings, spec, task)
     due = _due_time(spec)
     if due is not None:
-        return queue.enqueue_at(due, RUNNER_PATH, at_front=spec.at_front, pipeline=pipeline, **options)  # type: ignore[no-any-return]
+        return writer.scheduled(options, due)
     if waits:
-        return _defer(queue, queue.create_job(RUNNER_PATH, depends_on=spec.depends_on, **options), spec, pipeline)
-    # Every dependency has finished (read under WATCH): nothing to wait for.
-    return queue.enqueue_call(RUNNER_PATH, at_front=spec.at_front, pipeline=pipeline, **options)  # type: ignore[no-any-return]
+        return writer.deferred(options, spec.depends_on)
+    return writer.enqueued(options)  # every dependency has finished (read under WATCH): nothing to wait for
 
 
-def _defer(queue: Queue, job: TaskJob, spec: JobSpec, pipeline: Pipeline) -> TaskJob:
-    """What rq's `setup_dependencies` writes for a job that must wait, but in our MULTI.
+def _options(settings: Settings, spec: JobSpec, task: Task) -> JobOptions:
+    """Every option of the job, the spec's first, then the task's, then the service's."""
+    retry = spec.retry or task.retry or RetryPolicy(max=settings.job_retry)
+    meta = {**spec.meta, "task": task.name, "retry_max": retry.max}
+    if spec.submitted_by is not None:
+        meta["submitted_by"] = spec.submitted_by
+    try:
+        queue = check_queue_name(spec.queue or task.queue or settings.default_queue)
+    except ValueError as error:
+        raise InvalidJobError(str(error)) from None
+    return JobOptions(
+        job_id=spec.job_id or str(uuid.uuid4()),
+        queue=queue,
+        task=task.name,
+        args=spec.args,
+        kwargs=spec.kwargs,
+        description=_description(task.name, spec),
+        meta=meta,
+        timeout=parse_timeout(spec.timeout or task.timeout or settings.job_timeout),  # as rq reads it: "1h" too
+        result_ttl=parse_timeout(spec.result_ttl if spec.result_ttl is not None else settings.result_ttl),
+        failure_ttl=parse_timeout(settings.failure_ttl),
+        retry_max=retry.max,
+        retry_intervals=Retry(max=retry.max, interval=list(retry.backoff)).intervals if retry.max else [],
+        at_front=spec.at_front,
+    )
 
-    rq's own version WATCHes inside the call, which a MULTI already begun cannot do.
-    """
-    job.enqueue_at_front = spec.at_front
-    job.set_status(JobStatus.DEFERRED, pipeline=pipeline)
-    job.register_dependency(pipeline=pipeline)
-    job.save(pipeline=pipeline)
-    job.cleanup(ttl=job.ttl, pipeline=pipeline)
-    pipeline.sadd(queue.redis_queues_keys, queue.key)
-    return job
 
-
-def enqueue_in_transaction(connection: Redis, pipeline: Pipeline, settings: Settings, spec: JobSpec) -> TaskJob:
+def enqueue_in_transaction(pipeline: Pipeline, settings: Settings, spec: JobSpec) -> JobWrite:
     """Add an immediate job to a MULTI the caller executes (the scheduler's atomic fire step)."""
-    return _enqueue(connection, settings, spec, registry.get(spec.task), pipeline=pipeline)
+    written = plan(settings, spec, registry.get(spec.task), waits=False)
+    writer.queue_on(pipeline, [written])
+    return written
 
 
 def _due_time(spec: JobSpec) -> datetime | None:
