@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from service.audit import AuditDep
+from service.auth import ApiKey
 from service.deps import AdminKey, JobWaitsDep, ReadKey, RedisDep, SettingsDep, WriteKey
 from service.guarded_route import GuardedRoute
 from service.job_answers import accepted, job_out
@@ -30,7 +31,7 @@ JOB_STATUSES = "^(queued|scheduled|deferred|started|finished|failed|canceled|sto
 STOP_WAIT_SECONDS = 5.0
 
 
-def to_spec(request: JobRequest) -> jobs.JobSpec:
+def to_spec(request: JobRequest, key: ApiKey) -> jobs.JobSpec:
     return jobs.JobSpec(
         task=request.task,
         args=request.args,
@@ -43,6 +44,7 @@ def to_spec(request: JobRequest) -> jobs.JobSpec:
         result_ttl=request.result_ttl,
         depends_on=request.depends_on,
         at_front=request.at_front,
+        submitted_by=key.name,
     )
 
 
@@ -53,15 +55,12 @@ async def submit_job(
     redis: RedisDep,
     settings: SettingsDep,
     key: WriteKey,
-    audit: AuditDep,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> JobAccepted:
     """Submit a job; a repeated `Idempotency-Key` answers 200 with the first job."""
 
     def submit() -> tuple[bool, JobAccepted]:  # the Redis work, in one thread-pool hop
-        submission = jobs.submit(redis, settings, to_spec(body), idempotency_key)
-        if submission.created:
-            audit("job.submit", submission.job.id)
+        submission = jobs.submit(redis, settings, to_spec(body, key), idempotency_key)
         return submission.created, accepted(submission.job)
 
     created, answer = await run_in_threadpool(submit)
@@ -71,14 +70,11 @@ async def submit_job(
 
 
 @router.post("/jobs/batch", status_code=202)
-async def submit_batch(
-    body: JobBatch, redis: RedisDep, settings: SettingsDep, key: WriteKey, audit: AuditDep
-) -> JobBatchAccepted:
+async def submit_batch(body: JobBatch, redis: RedisDep, settings: SettingsDep, key: WriteKey) -> JobBatchAccepted:
     """Submit up to 1000 jobs; one invalid item refuses them all."""
 
     def submit() -> JobBatchAccepted:
-        created = jobs.submit_many(redis, settings, [to_spec(item) for item in body.jobs])
-        audit("job.submit", ",".join(job.id for job in created))
+        created = jobs.submit_many(redis, settings, [to_spec(item, key) for item in body.jobs])
         return JobBatchAccepted(jobs=[accepted(job) for job in created])
 
     return await run_in_threadpool(submit)
