@@ -9,9 +9,9 @@ from fastapi.concurrency import run_in_threadpool
 
 from service.audit import AuditDep
 from service.auth import ApiKey
-from service.deps import AdminKey, JobWaitsDep, ReadKey, RedisDep, SettingsDep, WriteKey
+from service.deps import AdminKey, AsyncRedisDep, JobWaitsDep, ReadKey, RedisDep, SettingsDep, WriteKey
 from service.guarded_route import GuardedRoute
-from service.job_answers import accepted, job_out
+from service.job_answers import accepted, accepted_write, job_out
 from service.schemas import (
     JOB_ID_PATTERN,
     QUEUE_PATTERN,
@@ -24,6 +24,7 @@ from service.schemas import (
 )
 from workers.jobs import submit as jobs
 from workers.jobs.listing import list_jobs
+from workers.jobs.submit_async import submit_async, submit_many_async
 
 router = APIRouter(tags=["jobs"], route_class=GuardedRoute)
 JobIdPath = Annotated[str, Path(pattern=JOB_ID_PATTERN, description="job id")]
@@ -52,32 +53,28 @@ def to_spec(request: JobRequest, key: ApiKey) -> jobs.JobSpec:
 async def submit_job(
     body: JobRequest,
     response: Response,
+    async_redis: AsyncRedisDep,
     redis: RedisDep,
     settings: SettingsDep,
     key: WriteKey,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> JobAccepted:
     """Submit a job; a repeated `Idempotency-Key` answers 200 with the first job."""
-
-    def submit() -> tuple[bool, JobAccepted]:  # the Redis work, in one thread-pool hop
-        submission = jobs.submit(redis, settings, to_spec(body, key), idempotency_key)
-        return submission.created, accepted(submission.job)
-
-    created, answer = await run_in_threadpool(submit)
-    if not created:
-        response.status_code = 200
-    return answer
+    submission = await submit_async(async_redis, settings, to_spec(body, key), idempotency_key)
+    if submission.written is not None:
+        return accepted_write(submission.written)
+    response.status_code = 200
+    first = submission.replay_of or ""
+    return await run_in_threadpool(lambda: accepted(jobs.fetch(redis, first)))  # a replay reads the job back
 
 
 @router.post("/jobs/batch", status_code=202)
-async def submit_batch(body: JobBatch, redis: RedisDep, settings: SettingsDep, key: WriteKey) -> JobBatchAccepted:
+async def submit_batch(
+    body: JobBatch, async_redis: AsyncRedisDep, settings: SettingsDep, key: WriteKey
+) -> JobBatchAccepted:
     """Submit up to 1000 jobs; one invalid item refuses them all."""
-
-    def submit() -> JobBatchAccepted:
-        created = jobs.submit_many(redis, settings, [to_spec(item, key) for item in body.jobs])
-        return JobBatchAccepted(jobs=[accepted(job) for job in created])
-
-    return await run_in_threadpool(submit)
+    written = await submit_many_async(async_redis, settings, [to_spec(item, key) for item in body.jobs])
+    return JobBatchAccepted(jobs=[accepted_write(write) for write in written])
 
 
 @router.get("/jobs")

@@ -96,7 +96,7 @@ def _write_all(
                 statuses = [pipe.hget(key, "status") for key in keys]
                 written = plan_all(settings, items, unfinished_of(depended_on, statuses))
                 pipe.multi()
-                pipe.execute_command(*writer.command(written, guard))
+                writer.queue_on(pipe, written, guard)
                 return written, writer.existing(pipe.execute()[0])
             except WatchError:
                 continue

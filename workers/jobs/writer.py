@@ -246,9 +246,9 @@ async def send_async(connection: AsyncRedis, writes: list[JobWrite], guard: Guar
     return existing(await connection.execute_command(*command(writes, guard)))
 
 
-def queue_on(pipeline: Any, writes: list[JobWrite]) -> None:
-    """Add the write to a MULTI the caller executes (sync or asyncio pipeline)."""
-    pipeline.execute_command(*command(writes))
+def queue_on(pipeline: Any, writes: list[JobWrite], guard: Guard | None = None) -> None:
+    """Add the write to a MULTI the caller executes (sync or asyncio pipeline); its reply is `existing`'s."""
+    pipeline.execute_command(*command(writes, guard))
 
 
 def existing(reply: Any) -> str | None:
