@@ -135,3 +135,10 @@ def test_a_key_of_the_wrong_type_refuses_the_whole_batch(redis: Redis) -> None:
     with pytest.raises(ResponseError, match="WRONGTYPE"):
         writer.send(redis, batch)
     assert redis.keys("rq:job:*") == []
+
+
+def test_a_server_that_lost_its_scripts_gets_the_script_again(redis: Redis) -> None:
+    """Sent by SHA; a restarted or SCRIPT FLUSHed server has not seen it, and must still get the job."""
+    redis.script_flush()
+    writer.send(redis, [writer.enqueued(options("after-flush"))])
+    assert redis.lrange("rq:queue:default", 0, -1) == [b"after-flush"]

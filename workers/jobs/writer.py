@@ -18,19 +18,21 @@ written here, field by field, with what RQ's own enqueue writes.
 from __future__ import annotations
 
 import calendar
+import hashlib
 import json
 import time
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
+from redis.exceptions import NoScriptError
 from rq import Queue
 from rq.job import JobStatus
 from rq.registry import DeferredJobRegistry, ScheduledJobRegistry
-from rq.utils import utcformat
 
 from workers.core.errors import JobStateError
 from workers.rq_seam.job import SERIALIZER, TaskJob
@@ -86,6 +88,8 @@ end
 return false
 """
 
+SCRIPT_SHA = hashlib.sha1(WRITE_SCRIPT.encode()).hexdigest()
+
 
 @dataclass(frozen=True)
 class JobOptions:
@@ -115,6 +119,7 @@ class JobWrite:
     mapping: dict[str, Any]
     commands: tuple[tuple[str, str, tuple[Any, ...]], ...]
     scheduled_for: datetime | None = None
+    enqueued_at: datetime | None = None
 
     @property
     def id(self) -> str:
@@ -127,11 +132,6 @@ class JobWrite:
     @property
     def task(self) -> str:
         return self.options.task
-
-    @property
-    def enqueued_at(self) -> datetime | None:
-        stamp = self.mapping.get("enqueued_at")
-        return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC) if stamp else None
 
     def job(self, connection: Redis) -> TaskJob:
         """The job as `Job.fetch` would read it back, without reading it back."""
@@ -154,7 +154,8 @@ class Guard:
 def enqueued(options: JobOptions) -> JobWrite:
     """A job on its queue now (RQ: `Queue.enqueue_call`)."""
     mapping = _mapping(options, JobStatus.QUEUED)
-    mapping["enqueued_at"] = utcformat(datetime.now(UTC))
+    enqueued_at = datetime.now(UTC)
+    mapping["enqueued_at"] = rq_time(enqueued_at)
     queue_key = Queue.redis_queue_namespace_prefix + options.queue
     push = "LPUSH" if options.at_front else "RPUSH"
     commands = (
@@ -162,7 +163,7 @@ def enqueued(options: JobOptions) -> JobWrite:
         ("HSET", TaskJob.key_for(options.job_id), _flat(mapping)),
         (push, queue_key, (options.job_id,)),
     )
-    return JobWrite(options, JobStatus.QUEUED, mapping, commands)
+    return JobWrite(options, JobStatus.QUEUED, mapping, commands, enqueued_at=enqueued_at)
 
 
 def scheduled(options: JobOptions, due: datetime) -> JobWrite:
@@ -201,7 +202,7 @@ def _mapping(options: JobOptions, status: JobStatus) -> dict[str, Any]:
     """The fields `Job.to_dict` writes for such a job (rq/job.py), in JSON."""
     call = (RUNNER_PATH, None, [options.task, options.args, options.kwargs], {})
     mapping: dict[str, Any] = dict.fromkeys(EMPTY_FIELDS, "")
-    mapping["created_at"] = utcformat(datetime.now(UTC))
+    mapping["created_at"] = rq_time(datetime.now(UTC))
     mapping["data"] = zlib.compress(SERIALIZER.dumps(call))
     if options.retry_max:
         mapping["retries_left"] = options.retry_max
@@ -217,7 +218,12 @@ def _mapping(options: JobOptions, status: JobStatus) -> dict[str, Any]:
 
 
 def _flat(mapping: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(item for pair in mapping.items() for item in pair)
+    return tuple(chain.from_iterable(mapping.items()))
+
+
+def rq_time(moment: datetime) -> str:
+    """rq's `utcformat` of a UTC time (2026-01-02T03:04:05.000006Z), without strftime's cost."""
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def command(writes: list[JobWrite], guard: Guard | None = None) -> list[Any]:
@@ -237,13 +243,25 @@ def command(writes: list[JobWrite], guard: Guard | None = None) -> list[Any]:
 
 
 def send(connection: Redis, writes: list[JobWrite], guard: Guard | None = None) -> str | None:
-    """Write `writes` now; with `guard`, the id of the job its key already names (nothing written) or None."""
-    return existing(connection.execute_command(*command(writes, guard)))
+    """Write `writes` now; with `guard`, the id of the job its key already names (nothing written) or None.
+
+    By the script's SHA (a request then carries its arguments only); a server that has not
+    seen the script yet (restarted, flushed) gets it whole once.
+    """
+    call = command(writes, guard)
+    try:
+        return existing(connection.execute_command("EVALSHA", SCRIPT_SHA, *call[2:]))
+    except NoScriptError:
+        return existing(connection.execute_command(*call))
 
 
 async def send_async(connection: AsyncRedis, writes: list[JobWrite], guard: Guard | None = None) -> str | None:
     """`send`, on the asyncio client."""
-    return existing(await connection.execute_command(*command(writes, guard)))
+    call = command(writes, guard)
+    try:
+        return existing(await connection.execute_command("EVALSHA", SCRIPT_SHA, *call[2:]))
+    except NoScriptError:
+        return existing(await connection.execute_command(*call))
 
 
 def queue_on(pipeline: Any, writes: list[JobWrite], guard: Guard | None = None) -> None:
