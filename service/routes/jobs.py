@@ -11,7 +11,7 @@ from service.audit import AuditDep
 from service.auth import ApiKey
 from service.deps import AdminKey, AsyncRedisDep, JobWaitsDep, ReadKey, RedisDep, SettingsDep, WriteKey
 from service.guarded_route import GuardedRoute
-from service.job_answers import accepted, accepted_write, job_out
+from service.job_answers import accepted_write, job_out
 from service.schemas import (
     JOB_ID_PATTERN,
     QUEUE_PATTERN,
@@ -24,7 +24,7 @@ from service.schemas import (
 )
 from workers.jobs import submit as jobs
 from workers.jobs.listing import list_jobs
-from workers.jobs.submit_async import submit_async, submit_many_async
+from workers.jobs.submit_async import first_job, submit_async, submit_many_async
 
 router = APIRouter(tags=["jobs"], route_class=GuardedRoute)
 JobIdPath = Annotated[str, Path(pattern=JOB_ID_PATTERN, description="job id")]
@@ -54,7 +54,6 @@ async def submit_job(
     body: JobRequest,
     response: Response,
     async_redis: AsyncRedisDep,
-    redis: RedisDep,
     settings: SettingsDep,
     key: WriteKey,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
@@ -64,8 +63,7 @@ async def submit_job(
     if submission.written is not None:
         return accepted_write(submission.written)
     response.status_code = 200
-    first = submission.replay_of or ""
-    return await run_in_threadpool(lambda: accepted(jobs.fetch(redis, first)))  # a replay reads the job back
+    return accepted_write(await first_job(async_redis, submission.replay_of or ""))
 
 
 @router.post("/jobs/batch", status_code=202)

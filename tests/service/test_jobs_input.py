@@ -178,6 +178,15 @@ def test_an_idempotent_replay_enqueues_one_job(client: TestClient, redis: Redis)
     assert redis.llen("rq:queue:default") == 1
 
 
+@pytest.mark.parametrize("timing", [{}, {"delay": 60}])
+def test_a_replay_answers_what_the_first_request_answered(client: TestClient, timing: dict[str, Any]) -> None:
+    headers = {**ADMIN, "Idempotency-Key": "same"}
+    first = client.post("/jobs", json={"task": "tests.echo", **timing}, headers=headers)
+    replay = client.post("/jobs", json={"task": "tests.echo", **timing}, headers=headers)
+    assert (first.status_code, replay.status_code) == (202, 200)
+    assert replay.json() == first.json()
+
+
 def test_fifty_concurrent_identical_requests_make_one_job(client: TestClient, redis: Redis) -> None:
     """All at once, not one after another: every answer names the one job, none is a 409 or a 5xx."""
     start = threading.Barrier(50)

@@ -6,10 +6,14 @@ The same checks, plan and writer as `submit.py`; only the sending differs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from redis.asyncio import Redis as AsyncRedis
 from redis.exceptions import WatchError
+from rq.job import JobStatus
+from rq.registry import ScheduledJobRegistry
 
+from workers.core.errors import JobNotFoundError
 from workers.core.settings import Settings
 from workers.jobs import writer
 from workers.jobs.planning import dependency_ids, guard_for, plan_all, unfinished_of
@@ -18,6 +22,18 @@ from workers.jobs.submit import checked, checked_all
 from workers.jobs.writer import Guard, JobWrite
 from workers.rq_seam.job import TaskJob
 from workers.tasks.registry import Task
+
+
+@dataclass(frozen=True)
+class FirstJob:
+    """What an idempotent replay answers about the job its key names."""
+
+    id: str
+    status: JobStatus
+    task: str | None
+    queue: str
+    enqueued_at: datetime | None
+    scheduled_for: datetime | None
 
 
 @dataclass(frozen=True)
@@ -38,6 +54,21 @@ async def submit_async(
     if existing is not None:
         return AsyncSubmission(None, existing)
     return AsyncSubmission(written[0])
+
+
+async def first_job(connection: AsyncRedis, job_id: str) -> FirstJob:
+    """The job a replay names, read on the asyncio client (its hash; its due time when scheduled)."""
+    raw = await connection.hgetall(TaskJob.key_for(job_id))
+    if not raw:
+        raise JobNotFoundError(f"no job {job_id!r}")
+    job = TaskJob(job_id, connection=connection)  # type: ignore[arg-type] # only read from memory, never for I/O
+    job.restore(raw)
+    status = job.get_status(refresh=False) or JobStatus.QUEUED
+    due = None
+    if status == JobStatus.SCHEDULED:
+        score = await connection.zscore(ScheduledJobRegistry.key_template.format(job.origin), job_id)
+        due = datetime.fromtimestamp(score, UTC) if score is not None else None
+    return FirstJob(job_id, status, job.task_name, job.origin, job.enqueued_at, due)
 
 
 async def submit_many_async(connection: AsyncRedis, settings: Settings, specs: list[JobSpec]) -> list[JobWrite]:
