@@ -30,6 +30,7 @@ from workers.tasks.registry import load_task_modules
 
 log = logging.getLogger(__name__)
 WAIT_CONNECTIONS = 2  # every long-poll shares the watcher and the joiner, one connection each
+ASYNC_CONNECTIONS = 64  # requests on the event loop at once with a Redis call in flight; more wait for one
 
 
 def serving(settings: ServiceSettings, keys: list[ApiKey]) -> str:
@@ -56,11 +57,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         check_redis(app.state.redis)
         wait_timeout = settings.redis_timeout + WAIT_STEP + 1  # above the longest XREAD BLOCK step
         app.state.job_waits = JobWaits(connect_async(settings, wait_timeout, max_connections=WAIT_CONNECTIONS))
+        app.state.async_redis = connect_async(settings, settings.redis_timeout, max_connections=ASYNC_CONNECTIONS)
         if settings.schedules_file is not None:
             apply_schedules_file(app.state.redis, settings.schedules_file, time.time(), settings.audit_max_entries)
         yield
         app.state.redis.close()
         await app.state.job_waits.close()
+        await app.state.async_redis.aclose()
 
     app = FastAPI(
         title="rq-service",

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 
 from service.auth import ApiKey, Scope, find_key
 from service.settings import ServiceSettings
@@ -28,12 +29,17 @@ async def get_redis(request: Request) -> Redis:
     return request.app.state.redis  # type: ignore[no-any-return]
 
 
+async def get_async_redis(request: Request) -> AsyncRedis:
+    return request.app.state.async_redis  # type: ignore[no-any-return]
+
+
 async def get_job_waits(request: Request) -> JobWaits:
     return request.app.state.job_waits  # type: ignore[no-any-return]
 
 
 SettingsDep = Annotated[ServiceSettings, Depends(get_app_settings)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
+AsyncRedisDep = Annotated[AsyncRedis, Depends(get_async_redis)]  # for routes on the event loop, no thread hop
 JobWaitsDep = Annotated[JobWaits, Depends(get_job_waits)]
 
 

@@ -10,6 +10,7 @@ from starlette.types import Scope
 
 log = logging.getLogger(__name__)
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+SUBMISSIONS = {"/jobs", "/jobs/batch"}  # accepted ones are recorded on the job (`submitted_by`), not logged at INFO
 BODY_LIMIT = 1024 * 1024  # a batch of 1000 job answers fits; anything larger is not read for ids
 
 
@@ -18,7 +19,15 @@ def is_mutation(method: str) -> bool:
 
 
 def log_mutation(scope: Scope, route: str, status: int, body: bytes | None) -> None:
-    """Log a finished mutation; `body` is the answer, read for the ids of the jobs it created."""
+    """Log a finished mutation; `body` is the answer, read for the ids of the jobs it created.
+
+    An accepted submission is a DEBUG line: at thousands a second, a line each would cost
+    more than the submission, and the job itself names who submitted it.
+    """
+    accepted_submission = scope["method"] == "POST" and route in SUBMISSIONS and status < 400
+    level = logging.DEBUG if accepted_submission else logging.INFO
+    if not log.isEnabledFor(level):
+        return
     key = scope.get("state", {}).get("key")  # set by the auth dependency or the dashboard guard
     key_name = key.name if key is not None else None
     fields: dict[str, Any] = {
@@ -29,7 +38,7 @@ def log_mutation(scope: Scope, route: str, status: int, body: bytes | None) -> N
         "key_name": key_name,
         **_targets(scope.get("path_params", {}), body),
     }
-    log.info("%s %s -> %s (key %s)", scope["method"], scope["path"], status, key_name or "none", extra=fields)
+    log.log(level, "%s %s -> %s (key %s)", scope["method"], scope["path"], status, key_name or "none", extra=fields)
 
 
 def _targets(params: dict[str, Any], body: bytes | None) -> dict[str, Any]:

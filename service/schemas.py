@@ -75,6 +75,7 @@ class JobOut(JobAccepted):
     retries_left: int | None
     worker: str | None
     schedule: str | None
+    submitted_by: str | None = Field(default=None, description="the name of the API key that submitted the job")
 
 
 class JobList(BaseModel):

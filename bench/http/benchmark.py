@@ -1,8 +1,9 @@
-"""HTTP submission benchmark: `POST /jobs` against a bare endpoint served by the same process.
+"""HTTP submission benchmark: `POST /jobs` against a bare endpoint served by the same process,
+and against the hand-written endpoint a user would write instead (`handwritten.py`, its own
+uvicorn process on the same Redis).
 
-Both endpoints live in one uvicorn process and get byte-identical requests, so
-the ratio between them is the cost of our route (auth, validation, enqueue)
-and not of the machine, the server or the load generator.
+Every endpoint gets byte-identical requests, in alternating runs, so the ratios are the
+cost of our route (auth, validation, enqueue) and not of the machine or the load generator.
 """
 
 from __future__ import annotations
@@ -21,46 +22,55 @@ from bench.harness.processes import Processes, child_env
 from bench.harness.redis import RedisServer, command_delta
 from bench.harness.report import ratio
 from bench.harness.wait import poll_until, wait_until
-from bench.http import waiters
+from bench.http import batch, waiters
 from bench.http.plan import HttpPlan
 from bench.http.wrk import WrkResult, run_wrk, write_post_script, wrk_command
 
 API_KEY = "bench-key"
 BODY = json.dumps({"task": "examples.noop"})
 HEADERS = {"Content-Type": "application/json", "X-API-Key": API_KEY}
-ENDPOINTS = ("bare", "ours")
-PATHS = {"bare": "/bare", "ours": "/jobs"}
+ENDPOINTS = ("bare", "handwritten", "ours")
+PATHS = {"bare": "/bare", "handwritten": "/jobs", "ours": "/jobs"}
+FACTORIES = {"ours": "bench.http.app:create_bench_app", "handwritten": "bench.http.handwritten:create_handwritten_app"}
 JOB_QUEUE_KEY = "rq:queue:default"
 SETTLE_STEP = 0.25
 SETTLE_TIMEOUT = 15.0
 
 
 def run(plan: HttpPlan, workdir: Path) -> dict[str, Any]:
-    """Serve the bench app, alternate bare/ours wrk runs, and summarise them."""
+    """Serve both apps, alternate bare/hand-written/ours wrk runs, then the batch; summarise them."""
     with (
         RedisServer(workdir / "redis-http", startup_timeout=plan.startup_timeout) as redis,
         Processes(workdir / "logs") as processes,
     ):
-        port = free_port()
-        server = _uvicorn_command(port)
-        uvicorn = processes.python("uvicorn", server[1:], env=child_env(REDIS_URL=redis.url, API_KEYS=API_KEY))
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_until(lambda: _healthy(base), plan.startup_timeout, f"uvicorn on port {port}")
-        except TimeoutError:
-            print(processes.log_tail(uvicorn), file=sys.stderr)
-            raise
+        ports = {name: _serve(plan, processes, name, redis.url) for name in FACTORIES}
+        bases = {e: f"http://127.0.0.1:{ports['handwritten' if e == 'handwritten' else 'ours']}" for e in ENDPOINTS}
         script = write_post_script(workdir / "post.lua", BODY, HEADERS)
-        commands = _wrk_commands(plan, base, script)
-        _warm_up(plan, base, script, redis)
+        commands = _wrk_commands(plan, bases, script)
+        _warm_up(plan, bases, script, redis)
         runs = [
             _measure(redis, endpoint, commands[endpoint], plan.http_seconds)
             for _ in range(plan.http_rounds)
             for endpoint in ENDPOINTS
         ]
-        long_polls = _long_polls(plan, port)
+        long_polls = _long_polls(plan, ports["ours"])
         redis.flush()
-    return {**_summary(runs, server, commands), "long_polls": long_polls}
+        figures = batch.measure(bases["ours"], API_KEY, redis, plan.batch_rounds)
+    server = _uvicorn_command(ports["ours"], FACTORIES["ours"])
+    return {**_summary(runs, server, commands), "long_polls": long_polls, "batch": figures}
+
+
+def _serve(plan: HttpPlan, processes: Processes, name: str, redis_url: str) -> int:
+    """Start one uvicorn process serving FACTORIES[name]; its port once it answers /healthz."""
+    port = free_port()
+    server = _uvicorn_command(port, FACTORIES[name])
+    process = processes.python(f"uvicorn-{name}", server[1:], env=child_env(REDIS_URL=redis_url, API_KEYS=API_KEY))
+    try:
+        wait_until(lambda: _healthy(f"http://127.0.0.1:{port}"), plan.startup_timeout, f"uvicorn {name} on {port}")
+    except TimeoutError:
+        print(processes.log_tail(process), file=sys.stderr)
+        raise
+    return port
 
 
 def _long_polls(plan: HttpPlan, port: int) -> dict[str, Any]:
@@ -69,25 +79,24 @@ def _long_polls(plan: HttpPlan, port: int) -> dict[str, Any]:
     return waiters.measure("127.0.0.1", port, API_KEY, job_id, plan.long_poll_waiters, plan.healthz_samples)
 
 
-def _wrk_commands(plan: HttpPlan, base: str, script: Path) -> dict[str, list[str]]:
+def _wrk_commands(plan: HttpPlan, bases: dict[str, str], script: Path) -> dict[str, list[str]]:
     return {
-        e: wrk_command(base + PATHS[e], script, plan.wrk_threads, plan.wrk_connections, plan.http_seconds)
+        e: wrk_command(bases[e] + PATHS[e], script, plan.wrk_threads, plan.wrk_connections, plan.http_seconds)
         for e in ENDPOINTS
     }
 
 
-def _warm_up(plan: HttpPlan, base: str, script: Path, redis: RedisServer) -> None:
+def _warm_up(plan: HttpPlan, bases: dict[str, str], script: Path, redis: RedisServer) -> None:
     for endpoint in ENDPOINTS:
         warmup = wrk_command(
-            base + PATHS[endpoint], script, plan.wrk_threads, plan.wrk_connections, plan.http_warmup_seconds
+            bases[endpoint] + PATHS[endpoint], script, plan.wrk_threads, plan.wrk_connections, plan.http_warmup_seconds
         )
         run_wrk(warmup, plan.http_warmup_seconds)
         _settle(redis)
 
 
-def _uvicorn_command(port: int) -> list[str]:
-    """The Procfile's web command, on our factory and a private port."""
-    factory = "bench.http.app:create_bench_app"
+def _uvicorn_command(port: int, factory: str) -> list[str]:
+    """The Procfile's web command, on `factory` and a private port."""
     args = f"-m uvicorn --factory {factory} --host 127.0.0.1 --port {port} --no-access-log"
     return [sys.executable, *args.split()]
 
@@ -138,14 +147,15 @@ def _settle(redis: RedisServer) -> int:
 
 def _summary(runs: list[dict[str, Any]], server: list[str], commands: dict[str, list[str]]) -> dict[str, Any]:
     endpoints = {e: _mean_of([r for r in runs if r["endpoint"] == e]) for e in ENDPOINTS}
-    bare, ours = endpoints["bare"]["rate"], endpoints["ours"]["rate"]
+    bare, handwritten, ours = (endpoints[e]["rate"] for e in ENDPOINTS)
     return {
         "server_command": " ".join(server),
         "wrk_commands": {e: " ".join(c) for e, c in commands.items()},
         "request": {"method": "POST", "body": BODY, "headers": {**HEADERS, "X-API-Key": "<bench key>"}},
         "endpoints": endpoints,
         "ratio_ours_to_bare": ratio(ours, bare),
-        "goal_ratio": 0.6,
+        "ratio_ours_to_handwritten": ratio(ours, handwritten),
+        "goal_ratio_to_handwritten": 2.0,
         "runs": runs,
     }
 

@@ -16,9 +16,10 @@ class HttpPlan(Plan):
     wrk_connections: int = 32
     long_poll_waiters: int = 500
     healthz_samples: int = 20
+    batch_rounds: int = 5
 
 
 PLANS = Plans(
-    quick=HttpPlan(name="quick", http_seconds=3, http_rounds=1, http_warmup_seconds=1),
+    quick=HttpPlan(name="quick", http_seconds=3, http_rounds=1, http_warmup_seconds=1, batch_rounds=3),
     full=HttpPlan(name="full", http_seconds=10, http_rounds=2, http_warmup_seconds=2),
 )

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from service.audit import AuditDep
-from service.deps import AdminKey, JobWaitsDep, ReadKey, RedisDep, SettingsDep, WriteKey
+from service.auth import ApiKey
+from service.deps import AdminKey, AsyncRedisDep, JobWaitsDep, ReadKey, RedisDep, SettingsDep, WriteKey
 from service.guarded_route import GuardedRoute
-from service.job_answers import accepted, job_out
+from service.job_answers import accepted_write, job_out
 from service.schemas import (
     JOB_ID_PATTERN,
     QUEUE_PATTERN,
@@ -23,6 +24,7 @@ from service.schemas import (
 )
 from workers.jobs import submit as jobs
 from workers.jobs.listing import list_jobs
+from workers.jobs.submit_async import first_job, submit_async, submit_many_async
 
 router = APIRouter(tags=["jobs"], route_class=GuardedRoute)
 JobIdPath = Annotated[str, Path(pattern=JOB_ID_PATTERN, description="job id")]
@@ -30,7 +32,7 @@ JOB_STATUSES = "^(queued|scheduled|deferred|started|finished|failed|canceled|sto
 STOP_WAIT_SECONDS = 5.0
 
 
-def to_spec(request: JobRequest) -> jobs.JobSpec:
+def to_spec(request: JobRequest, key: ApiKey) -> jobs.JobSpec:
     return jobs.JobSpec(
         task=request.task,
         args=request.args,
@@ -43,6 +45,7 @@ def to_spec(request: JobRequest) -> jobs.JobSpec:
         result_ttl=request.result_ttl,
         depends_on=request.depends_on,
         at_front=request.at_front,
+        submitted_by=key.name,
     )
 
 
@@ -50,38 +53,26 @@ def to_spec(request: JobRequest) -> jobs.JobSpec:
 async def submit_job(
     body: JobRequest,
     response: Response,
-    redis: RedisDep,
+    async_redis: AsyncRedisDep,
     settings: SettingsDep,
     key: WriteKey,
-    audit: AuditDep,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> JobAccepted:
     """Submit a job; a repeated `Idempotency-Key` answers 200 with the first job."""
-
-    def submit() -> tuple[bool, JobAccepted]:  # the Redis work, in one thread-pool hop
-        submission = jobs.submit(redis, settings, to_spec(body), idempotency_key)
-        if submission.created:
-            audit("job.submit", submission.job.id)
-        return submission.created, accepted(submission.job)
-
-    created, answer = await run_in_threadpool(submit)
-    if not created:
-        response.status_code = 200
-    return answer
+    submission = await submit_async(async_redis, settings, to_spec(body, key), idempotency_key)
+    if submission.written is not None:
+        return accepted_write(submission.written)
+    response.status_code = 200
+    return accepted_write(await first_job(async_redis, submission.replay_of or ""))
 
 
 @router.post("/jobs/batch", status_code=202)
 async def submit_batch(
-    body: JobBatch, redis: RedisDep, settings: SettingsDep, key: WriteKey, audit: AuditDep
+    body: JobBatch, async_redis: AsyncRedisDep, settings: SettingsDep, key: WriteKey
 ) -> JobBatchAccepted:
     """Submit up to 1000 jobs; one invalid item refuses them all."""
-
-    def submit() -> JobBatchAccepted:
-        created = jobs.submit_many(redis, settings, [to_spec(item) for item in body.jobs])
-        audit("job.submit", ",".join(job.id for job in created))
-        return JobBatchAccepted(jobs=[accepted(job) for job in created])
-
-    return await run_in_threadpool(submit)
+    written = await submit_many_async(async_redis, settings, [to_spec(item, key) for item in body.jobs])
+    return JobBatchAccepted(jobs=[accepted_write(write) for write in written])
 
 
 @router.get("/jobs")

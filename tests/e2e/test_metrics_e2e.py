@@ -165,7 +165,10 @@ def test_logs_carry_the_job_and_key_name_as_json_fields(two_workers: Stack) -> N
     assert (ended["task"], ended["queue"], ended["status"]) == ("examples.fail", QUEUE, "failed")
     assert ended["duration"] >= 0 and ended["wait"] >= 0
 
-    # then: the web's line
+    # An accepted submission is no INFO line (issue 12): the job names its submitter, and a change is logged.
+    assert two_workers.http.get(f"/jobs/{job_id}").json()["submitted_by"] == "key1"
+    assert two_workers.http.post(f"/jobs/{job_id}/requeue").status_code == 202
+
     def mutations() -> list[dict[str, Any]]:
         return [e for e in json_lines(web_logs) if e.get("job_id") == job_id]
 
@@ -173,7 +176,7 @@ def test_logs_carry_the_job_and_key_name_as_json_fields(two_workers: Stack) -> N
     (mutation,) = mutations()
     assert (mutation["method"], mutation["route"], mutation["status"], mutation["key_name"]) == (
         "POST",
-        "/jobs",
+        "/jobs/{job_id}/requeue",
         202,
         "key1",
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -173,6 +175,32 @@ def test_an_idempotent_replay_enqueues_one_job(client: TestClient, redis: Redis)
         client.post("/jobs", json={"task": "tests.echo"}, headers={**ADMIN, "Idempotency-Key": "once"})
     hashes = [key for key in job_keys(redis) if key.count(b":") == 2]
     assert len(hashes) == 1
+    assert redis.llen("rq:queue:default") == 1
+
+
+@pytest.mark.parametrize("timing", [{}, {"delay": 60}])
+def test_a_replay_answers_what_the_first_request_answered(client: TestClient, timing: dict[str, Any]) -> None:
+    headers = {**ADMIN, "Idempotency-Key": "same"}
+    first = client.post("/jobs", json={"task": "tests.echo", **timing}, headers=headers)
+    replay = client.post("/jobs", json={"task": "tests.echo", **timing}, headers=headers)
+    assert (first.status_code, replay.status_code) == (202, 200)
+    assert replay.json() == first.json()
+
+
+def test_fifty_concurrent_identical_requests_make_one_job(client: TestClient, redis: Redis) -> None:
+    """All at once, not one after another: every answer names the one job, none is a 409 or a 5xx."""
+    start = threading.Barrier(50)
+
+    def post(_: int) -> tuple[int, str]:
+        start.wait()
+        answer = client.post("/jobs", json={"task": "tests.echo"}, headers={**ADMIN, "Idempotency-Key": "herd"})
+        return answer.status_code, answer.json().get("id", answer.text)
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        answers = list(pool.map(post, range(50)))
+    assert sorted(status for status, _ in answers) == [200] * 49 + [202]
+    assert len({job_id for _, job_id in answers}) == 1
+    assert [key for key in job_keys(redis) if key.count(b":") == 2] == [f"rq:job:{answers[0][1]}".encode()]
     assert redis.llen("rq:queue:default") == 1
 
 

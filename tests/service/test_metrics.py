@@ -151,8 +151,7 @@ def mutation_records(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
 
 
 def test_each_mutation_is_logged_with_key_name_and_job(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
-    # when
-    with caplog.at_level(logging.INFO, logger="service.mutation_log"):
+    with caplog.at_level(logging.DEBUG, logger="service.mutation_log"):
         job_id = client.post("/jobs", json={"task": "tests.echo", "args": [1]}, headers=WRITE).json()["id"]
         batch = client.post("/jobs/batch", json={"jobs": [{"task": "tests.echo"}] * 2}, headers=WRITE).json()
         client.delete(f"/jobs/{job_id}", headers=ADMIN)
@@ -178,6 +177,16 @@ def test_each_mutation_is_logged_with_key_name_and_job(client: TestClient, caplo
     assert (refused["status"], refused["key_name"]) == (401, None)
     for record in (created, batched, deleted, refused):
         assert "test-write-key" not in str(record) and "test-admin-key" not in str(record)
+
+
+def test_an_accepted_submission_logs_nothing_at_info(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    """A line per submission costs more than the submission; changes and refusals are still logged."""
+    with caplog.at_level(logging.INFO, logger="service.mutation_log"):
+        job_id = client.post("/jobs", json={"task": "tests.echo"}, headers=WRITE).json()["id"]
+        client.post("/jobs/batch", json={"jobs": [{"task": "tests.echo"}] * 2}, headers=WRITE)
+        client.post("/jobs", json={"task": "tests.echo"})
+        client.delete(f"/jobs/{job_id}", headers=ADMIN)
+    assert [(r["route"], r["status"]) for r in mutation_records(caplog)] == [("/jobs", 401), ("/jobs/{job_id}", 200)]
 
 
 def test_dashboard_actions_are_logged_too(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from redis import Redis
+from redis.exceptions import ResponseError
 from rq.job import JobStatus
 
 from workers.core.errors import InvalidJobError, JobNotFoundError, JobStateError, TaskNotFoundError
@@ -165,3 +166,27 @@ def test_whatever_fails_mid_batch_nothing_is_written(redis: Redis, settings: Set
     with pytest.raises(InvalidJobError):
         jobs._enqueue_all(redis, settings, items)
     assert sorted(redis.scan_iter("rq:job:*")) == before
+
+
+@pytest.mark.parametrize("depends", [False, True])
+def test_a_batch_is_all_or_nothing_when_redis_refuses_a_write_in_the_middle(
+    redis: Redis, settings: Settings, depends: bool
+) -> None:
+    """Redis itself fails the middle item (a key of the wrong type): MULTI/EXEC would keep the others."""
+    parent = [submit(redis, settings, task="tests.echo").id] if depends else []
+    before = sorted(redis.scan_iter("rq:job:*"))
+    redis.set("rq:queue:low", "not a list")
+    specs = [
+        JobSpec(task="tests.echo", depends_on=parent),
+        JobSpec(task="tests.echo", queue="low"),
+        JobSpec(task="tests.echo"),
+    ]
+    with pytest.raises(ResponseError):
+        jobs.submit_many(redis, settings, specs)
+    assert sorted(redis.scan_iter("rq:job:*")) == before
+
+
+@pytest.mark.parametrize("timing", [{"delay": 60}, {"at": datetime.now(UTC) + timedelta(hours=1)}])
+def test_a_delayed_job_keeps_its_timeout(redis: Redis, settings: Settings, timing: dict[str, Any]) -> None:
+    job = submit(redis, settings, task="tests.echo", timeout=42, **timing)
+    assert jobs.fetch(redis, job.id).timeout == 42

@@ -39,6 +39,7 @@ class JobInfo:
     retries_left: int | None
     worker: str | None
     schedule: str | None
+    submitted_by: str | None
 
 
 def describe(job: TaskJob) -> JobInfo:
@@ -63,7 +64,13 @@ def describe(job: TaskJob) -> JobInfo:
         retries_left=job.retries_left,
         worker=job.worker_name or None,
         schedule=job.meta.get("schedule"),
+        submitted_by=_text(job.meta.get("submitted_by")),
     )
+
+
+def _text(value: Any) -> str | None:
+    """A string stored in meta, or None (a job written by hand may hold anything there)."""
+    return value if isinstance(value, str) else None
 
 
 def _error(result: Result | None) -> JobError | None:

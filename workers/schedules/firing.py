@@ -236,7 +236,7 @@ def _fire_run(
     job_id = run_job_id(spec.name, due)
     mark = len(pipe.command_stack)
     try:
-        enqueue_in_transaction(connection, pipe, settings, _job_spec(spec, job_id))
+        enqueue_in_transaction(pipe, settings, _job_spec(spec, job_id))
     except RedisError:
         raise
     except Exception as error:  # noqa: BLE001 - the schedule keeps its timing; the run is recorded as error
@@ -324,7 +324,7 @@ def trigger(connection: Redis, settings: Settings, spec: ScheduleSpec, now: floa
     job_id = f"{spec.name}-trigger-{uuid.uuid4().hex[:12]}"
     with connection.pipeline() as pipe:
         pipe.multi()
-        enqueue_in_transaction(connection, pipe, settings, _job_spec(spec, job_id))
+        enqueue_in_transaction(pipe, settings, _job_spec(spec, job_id))
         pipe.hset(keys.schedule_key(spec.name), mapping={"last_run_at": now, "last_job_id": job_id})
         record_runs(pipe, spec.name, [_entry(job_id, now, now, FIRED)])
         pipe.execute()
