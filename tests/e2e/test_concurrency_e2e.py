@@ -108,3 +108,17 @@ def test_sigterm_lets_every_running_job_finish_within_the_grace(stack: Stack) ->
     ledger().set(f"open:{key}", 1)
     assert worker.popen.wait(timeout=30) is not None
     assert [status(stack, job_id) for job_id in ids] == ["finished"] * IN_FLIGHT
+
+
+def test_second_sigterm_stops_at_once_and_the_jobs_run_again(stack: Stack) -> None:
+    worker = stack.start("worker", WORKER_SHUTDOWN_GRACE="25")
+    key = uuid.uuid4().hex
+    ids = submit_gates(stack, key, retry={"max": 1})
+    assert eventually(lambda: arrivals(key) == IN_FLIGHT)
+    worker.popen.send_signal(signal.SIGTERM)
+    assert eventually(lambda: "warm shut down requested" in worker.log())
+    # RQ ignores a second signal within a second of the first; keep sending until it is taken (cold shutdown).
+    assert eventually(lambda: worker.popen.send_signal(signal.SIGTERM) or worker.popen.poll() is not None, step=1.5)
+    stack.start("worker")
+    ledger().set(f"open:{key}", 1)
+    assert [stack.wait_for(job_id, timeout=60)["status"] for job_id in ids] == ["finished"] * IN_FLIGHT
