@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,3 +110,40 @@ def test_sigterm_lets_every_running_job_finish_within_the_grace(stack: Stack) ->
     ledger().set(f"open:{key}", 1)
     assert worker.popen.wait(timeout=30) is not None
     assert [status(stack, job_id) for job_id in ids] == ["finished"] * IN_FLIGHT
+
+
+def test_second_sigterm_stops_at_once_and_the_jobs_run_again(stack: Stack) -> None:
+    worker = stack.start("worker", WORKER_SHUTDOWN_GRACE="25")
+    key = uuid.uuid4().hex
+    ids = submit_gates(stack, key, retry={"max": 1})
+    assert eventually(lambda: arrivals(key) == IN_FLIGHT)
+    worker.popen.send_signal(signal.SIGTERM)
+    assert eventually(lambda: "warm shut down requested" in worker.log())
+    # RQ ignores a second signal within a second of the first; keep sending until it is taken (cold shutdown).
+    assert eventually(lambda: worker.popen.send_signal(signal.SIGTERM) or worker.popen.poll() is not None, step=1.5)
+    stack.start("worker")
+    ledger().set(f"open:{key}", 1)
+    assert [stack.wait_for(job_id, timeout=60)["status"] for job_id in ids] == ["finished"] * IN_FLIGHT
+
+
+def test_rq_info_shows_every_job_in_flight_and_the_worker_busy(stack: Stack) -> None:
+    stack.start("worker")
+    key = uuid.uuid4().hex
+    submit_gates(stack, key)
+    assert eventually(lambda: arrivals(key) == IN_FLIGHT)
+    names = [worker["name"] for worker in stack.http.get("/workers").json()["workers"]]
+    rq_cli = str(Path(sys.executable).parent / "rq")
+    shown = subprocess.run(
+        [rq_cli, "info", "-u", stack.env["REDIS_URL"], "-S", "json", QUEUE],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    ledger().set(f"open:{key}", 1)
+    lines = [" ".join(line.split()) for line in shown.splitlines()]
+    assert f"{QUEUE} | 0, {IN_FLIGHT} executing, 0 finished, 0 failed" in lines
+    assert any(
+        line.startswith(names[0]) and line.endswith(f"busy {QUEUE}. jobs: 0 finished, 0 failed") for line in lines
+    )
+    assert "1 workers, 1 queues" in lines

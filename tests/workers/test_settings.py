@@ -35,3 +35,14 @@ def test_bad_values_fail_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REDIS_TLS_VERIFY", "maybe")
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_worker_concurrency_is_at_least_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKER_CONCURRENCY", "0")
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_worker_concurrency_reaches_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKER_CONCURRENCY", "16")
+    assert Settings().worker_concurrency == 16

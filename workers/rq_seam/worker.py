@@ -125,6 +125,10 @@ class ServiceWorker(SimpleWorker):
             log.warning("not running job %s, stop ignored", job_id)
 
     def teardown(self) -> None:
+        # Jobs of the last batch that RQ's loop left (it stops at a SIGTERM) are started
+        # already: they run within the shutdown grace like the others, or are put back.
+        while self._ready:
+            self._submit(*self._ready.popleft())
         self.engine.drain()  # burst mode's end, or SIGTERM: jobs in flight end (or are put back) first
         super().teardown()
 
@@ -216,10 +220,13 @@ class ServiceWorker(SimpleWorker):
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         """Hand the job to a worker thread; return once another job may start."""
+        self._submit(job, queue)
+        self.engine.wait_for_free_slot()
+
+    def _submit(self, job: Job, queue: Queue) -> None:
         execution = self._started.pop(job.id, None) or self.prepare_execution(job)
         self.job_heartbeat.start()
         self.engine.submit(Slot(job, queue, execution, timeout=_deadline(job), exclusive=_exclusive(job)))
-        self.engine.wait_for_free_slot()
 
     def _perform_slot(self, slot: Slot) -> None:
         self.perform_job(slot.job, slot.queue, slot.execution)
