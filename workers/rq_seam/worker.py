@@ -164,10 +164,13 @@ class ServiceWorker(SimpleWorker):
             super().check_for_suspension(burst)
 
     def _take_batch(self, blocking: bool) -> list[tuple[Job, Queue]]:
-        """Up to the free slots' worth of jobs; while blocking, heartbeats and maintenance go on meanwhile."""
-        if not self.engine.running():
-            self._set_idle()
+        """Up to the free slots' worth of jobs; while blocking, heartbeats and maintenance go on meanwhile.
+
+        The worker reads idle whenever nothing runs, also once its last job ended while it waited here.
+        """
         while True:
+            if not self.engine.running():
+                self._set_idle()
             self.heartbeat()
             if self.should_run_maintenance_tasks:
                 self.run_maintenance_tasks()
