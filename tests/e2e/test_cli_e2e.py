@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.support.rqs_cli import rqs
+from tests.support.keys import ADMIN_KEY
+from tests.support.rqs_cli import RQS, rqs
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 READ_KEY = "test-read-key"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_submit_wait_prints_the_finished_job_with_its_result(stack: Stack) -> None:
@@ -111,3 +116,17 @@ def test_args_that_are_not_json_are_refused_before_any_request(stack: Stack) -> 
 def test_every_command_has_help(stack: Stack) -> None:
     commands = ["submit", "batch", "get", "wait", "cancel", "requeue", "list", "schedules", "queues", "health"]
     assert [rqs(stack, command, "--help").code for command in commands] == [0] * len(commands)
+
+
+def readme_cli_examples() -> str:
+    """The ```sh block of the README's "Client and CLI" section."""
+    section = README.read_text().split("## Client and CLI\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^```sh\n(.*?)^```", section, re.DOTALL | re.MULTILINE)[0]
+
+
+def test_the_readme_examples_run_as_pasted(stack: Stack, tmp_path: Path) -> None:
+    env = {**os.environ, "RQS_URL": f"http://127.0.0.1:{stack.port}", "KEY": ADMIN_KEY}
+    env["PATH"] = f"{RQS.parent}{os.pathsep}{env['PATH']}"
+    script = "set -euo pipefail\n" + readme_cli_examples()
+    done = subprocess.run(["bash", "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
