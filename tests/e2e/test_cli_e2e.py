@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,15 +119,23 @@ def test_every_command_has_help(stack: Stack) -> None:
     assert [rqs(stack, command, "--help").code for command in commands] == [0] * len(commands)
 
 
-def readme_cli_examples() -> str:
-    """The ```sh block of the README's "Client and CLI" section."""
+def readme_cli_example(language: str) -> str:
+    """The ```language block of the README's "Client and CLI" section."""
     section = README.read_text().split("## Client and CLI\n", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"^```sh\n(.*?)^```", section, re.DOTALL | re.MULTILINE)[0]
+    return re.findall(rf"^```{language}\n(.*?)^```", section, re.DOTALL | re.MULTILINE)[0]
 
 
 def test_the_readme_examples_run_as_pasted(stack: Stack, tmp_path: Path) -> None:
     env = {**os.environ, "RQS_URL": f"http://127.0.0.1:{stack.port}", "KEY": ADMIN_KEY}
     env["PATH"] = f"{RQS.parent}{os.pathsep}{env['PATH']}"
-    script = "set -euo pipefail\n" + readme_cli_examples()
+    script = "set -euo pipefail\n" + readme_cli_example("sh")
     done = subprocess.run(["bash", "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_readme_python_example_runs_as_pasted(stack: Stack) -> None:
+    env = {**os.environ, "RQS_URL": f"http://127.0.0.1:{stack.port}", "KEY": ADMIN_KEY}
+    command = [sys.executable, "-c", readme_cli_example("python")]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.stdout.splitlines()[0] == "5"
+    assert done.stdout.splitlines()[1].startswith("422 ")
