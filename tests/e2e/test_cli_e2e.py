@@ -46,7 +46,7 @@ def test_cancel_then_requeue_then_wait(stack: Stack) -> None:
 
 
 def test_wait_for_a_failed_job_exits_non_zero(stack: Stack) -> None:
-    outcome = rqs(stack, "submit", "tests.echo", "[1, 2]", "--wait")  # echo takes one argument: a TypeError
+    outcome = rqs(stack, "submit", "examples.fail", "--wait")  # raises, with no retry
     assert outcome.code == 1
     assert outcome.json()["status"] == "failed"
 
