@@ -78,7 +78,8 @@ def test_the_formation_is_every_procfile_process() -> None:
 @pytest.mark.parametrize("kind", sorted(procfile_commands()))
 def test_formation_entries_use_documented_fields(kind: str) -> None:
     entry = app_json()["formation"][kind]
-    assert set(entry) <= FORMATION_FIELDS and isinstance(entry["quantity"], int)
+    assert set(entry) <= FORMATION_FIELDS
+    assert isinstance(entry["quantity"], int)
 
 
 def test_addons_use_documented_fields() -> None:

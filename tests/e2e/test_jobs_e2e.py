@@ -26,28 +26,35 @@ def test_sync_and_async_tasks_finish(stack: Stack) -> None:
     async_ = submit(stack, {"task": "examples.sleep", "kwargs": {"seconds": 0.2}})
     assert stack.wait_for(sync["id"])["result"] == 5
     done = stack.wait_for(async_["id"])
-    assert done["status"] == "finished" and done["result"]["slept"] >= 0.2
-    assert done["worker"] is not None and done["started_at"] is not None and done["ended_at"] is not None
+    assert done["status"] == "finished"
+    assert done["result"]["slept"] >= 0.2
+    assert done["worker"] is not None
+    assert done["started_at"] is not None
+    assert done["ended_at"] is not None
 
 
 def test_failure_is_visible(stack: Stack) -> None:
     failed = stack.wait_for(submit(stack, {"task": "examples.fail", "args": ["nope"]})["id"])
-    assert failed["status"] == "failed" and failed["error"]["message"] == "nope"
+    assert failed["status"] == "failed"
+    assert failed["error"]["message"] == "nope"
 
 
 def test_retry_with_backoff_then_success(stack: Stack) -> None:
     key = uuid.uuid4().hex
     job = submit(stack, {"task": "tests.flaky", "args": [key, 2], "retry": {"max": 3, "backoff": [1, 1]}})
     done = stack.wait_for(job["id"], timeout=30)
-    assert done["status"] == "finished" and done["result"] == "ok after 3"
-    assert done["attempts"] == 3 and done["retries_left"] == 1
+    assert done["status"] == "finished"
+    assert done["result"] == "ok after 3"
+    assert done["attempts"] == 3
+    assert done["retries_left"] == 1
 
 
 def test_delay_fires(stack: Stack) -> None:
     job = submit(stack, {"task": "tests.echo", "args": ["late"], "delay": 1})
     assert job["status"] == "scheduled"
     done = stack.wait_for(job["id"], timeout=30)
-    assert done["status"] == "finished" and done["result"] == "late"
+    assert done["status"] == "finished"
+    assert done["result"] == "late"
 
 
 def test_cancel_scheduled_and_deferred(stack: Stack) -> None:
@@ -61,7 +68,8 @@ def test_cancel_scheduled_and_deferred(stack: Stack) -> None:
     # when
     for job in (scheduled, deferred):
         answer = stack.http.delete(f"/jobs/{job['id']}")
-        assert answer.status_code == 200 and answer.json()["status"] == "canceled"
+        assert answer.status_code == 200
+        assert answer.json()["status"] == "canceled"
     stack.wait_for(parent["id"])
     done = stack.wait_for(kept["id"])  # the parent's dependents were enqueued together, then run
 
@@ -74,10 +82,12 @@ def test_stop_started_job_then_requeue(stack: Stack) -> None:
     job = submit(stack, {"task": "tests.sleep", "args": [60]})
     assert eventually(lambda: stack.http.get(f"/jobs/{job['id']}").json()["status"] == "started")
     stopped = stack.http.delete(f"/jobs/{job['id']}")
-    assert stopped.status_code == 200 and stopped.json()["status"] == "stopped"
+    assert stopped.status_code == 200
+    assert stopped.json()["status"] == "stopped"
     assert stack.http.delete(f"/jobs/{job['id']}").status_code == 409
     requeued = stack.http.post(f"/jobs/{job['id']}/requeue")
-    assert requeued.status_code == 202 and requeued.json()["status"] == "queued"
+    assert requeued.status_code == 202
+    assert requeued.json()["status"] == "queued"
     assert eventually(lambda: stack.http.get(f"/jobs/{job['id']}").json()["status"] == "started")
     assert stack.http.delete(f"/jobs/{job['id']}").json()["status"] == "stopped"
 
@@ -86,7 +96,8 @@ def test_idempotency_and_batch(stack: Stack) -> None:
     key = uuid.uuid4().hex
     first = stack.http.post("/jobs", json={"task": "tests.echo", "args": [1]}, headers={"Idempotency-Key": key})
     again = stack.http.post("/jobs", json={"task": "tests.echo", "args": [1]}, headers={"Idempotency-Key": key})
-    assert (first.status_code, again.status_code) == (202, 200) and first.json()["id"] == again.json()["id"]
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert first.json()["id"] == again.json()["id"]
     bad = stack.http.post("/jobs/batch", json={"jobs": [{"task": "tests.echo", "args": [1]}, {"task": "x.y"}]})
     assert bad.status_code == 422
     batch = stack.http.post("/jobs/batch", json={"jobs": [{"task": "tests.echo", "args": [n]} for n in range(5)]})
@@ -112,9 +123,11 @@ def test_hostile_jobs_run_nothing(stack: Stack, redis_server: object, tmp_path: 
 
 def test_catalog_endpoints_see_the_worker(stack: Stack) -> None:
     workers = stack.http.get("/workers").json()["workers"]
-    assert len(workers) == 1 and workers[0]["queues"] == ["high", "default", "low"]
+    assert len(workers) == 1
+    assert workers[0]["queues"] == ["high", "default", "low"]
     queues = {q["name"]: q for q in stack.http.get("/queues").json()["queues"]}
-    assert queues["default"]["workers"] == 1 and queues["default"]["finished"] >= 1
+    assert queues["default"]["workers"] == 1
+    assert queues["default"]["finished"] >= 1
     assert "examples.add" in {t["name"] for t in stack.http.get("/tasks").json()["tasks"]}
     assert stack.http.get("/jobs", params={"status": "finished", "limit": 1}).json()["total"] >= 1
     assert stack.http.get("/healthz").json() == {"status": "ok", "redis": "ok"}

@@ -80,7 +80,8 @@ def run_jobs(stack: Stack) -> dict[str, list[str]]:
 
 def test_metrics_need_a_key(two_workers: Stack) -> None:
     refused = httpx.get(f"http://127.0.0.1:{two_workers.port}/metrics")
-    assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"] == "Bearer"
 
 
 def test_counters_move_by_exactly_the_jobs_run(two_workers: Stack) -> None:
@@ -161,9 +162,11 @@ def test_logs_carry_the_job_and_key_name_as_json_fields(two_workers: Stack) -> N
 
     assert eventually(lambda: len(job_lines()) == 2)
     started, ended = job_lines()
-    assert (started["task"], started["queue"]) == ("examples.fail", QUEUE) and "status" not in started
+    assert (started["task"], started["queue"]) == ("examples.fail", QUEUE)
+    assert "status" not in started
     assert (ended["task"], ended["queue"], ended["status"]) == ("examples.fail", QUEUE, "failed")
-    assert ended["duration"] >= 0 and ended["wait"] >= 0
+    assert ended["duration"] >= 0
+    assert ended["wait"] >= 0
 
     # An accepted submission is no INFO line (issue 12): the job names its submitter, and a change is logged.
     assert two_workers.http.get(f"/jobs/{job_id}").json()["submitted_by"] == "key1"

@@ -53,7 +53,9 @@ def test_killed_mid_job_is_run_again_within_30s(rec_stack: Stack, tmp_path: Path
     assert eventually(lambda: ledger.read_text().count("start once") == 2, timeout=40)
     assert time.monotonic() - killed_at < 30
     done = rec_stack.wait_for(job["id"])
-    assert done["status"] == "finished" and done["attempts"] == 2 and done["retries_left"] == 1
+    assert done["status"] == "finished"
+    assert done["attempts"] == 2
+    assert done["retries_left"] == 1
 
 
 def test_killed_job_without_retries_ends_failed_with_the_reason(rec_stack: Stack, tmp_path: Path) -> None:
@@ -66,7 +68,8 @@ def test_killed_job_without_retries_ends_failed_with_the_reason(rec_stack: Stack
     rec_stack.start("worker")
     assert eventually(lambda: status(rec_stack, job["id"]) == "failed", timeout=40)
     error = rec_stack.http.get(f"/jobs/{job['id']}").json()["error"]
-    assert error is not None and "bandon" in (error["type"] + error["message"] + error["traceback"])
+    assert error is not None
+    assert "bandon" in (error["type"] + error["message"] + error["traceback"])
     after = runs_by_outcome(rec_stack, "rec-low")  # the run is counted once, as abandoned
     assert {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)} == {"abandoned": 1}
 
@@ -134,7 +137,8 @@ def test_a_long_job_on_a_live_worker_is_not_taken_for_abandoned(rec_stack: Stack
     body = {"task": "tests.ledger", "args": [str(tmp_path / "l.txt"), "long", 22], "queue": "rec-high", "retry": 2}
     job = rec_stack.http.post("/jobs", json=body).json()
     done = rec_stack.wait_for(job["id"], timeout=60)
-    assert done["status"] == "finished" and done["attempts"] == 1
+    assert done["status"] == "finished"
+    assert done["attempts"] == 1
     assert (tmp_path / "l.txt").read_text().count("start long") == 1
 
 

@@ -84,7 +84,8 @@ def test_pause_kill_and_restart_under_load(tmp_path: Path) -> None:
             time.sleep(2)  # load on the restarted Redis
 
         # then
-        assert load.statuses[503] > 0 and load.statuses[202] > 0, load.statuses
+        assert load.statuses[503] > 0, load.statuses
+        assert load.statuses[202] > 0, load.statuses
         assert set(load.statuses) <= {202, 503}, load.statuses  # never a 500, never a hang
         assert load.slowest < 2.5
         for process in (web, worker, scheduler):

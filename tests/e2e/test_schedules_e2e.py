@@ -72,7 +72,8 @@ def test_interval_runs_are_separate_jobs_one_interval_apart(sched_stack: Stack) 
     assert all(abs((b - a) - 1.0) < 1e-6 for a, b in zip(dues, dues[1:], strict=False)), dues
     assert len({r["job_id"] for r in ledger}) == len(ledger)
     job = sched_stack.wait_for(ledger[0]["job_id"])
-    assert job["status"] == "finished" and job["schedule"] == "tick"
+    assert job["status"] == "finished"
+    assert job["schedule"] == "tick"
 
 
 def fires_twice_more(stack: Stack, name: str) -> None:

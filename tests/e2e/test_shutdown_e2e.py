@@ -38,7 +38,8 @@ def test_long_job_is_put_back_after_grace(fresh_stack: Stack) -> None:
 
 def test_web_stops_within_30s(fresh_stack: Stack) -> None:
     web = fresh_stack.processes[0]
-    assert web.terminate() < 30 and web.popen.returncode is not None
+    assert web.terminate() < 30
+    assert web.popen.returncode is not None
 
 
 def test_scheduler_stops_within_30s_and_releases_the_lock(fresh_stack: Stack) -> None:
@@ -49,5 +50,6 @@ def test_scheduler_stops_within_30s_and_releases_the_lock(fresh_stack: Stack) ->
     scheduler = fresh_stack.start("scheduler")
     client = Redis.from_url(fresh_stack.env["REDIS_URL"])
     assert eventually(lambda: client.get(keys.SCHEDULER_LOCK) is not None)
-    assert scheduler.terminate() < 30 and scheduler.popen.returncode is not None
+    assert scheduler.terminate() < 30
+    assert scheduler.popen.returncode is not None
     assert client.get(keys.SCHEDULER_LOCK) is None  # released by its owner, not left to expire

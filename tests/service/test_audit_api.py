@@ -101,8 +101,10 @@ def test_schedule_mutations(client: TestClient, redis: Redis) -> None:
     # when created, then audited
     assert client.post("/schedules", json=NIGHTLY, headers=ADMIN).status_code == 201
     created = assert_one_new(client, 0, "key1", "schedule.create", "nightly")
-    assert created["before"] is None and created["after"]["cron"] == "0 3 * * *"
-    assert created["after"]["start_at"].endswith("+00:00") and "name" in created["after"]
+    assert created["before"] is None
+    assert created["after"]["cron"] == "0 3 * * *"
+    assert created["after"]["start_at"].endswith("+00:00")
+    assert "name" in created["after"]
 
     # when put again unchanged, then nothing; when changed, then a replace
     assert client.put("/schedules/nightly", json=NIGHTLY, headers=ADMIN).status_code == 200
@@ -140,7 +142,8 @@ def test_pause_resume_trigger_delete(client: TestClient) -> None:
     assert triggered["after"] == {"job_id": job["id"]}
     assert client.delete("/schedules/nightly", headers=ADMIN).status_code == 204
     deleted = assert_one_new(client, 4, "key1", "schedule.delete", "nightly")
-    assert deleted["before"]["cron"] == "0 3 * * *" and deleted["after"] is None
+    assert deleted["before"]["cron"] == "0 3 * * *"
+    assert deleted["after"] is None
 
 
 def test_dashboard_actions(client: TestClient) -> None:
@@ -168,7 +171,8 @@ def test_filter_by_schedule_and_limit(client: TestClient) -> None:
 
 def test_audit_is_admin_only(client: TestClient) -> None:
     missing = client.get("/audit")
-    assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == "Bearer"
     assert client.get("/audit", headers={"X-API-Key": "wrong"}).status_code == 401
     assert client.get("/audit", headers=READ).status_code == 403
     assert client.get("/audit", headers=WRITE).status_code == 403
@@ -183,7 +187,8 @@ def test_a_failed_recording_does_not_fail_the_mutation(
     with caplog.at_level(logging.ERROR, logger="workers.observability.audit"):
         answer = client.delete(f"/jobs/{job_id}", headers=ADMIN)
     assert answer.status_code == 200
-    assert "audit entry not stored" in caplog.text and job_id in caplog.text
+    assert "audit entry not stored" in caplog.text
+    assert job_id in caplog.text
 
 
 def test_trail_size_from_the_environment(settings: Any, redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:

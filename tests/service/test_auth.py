@@ -41,7 +41,8 @@ def test_the_app_refuses_to_start_with_a_mistyped_scope(settings: ServiceSetting
 def test_missing_or_wrong_key_is_401(client: TestClient) -> None:
     for headers in ({}, {"X-API-Key": "wrong"}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic eDp5"}):
         answer = client.get("/jobs", headers=headers)
-        assert answer.status_code == 401 and answer.headers["www-authenticate"] == "Bearer"
+        assert answer.status_code == 401
+        assert answer.headers["www-authenticate"] == "Bearer"
 
 
 def test_open_endpoints(client: TestClient) -> None:
@@ -90,12 +91,15 @@ def test_every_changing_route_refuses_a_smaller_scope(
 
 def test_dashboard_auth(client: TestClient) -> None:
     refused = client.get("/dashboard/")
-    assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Basic")
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"].startswith("Basic")
     assert client.get("/dashboard/", auth=("anyone", "wrong")).status_code == 401
     page = client.get("/dashboard/", auth=("anyone", "test-read-key"))
-    assert page.status_code == 200 and "content-security-policy" in page.headers
+    assert page.status_code == 200
+    assert "content-security-policy" in page.headers
     data = client.get("/dashboard/0/data/queues.json", headers=ADMIN)
-    assert data.status_code == 200 and "queues" in data.json()
+    assert data.status_code == 200
+    assert "queues" in data.json()
 
 
 def test_dashboard_refuses_cross_site_actions(client: TestClient) -> None:

@@ -9,7 +9,8 @@ def test_tasks_lists_registered_functions(client: TestClient) -> None:
     tasks = {t["name"]: t for t in client.get("/tasks", headers=ADMIN).json()["tasks"]}
     assert {"examples.add", "examples.sleep", "examples.fail", "tests.echo"} <= set(tasks)
     flaky = tasks["tests.flaky"]
-    assert flaky["retry"] == {"max": 3, "backoff": [1, 1, 1]} and flaky["queue"] == "default"
+    assert flaky["retry"] == {"max": 3, "backoff": [1, 1, 1]}
+    assert flaky["queue"] == "default"
     assert [p["name"] for p in flaky["parameters"]] == ["key", "failures"]
 
 
@@ -18,10 +19,12 @@ def test_queues_count_jobs_by_status(client: TestClient, run_worker: Any) -> Non
     client.post("/jobs", json={"task": "tests.echo", "args": [1], "delay": 60}, headers=ADMIN)
     queues = {q["name"]: q for q in client.get("/queues", headers=ADMIN).json()["queues"]}
     assert list(queues)[:3] == ["high", "default", "low"]
-    assert queues["default"]["queued"] == 1 and queues["default"]["scheduled"] == 1
+    assert queues["default"]["queued"] == 1
+    assert queues["default"]["scheduled"] == 1
     run_worker()
     queues = {q["name"]: q for q in client.get("/queues", headers=ADMIN).json()["queues"]}
-    assert queues["default"]["finished"] == 1 and queues["default"]["queued"] == 0
+    assert queues["default"]["finished"] == 1
+    assert queues["default"]["queued"] == 0
 
 
 def test_workers_lists_a_live_worker(client: TestClient, redis: Any) -> None:
@@ -34,6 +37,7 @@ def test_workers_lists_a_live_worker(client: TestClient, redis: Any) -> None:
     try:
         workers = client.get("/workers", headers=ADMIN).json()["workers"]
         assert [w["name"] for w in workers] == [worker.name]
-        assert workers[0]["queues"] == ["default"] and workers[0]["state"] == "idle"
+        assert workers[0]["queues"] == ["default"]
+        assert workers[0]["state"] == "idle"
     finally:
         worker.register_death()

@@ -15,12 +15,18 @@ def test_submit_run_and_read(client: TestClient, run_worker: Any) -> None:
     answer = post_job(client, {"task": "tests.echo", "args": [{"a": 1}]})
     assert answer.status_code == 202
     body = answer.json()
-    assert body["status"] == "queued" and body["task"] == "tests.echo" and body["queue"] == "default"
+    assert body["status"] == "queued"
+    assert body["task"] == "tests.echo"
+    assert body["queue"] == "default"
     assert set(body) >= {"id", "status", "task", "queue", "enqueued_at", "scheduled_for"}
     run_worker()
     job = client.get(f"/jobs/{body['id']}", headers=ADMIN).json()
-    assert job["status"] == "finished" and job["result"] == {"a": 1} and job["error"] is None
-    assert job["attempts"] == 1 and job["args"] == [{"a": 1}] and job["schedule"] is None
+    assert job["status"] == "finished"
+    assert job["result"] == {"a": 1}
+    assert job["error"] is None
+    assert job["attempts"] == 1
+    assert job["args"] == [{"a": 1}]
+    assert job["schedule"] is None
     assert job["enqueued_at"].endswith(("Z", "+00:00"))
 
 
@@ -31,13 +37,16 @@ def test_async_task_and_failure(client: TestClient, run_worker: Any) -> None:
     assert client.get(f"/jobs/{ok['id']}", headers=ADMIN).json()["result"] == 8
     failed = client.get(f"/jobs/{bad['id']}", headers=ADMIN).json()
     assert failed["status"] == "failed"
-    assert failed["error"]["type"] == "RuntimeError" and failed["error"]["message"] == "boom"
+    assert failed["error"]["type"] == "RuntimeError"
+    assert failed["error"]["message"] == "boom"
     assert "Traceback" in failed["error"]["traceback"]
 
 
 def test_delay_at_and_queue(client: TestClient) -> None:
     delayed = post_job(client, {"task": "tests.echo", "args": [1], "delay": 30, "queue": "low"}).json()
-    assert delayed["status"] == "scheduled" and delayed["queue"] == "low" and delayed["scheduled_for"] is not None
+    assert delayed["status"] == "scheduled"
+    assert delayed["queue"] == "low"
+    assert delayed["scheduled_for"] is not None
     at = post_job(client, {"task": "tests.echo", "args": [1], "at": "2099-01-01T00:00:00Z"}).json()
     assert at["scheduled_for"].startswith("2099-01-01T00:00:00")
 
@@ -70,7 +79,8 @@ def test_validation_errors(client: TestClient) -> None:
 def test_idempotency_key(client: TestClient) -> None:
     first = post_job(client, {"task": "tests.echo", "args": [1]}, **{"Idempotency-Key": "abc"})
     second = post_job(client, {"task": "tests.echo", "args": [1]}, **{"Idempotency-Key": "abc"})
-    assert first.status_code == 202 and second.status_code == 200
+    assert first.status_code == 202
+    assert second.status_code == 200
     assert first.json()["id"] == second.json()["id"]
     too_long = post_job(client, {"task": "tests.echo", "args": [1]}, **{"Idempotency-Key": "x" * 201})
     assert too_long.status_code == 422
@@ -79,12 +89,15 @@ def test_idempotency_key(client: TestClient) -> None:
 def test_batch_all_or_nothing(client: TestClient) -> None:
     good = {"task": "tests.echo", "args": [1]}
     bad = client.post("/jobs/batch", json={"jobs": [good, {"task": "tests.echo", "delay": -1}]}, headers=ADMIN)
-    assert bad.status_code == 422 and "1" in str(bad.json()["detail"][0]["loc"])
+    assert bad.status_code == 422
+    assert "1" in str(bad.json()["detail"][0]["loc"])
     unknown = client.post("/jobs/batch", json={"jobs": [good, {"task": "nope"}]}, headers=ADMIN)
-    assert unknown.status_code == 422 and "jobs[1]" in unknown.json()["detail"]
+    assert unknown.status_code == 422
+    assert "jobs[1]" in unknown.json()["detail"]
     assert client.get("/jobs", headers=ADMIN).json()["total"] == 0
     ok = client.post("/jobs/batch", json={"jobs": [good, good]}, headers=ADMIN)
-    assert ok.status_code == 202 and len(ok.json()["jobs"]) == 2
+    assert ok.status_code == 202
+    assert len(ok.json()["jobs"]) == 2
     assert client.post("/jobs/batch", json={"jobs": []}, headers=ADMIN).status_code == 422
 
 
@@ -94,17 +107,20 @@ def test_result_wait_returns_when_done(client: TestClient, run_worker: Any) -> N
     assert pending["status"] == "queued"
     run_worker()
     done = client.get(f"/jobs/{job['id']}/result?wait=5", headers=ADMIN).json()
-    assert done["status"] == "finished" and done["result"] == 5
+    assert done["status"] == "finished"
+    assert done["result"] == 5
     assert client.get(f"/jobs/{job['id']}/result?wait=61", headers=ADMIN).status_code == 422
 
 
 def test_cancel_requeue_and_conflicts(client: TestClient, run_worker: Any) -> None:
     job = post_job(client, {"task": "tests.echo", "args": [1], "delay": 60}).json()
     canceled = client.delete(f"/jobs/{job['id']}", headers=ADMIN)
-    assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
+    assert canceled.status_code == 200
+    assert canceled.json()["status"] == "canceled"
     assert client.delete(f"/jobs/{job['id']}", headers=ADMIN).status_code == 409
     requeued = client.post(f"/jobs/{job['id']}/requeue", headers=ADMIN)
-    assert requeued.status_code == 202 and requeued.json()["status"] == "queued"
+    assert requeued.status_code == 202
+    assert requeued.json()["status"] == "queued"
     assert client.post(f"/jobs/{job['id']}/requeue", headers=ADMIN).status_code == 409
     run_worker()
     assert client.get(f"/jobs/{job['id']}", headers=ADMIN).json()["status"] == "finished"
@@ -124,11 +140,14 @@ def test_listing_filters_and_pages(client: TestClient, run_worker: Any) -> None:
         post_job(client, {"task": "tests.echo", "args": [n]})
     post_job(client, {"task": "examples.fail", "queue": "high"})
     listing = client.get("/jobs?limit=2&offset=1", headers=ADMIN).json()
-    assert listing["total"] == 6 and len(listing["jobs"]) == 2
+    assert listing["total"] == 6
+    assert len(listing["jobs"]) == 2
     run_worker()
     finished = client.get("/jobs?status=finished&queue=default", headers=ADMIN).json()
-    assert finished["total"] == 5 and {j["status"] for j in finished["jobs"]} == {"finished"}
+    assert finished["total"] == 5
+    assert {j["status"] for j in finished["jobs"]} == {"finished"}
     failed = client.get("/jobs?status=failed", headers=ADMIN).json()
-    assert failed["total"] == 1 and failed["jobs"][0]["queue"] == "high"
+    assert failed["total"] == 1
+    assert failed["jobs"][0]["queue"] == "high"
     assert client.get("/jobs?status=nope", headers=ADMIN).status_code == 422
     assert client.get("/jobs?limit=501", headers=ADMIN).status_code == 422

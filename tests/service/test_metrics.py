@@ -38,10 +38,12 @@ def value(families: dict[str, Metric], family: str, sample: str, **labels: str) 
 
 def test_metrics_needs_a_key(client: TestClient) -> None:
     refused = client.get("/metrics")
-    assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"] == "Bearer"
     assert client.get("/metrics", headers={"X-API-Key": "wrong"}).status_code == 401
     answer = client.get("/metrics", headers=READ)
-    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain")
 
 
 def test_queue_worker_and_task_metrics(client: TestClient, redis: Redis, run_worker: Any) -> None:
@@ -81,7 +83,8 @@ def test_queue_worker_and_task_metrics(client: TestClient, redis: Redis, run_wor
 def test_schedule_series_are_exposed_before_and_after_a_run(client: TestClient, redis: Redis) -> None:
     # given: no run yet, and no series
     families = scrape(client)
-    assert families["rqs_schedule_runs"].samples == [] and families["rqs_schedule_lateness_seconds"].samples == []
+    assert families["rqs_schedule_runs"].samples == []
+    assert families["rqs_schedule_lateness_seconds"].samples == []
 
     # when
     with redis.pipeline() as pipeline:
@@ -143,7 +146,8 @@ def test_redis_down_is_503() -> None:
     settings = ServiceSettings(redis_url=f"redis://127.0.0.1:{free_port()}/0", api_keys=KEYS)
     with TestClient(create_app(settings)) as client:
         answer = client.get("/metrics", headers=READ)
-        assert answer.status_code == 503 and int(answer.headers["retry-after"]) > 0
+        assert answer.status_code == 503
+        assert int(answer.headers["retry-after"]) > 0
 
 
 def mutation_records(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
@@ -167,7 +171,8 @@ def test_each_mutation_is_logged_with_key_name_and_job(client: TestClient, caplo
         "key_name": "ci",
         "job_id": job_id,
     }
-    assert batched["route"] == "/jobs/batch" and batched["job_ids"] == [job["id"] for job in batch["jobs"]]
+    assert batched["route"] == "/jobs/batch"
+    assert batched["job_ids"] == [job["id"] for job in batch["jobs"]]
     assert (deleted["route"], deleted["status"], deleted["job_id"], deleted["key_name"]) == (
         "/jobs/{job_id}",
         200,
@@ -176,7 +181,8 @@ def test_each_mutation_is_logged_with_key_name_and_job(client: TestClient, caplo
     )
     assert (refused["status"], refused["key_name"]) == (401, None)
     for record in (created, batched, deleted, refused):
-        assert "test-write-key" not in str(record) and "test-admin-key" not in str(record)
+        assert "test-write-key" not in str(record)
+        assert "test-admin-key" not in str(record)
 
 
 def test_an_accepted_submission_logs_nothing_at_info(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:

@@ -19,9 +19,13 @@ def test_create_read_and_upcoming(client: TestClient) -> None:
     created = client.post("/schedules", json=NIGHTLY, headers=ADMIN)
     assert created.status_code == 201, created.text
     body = created.json()
-    assert body["name"] == "nightly" and body["runs_total"] == 0 and body["paused"] is False
-    assert body["next_run_at"].endswith(("Z", "+00:00")) and body["next_run_at"][11:16] == "19:00"
-    assert len(body["upcoming"]) == 5 and body["upcoming"][0]["local"].endswith("03:00:00+08:00")
+    assert body["name"] == "nightly"
+    assert body["runs_total"] == 0
+    assert body["paused"] is False
+    assert body["next_run_at"].endswith(("Z", "+00:00"))
+    assert body["next_run_at"][11:16] == "19:00"
+    assert len(body["upcoming"]) == 5
+    assert body["upcoming"][0]["local"].endswith("03:00:00+08:00")
     assert client.post("/schedules", json=NIGHTLY, headers=ADMIN).status_code == 409
     assert client.get("/schedules/nightly", headers=READ).json()["task"] == "tests.echo"
     assert [s["name"] for s in client.get("/schedules", headers=READ).json()["schedules"]] == ["nightly"]
@@ -35,7 +39,8 @@ def test_put_creates_then_is_idempotent(client: TestClient) -> None:
     assert first.json()["updated_at"] == second.json()["updated_at"]
     assert first.json()["next_run_at"] == second.json()["next_run_at"]
     changed = client.put("/schedules/every30", json={**body, "interval": 60}, headers=ADMIN)
-    assert changed.status_code == 200 and changed.json()["interval"] == 60
+    assert changed.status_code == 200
+    assert changed.json()["interval"] == 60
     mismatch = client.put("/schedules/every30", json={**body, "name": "other"}, headers=ADMIN)
     assert mismatch.status_code == 422
 
@@ -62,7 +67,8 @@ def test_validation_errors(client: TestClient) -> None:
 
 def test_result_ttl_is_kept_and_shown(client: TestClient) -> None:
     answer = client.put("/schedules/often", json={"task": "tests.echo", "interval": 5, "result_ttl": 60}, headers=ADMIN)
-    assert answer.status_code == 201 and answer.json()["result_ttl"] == 60
+    assert answer.status_code == 201
+    assert answer.json()["result_ttl"] == 60
     assert client.get("/schedules/often", headers=ADMIN).json()["result_ttl"] == 60
     assert client.get("/schedules/nightly-none", headers=ADMIN).status_code == 404
     client.post("/schedules", json=NIGHTLY, headers=ADMIN)
@@ -75,18 +81,24 @@ def test_pause_resume_trigger_runs_delete(client: TestClient, run_worker: Any) -
 
     # when paused, then resumed
     paused = client.post("/schedules/nightly/pause", headers=ADMIN).json()
-    assert paused["paused"] is True and paused["next_run_at"] is None and paused["upcoming"] == []
+    assert paused["paused"] is True
+    assert paused["next_run_at"] is None
+    assert paused["upcoming"] == []
     resumed = client.post("/schedules/nightly/resume", headers=ADMIN).json()
-    assert resumed["paused"] is False and resumed["next_run_at"] is not None
+    assert resumed["paused"] is False
+    assert resumed["next_run_at"] is not None
 
     # when triggered and run, then its run is in the ledger
     job = client.post("/schedules/nightly/trigger", headers=ADMIN)
-    assert job.status_code == 202 and job.json()["status"] == "queued"
+    assert job.status_code == 202
+    assert job.json()["status"] == "queued"
     run_worker()
     fired = client.get(f"/jobs/{job.json()['id']}", headers=ADMIN).json()
-    assert fired["schedule"] == "nightly" and fired["result"] == 7
+    assert fired["schedule"] == "nightly"
+    assert fired["result"] == 7
     runs = client.get("/schedules/nightly/runs?limit=5", headers=READ).json()["runs"]
-    assert runs[0]["job_id"] == job.json()["id"] and runs[0]["status"] == "finished"
+    assert runs[0]["job_id"] == job.json()["id"]
+    assert runs[0]["status"] == "finished"
     assert client.get("/schedules/nightly", headers=READ).json()["last_status"] == "finished"
 
     # when deleted, then gone

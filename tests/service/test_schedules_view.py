@@ -42,7 +42,8 @@ def assert_inert(html: str) -> None:
     """Schedule values show as text: no markup they carry survives, and the page has no script."""
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;img src=x onerror=alert(2)&gt;" in html
-    assert "<script" not in html.lower() and "<img" not in html.lower()
+    assert "<script" not in html.lower()
+    assert "<img" not in html.lower()
 
 
 def test_list_shows_every_schedule_escaped(client: TestClient) -> None:
@@ -54,14 +55,16 @@ def test_list_shows_every_schedule_escaped(client: TestClient) -> None:
     # when either path is opened, then
     for path in ("/dashboard/schedules", "/dashboard/schedules/"):
         page = client.get(path, auth=READER)
-        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
         assert "script-src 'self'" in page.headers["content-security-policy"]
         assert_inert(page.text)
         assert re.findall(r'data-schedule="([^"]+)"', page.text) == ["every30", "nightly", "once"]
         for text in ("cron 0 3 * * * (Asia/Shanghai)", "every 30 s", "(value=1)", "once at 2099-12-01 00:00:00 UTC"):
             assert text in page.text
         assert "19:00:00 UTC" in page.text  # nightly's next run: 03:00 in Shanghai
-        assert 'href="/dashboard/"' in page.text and "/dashboard/static/css/bootstrap.min.css" in page.text
+        assert 'href="/dashboard/"' in page.text
+        assert "/dashboard/static/css/bootstrap.min.css" in page.text
 
 
 def test_empty_list(client: TestClient) -> None:
@@ -74,7 +77,8 @@ def test_detail_shows_upcoming_in_utc_and_local(client: TestClient) -> None:
     assert page.status_code == 200
     assert_inert(page.text)
     upcoming = page.text.split('id="upcoming"')[1].split("</table>")[0]
-    assert upcoming.count("19:00:00 UTC") == 5 and upcoming.count("03:00:00 +0800 Asia/Shanghai") == 5
+    assert upcoming.count("19:00:00 UTC") == 5
+    assert upcoming.count("03:00:00 +0800 Asia/Shanghai") == 5
     assert "No runs yet" in page.text
 
 
@@ -82,10 +86,12 @@ def test_detail_lists_runs_with_links_to_their_jobs(client: TestClient, run_work
     put(client, "nightly")
     answer = post(client, "nightly/trigger", **SAME_SITE)
     job_id = client.get("/schedules/nightly", headers=ADMIN).json()["last_job_id"]
-    assert answer.status_code == 303 and job_id in answer.headers["location"]
+    assert answer.status_code == 303
+    assert job_id in answer.headers["location"]
     run_worker()
     page = client.get(answer.headers["location"], auth=BROWSER)
-    assert "Triggered" in page.text and 'class="badge badge-success">finished<' in page.text
+    assert "Triggered" in page.text
+    assert 'class="badge badge-success">finished<' in page.text
     runs = page.text.split('id="runs"')[1]
     assert f'href="/dashboard/0/view/job/{job_id}"' in runs
     assert client.get(f"/dashboard/0/view/job/{job_id}", auth=BROWSER).status_code == 200
@@ -96,7 +102,8 @@ def test_no_key_is_401_basic(client: TestClient) -> None:
     for method, path in (("GET", ""), ("GET", "/"), ("GET", "/nightly"), ("POST", "/nightly/pause")):
         for auth in (None, ("anyone", "wrong")):
             answer = client.request(method, f"/dashboard/schedules{path}", auth=auth, headers=SAME_SITE)
-            assert answer.status_code == 401 and answer.headers["www-authenticate"].startswith("Basic")
+            assert answer.status_code == 401
+            assert answer.headers["www-authenticate"].startswith("Basic")
     assert paused(client, "nightly") is False
 
 
@@ -106,20 +113,24 @@ def test_pause_resume_trigger_from_the_pages(client: TestClient) -> None:
 
     # when paused, then
     answer = post(client, "nightly/pause?back=list", **SAME_SITE)
-    assert answer.status_code == 303 and answer.headers["location"].startswith("/dashboard/schedules/?")
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/dashboard/schedules/?")
     assert paused(client, "nightly") is True
     listing = client.get(answer.headers["location"], auth=BROWSER).text
-    assert "Paused" in listing and 'action="/dashboard/schedules/nightly/resume?back=list"' in listing
+    assert "Paused" in listing
+    assert 'action="/dashboard/schedules/nightly/resume?back=list"' in listing
 
     # when resumed, then
     answer = post(client, "nightly/resume", Referer="http://testserver/dashboard/schedules/nightly")
-    assert answer.status_code == 303 and answer.headers["location"].startswith("/dashboard/schedules/nightly?")
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/dashboard/schedules/nightly?")
     assert paused(client, "nightly") is False
 
     # when triggered, then
     assert post(client, "nightly/trigger", **SAME_SITE).status_code == 303
     runs = client.get("/schedules/nightly/runs", headers=ADMIN).json()["runs"]
-    assert len(runs) == 1 and runs[0]["job_id"].startswith("nightly-trigger-")
+    assert len(runs) == 1
+    assert runs[0]["job_id"].startswith("nightly-trigger-")
 
     # Audited as the API audits them (by action name, with the state), not as a generic dashboard request.
     entries = client.get("/audit?schedule=nightly", headers=ADMIN).json()["entries"]
@@ -129,7 +140,8 @@ def test_pause_resume_trigger_from_the_pages(client: TestClient) -> None:
         "schedule.pause",
         "schedule.create",
     ]
-    assert entries[0]["after"] == {"job_id": runs[0]["job_id"]} and entries[2]["after"]["paused"] is True
+    assert entries[0]["after"] == {"job_id": runs[0]["job_id"]}
+    assert entries[2]["after"]["paused"] is True
     assert {e["key"] for e in entries[:3]} == {"key1"}
     every_entry = client.get("/audit", headers=ADMIN).json()["entries"]
     assert [e for e in every_entry if e["action"].startswith("dashboard.")] == []
@@ -162,10 +174,12 @@ def test_unknown_schedule_or_action_is_404(client: TestClient) -> None:
     assert post(client, "nope/pause", **SAME_SITE).status_code == 404
     assert post(client, "nope/trigger", **SAME_SITE).status_code == 404
     missing = post(client, "nightly/explode", **SAME_SITE)
-    assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+    assert missing.status_code == 404
+    assert "text/html" in missing.headers["content-type"]
     assert paused(client, "nightly") is False
     reflected = client.get("/dashboard/schedules/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E", auth=BROWSER)
-    assert reflected.status_code == 404 and "&lt;img src=x onerror=alert(1)&gt;" in reflected.text
+    assert reflected.status_code == 404
+    assert "&lt;img src=x onerror=alert(1)&gt;" in reflected.text
     assert "<img" not in reflected.text
 
 
@@ -179,4 +193,5 @@ def test_redis_down_is_503_not_500() -> None:
     with TestClient(create_app(settings)) as client:
         for method, path in (("GET", ""), ("GET", "/nightly"), ("POST", "/nightly/pause")):
             answer = client.request(method, f"/dashboard/schedules{path}", auth=BROWSER, headers=SAME_SITE)
-            assert answer.status_code == 503 and int(answer.headers["retry-after"]) > 0, (path, answer.text)
+            assert answer.status_code == 503, (path, answer.text)
+            assert int(answer.headers["retry-after"]) > 0, (path, answer.text)

@@ -103,7 +103,8 @@ def test_recording_is_one_round_trip(redis: Redis, settings: Settings) -> None:
 def test_recording_never_raises(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR, logger="workers.observability.audit"):
         assert audit.record(dead_redis(), entry("job.cancel", "job-1"), MAX_ENTRIES) is False
-    assert "audit entry not stored" in caplog.text and '"target":"job-1"' in caplog.text
+    assert "audit entry not stored" in caplog.text
+    assert '"target":"job-1"' in caplog.text
 
 
 def test_recording_refused_by_redis_is_logged(redis: Redis, caplog: pytest.LogCaptureFixture) -> None:
@@ -127,7 +128,8 @@ def test_schedule_state_and_stored_schedule(redis: Redis) -> None:
     schedule_store.upsert(redis, ScheduleSpec.from_mapping(SPEC), 1_700_000_000.0)
     stored = audit.stored_schedule(redis, "nightly")
     assert stored is not None
-    assert stored["cron"] == "0 3 * * *" and stored["start_at"] == "2023-11-14T22:13:20+00:00"
+    assert stored["cron"] == "0 3 * * *"
+    assert stored["start_at"] == "2023-11-14T22:13:20+00:00"
 
 
 def test_stored_schedule_tolerates_a_dead_redis() -> None:

@@ -33,9 +33,12 @@ def test_fires_a_fresh_job_per_run_and_advances(redis: Redis, settings: Settings
     assert [f.outcome for f in first + second] == ["fired", "fired"]
     assert first[0].job_id == run_job_id("every10", START) != second[0].job_id
     job = fetch(redis, first[0].job_id)
-    assert job.meta["schedule"] == "every10" and job.get_status().value == "queued"
+    assert job.meta["schedule"] == "every10"
+    assert job.get_status().value == "queued"
     info = schedule_store.get(redis, "every10")
-    assert info.runs_total == 2 and info.next_run_at == START + 20 and info.last_job_id == second[0].job_id
+    assert info.runs_total == 2
+    assert info.next_run_at == START + 20
+    assert info.last_job_id == second[0].job_id
 
 
 def test_a_pass_knows_when_to_look_again(redis: Redis, settings: Settings) -> None:
@@ -53,7 +56,8 @@ def test_a_pass_knows_when_to_look_again(redis: Redis, settings: Settings) -> No
 def test_runs_keep_their_result_as_long_as_the_schedule_says(redis: Redis, settings: Settings) -> None:
     store(redis, result_ttl=30)
     job = fetch(redis, fire_due(redis, settings, START).steps[0].job_id or "")
-    assert job.result_ttl == 30 and settings.result_ttl != 30
+    assert job.result_ttl == 30
+    assert settings.result_ttl != 30
 
 
 def test_same_due_time_never_fires_twice(redis: Redis, settings: Settings) -> None:
@@ -73,12 +77,16 @@ def test_same_due_time_never_fires_twice(redis: Redis, settings: Settings) -> No
 def test_outage_records_missed_runs_and_fires_one_catch_up(redis: Redis, settings: Settings) -> None:
     store(redis, misfire_grace_time=5)
     steps = fire_due(redis, settings, START + 62).steps  # due 0,10,..,60: 60 is within grace
-    assert [s.outcome for s in steps] == ["fired"] and steps[0].due == START + 60
+    assert [s.outcome for s in steps] == ["fired"]
+    assert steps[0].due == START + 60
     info = schedule_store.get(redis, "every10")
-    assert info.missed_total == 6 and info.runs_total == 1 and info.next_run_at == START + 70
+    assert info.missed_total == 6
+    assert info.runs_total == 1
+    assert info.next_run_at == START + 70
     runs = schedule_store.runs(redis, "every10", 10)
     assert [r["status"] for r in runs] == ["queued"] + ["missed"] * 6
-    assert runs[0]["due_at"] == START + 60 and runs[-1]["due_at"] == START
+    assert runs[0]["due_at"] == START + 60
+    assert runs[-1]["due_at"] == START
 
 
 def test_overlap_skip(redis: Redis, settings: Settings, run_worker: Any) -> None:
@@ -88,7 +96,8 @@ def test_overlap_skip(redis: Redis, settings: Settings, run_worker: Any) -> None
     run_worker()
     assert fire_due(redis, settings, START + 20).steps[0].outcome == "fired"
     info = schedule_store.get(redis, "every10")
-    assert info.skipped_total == 1 and info.runs_total == 2
+    assert info.skipped_total == 1
+    assert info.runs_total == 2
     assert [r["status"] for r in schedule_store.runs(redis, "every10", 5)] == ["queued", "skipped", "finished"]
 
 
@@ -97,7 +106,8 @@ def test_repeat_stops_after_n_runs(redis: Redis, settings: Settings) -> None:
     for n in range(4):
         fire_due(redis, settings, START + 10 * n)
     info = schedule_store.get(redis, "every10")
-    assert info.runs_total == 2 and info.next_run_at is None
+    assert info.runs_total == 2
+    assert info.next_run_at is None
 
 
 def test_one_shot_at(redis: Redis, settings: Settings) -> None:
@@ -113,9 +123,11 @@ def test_pause_resume_and_delete(redis: Redis, settings: Settings) -> None:
     schedule_store.set_paused(redis, "every10", True, now=START - 1)
     assert fire_due(redis, settings, START + 30).steps == []
     resumed = schedule_store.set_paused(redis, "every10", False, now=START + 31).info
-    assert resumed.next_run_at == START + 40 and resumed.missed_total == 0  # runs due while paused are not fired
+    assert resumed.next_run_at == START + 40
+    assert resumed.missed_total == 0  # runs due while paused are not fired
     schedule_store.delete(redis, "every10")
-    assert fire_due(redis, settings, START + 100).steps == [] and redis.exists(keys.schedule_key("every10")) == 0
+    assert fire_due(redis, settings, START + 100).steps == []
+    assert redis.exists(keys.schedule_key("every10")) == 0
 
 
 def test_upsert_is_idempotent(redis: Redis) -> None:
@@ -124,12 +136,17 @@ def test_upsert_is_idempotent(redis: Redis) -> None:
     again = schedule_store.upsert(
         redis, ScheduleSpec.from_mapping({"name": "s", "task": "tests.echo", "interval": 5}), now=START + 3
     )
-    assert first.created and not again.created and not again.changed
-    assert again.info.updated_at == START and again.info.next_run_at == START + 5
+    assert first.created
+    assert not again.created
+    assert not again.changed
+    assert again.info.updated_at == START
+    assert again.info.next_run_at == START + 5
     changed = schedule_store.upsert(
         redis, ScheduleSpec.from_mapping({"name": "s", "task": "tests.echo", "interval": 7}), now=START + 3
     )
-    assert changed.changed and changed.info.spec.start_at == START and changed.info.next_run_at == START + 7
+    assert changed.changed
+    assert changed.info.spec.start_at == START
+    assert changed.info.next_run_at == START + 7
 
 
 def test_trigger_runs_now(redis: Redis, settings: Settings) -> None:
@@ -146,7 +163,8 @@ def test_runs_are_counted_for_prometheus(redis: Redis, settings: Settings) -> No
     fire_due(redis, settings, START + 32.5)  # 0, 10, 20 missed; 30 fired 2.5 s late
     fire_due(redis, settings, START + 40)  # skipped: the run of 30 is still queued
     runs = {k.decode(): int(v) for k, v in redis.hgetall(SCHEDULE_RUNS.key).items()}
-    assert sorted(runs.values()) == [1, 1, 3] and len(runs) == 3
+    assert sorted(runs.values()) == [1, 1, 3]
+    assert len(runs) == 3
     lateness = {k.decode(): float(v) for k, v in redis.hgetall(SCHEDULE_LATENESS.key).items()}
     assert 2.5 <= lateness['["every10","sum"]'] < 3.5  # plus the time the step itself took
 

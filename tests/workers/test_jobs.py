@@ -22,8 +22,10 @@ def submit(redis: Redis, settings: Settings, **fields: Any) -> jobs.TaskJob:
 
 def test_defaults_come_from_task_then_settings(redis: Redis, settings: Settings) -> None:
     job = submit(redis, settings, task="tests.flaky", args=["x", 0])
-    assert job.origin == "default" and job.timeout == settings.job_timeout
-    assert job.retries_left == 3 and job.retry_intervals == [1, 1, 1]
+    assert job.origin == "default"
+    assert job.timeout == settings.job_timeout
+    assert job.retries_left == 3
+    assert job.retry_intervals == [1, 1, 1]
     assert job.description == 'tests.flaky("x", 0)'
 
 
@@ -60,7 +62,9 @@ def test_idempotency_key_returns_first_job(redis: Redis, settings: Settings) -> 
     first = jobs.submit(redis, settings, JobSpec(task="tests.echo", args=[1]), "key-1")
     again = jobs.submit(redis, settings, JobSpec(task="tests.echo", args=[2]), "key-1")
     other = jobs.submit(redis, settings, JobSpec(task="tests.echo", args=[3]), "key-2")
-    assert first.created and not again.created and other.created
+    assert first.created
+    assert not again.created
+    assert other.created
     assert again.job.id == first.job.id != other.job.id
 
 
@@ -105,7 +109,8 @@ def test_idempotency_key_of_a_request_still_in_flight(redis: Redis, settings: Se
         jobs.submit(redis, settings, JobSpec(task="tests.echo", args=[1]), "in-flight")
     redis.expire(key, IDEMPOTENCY_TTL - 60)  # that request died without storing its job
     taken_over = jobs.submit(redis, settings, JobSpec(task="tests.echo", args=[1]), "in-flight")
-    assert taken_over.created and redis.get(key).decode() == taken_over.job.id
+    assert taken_over.created
+    assert redis.get(key).decode() == taken_over.job.id
 
 
 def test_a_batch_that_fails_after_a_dependent_item_writes_nothing(redis: Redis, settings: Settings) -> None:

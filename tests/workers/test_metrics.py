@@ -71,7 +71,8 @@ def test_record_schedule_run_rides_the_callers_transaction(redis: Redis) -> None
     }
     lateness = data["rqs_schedule_lateness_seconds"].histograms
     assert list(lateness) == [("nightly",)]  # only fired runs have a lateness
-    assert lateness[("nightly",)].buckets == {0.25: 1, 5.0: 1} and lateness[("nightly",)].sum == pytest.approx(3.2)
+    assert lateness[("nightly",)].buckets == {0.25: 1, 5.0: 1}
+    assert lateness[("nightly",)].sum == pytest.approx(3.2)
 
 
 def test_record_schedule_run_refuses_an_unknown_outcome(redis: Redis) -> None:
@@ -111,7 +112,8 @@ def test_worker_times_each_run(redis: Redis, settings: Settings, run_worker: Any
     data = stored(redis)
     run_time = data["rqs_task_run_seconds"].histograms[("tests.sleep", "default")]
     wait = data["rqs_task_queue_wait_seconds"].histograms[("tests.sleep", "default")]
-    assert sum(run_time.buckets.values()) == 2 and run_time.sum >= 0.1
+    assert sum(run_time.buckets.values()) == 2
+    assert run_time.sum >= 0.1
     assert sum(wait.buckets.values()) == 2  # both ran at once (WORKER_CONCURRENCY): neither waited for the other
 
 
@@ -152,7 +154,8 @@ def test_worker_logs_start_and_end(
     start, end = (vars(r) for r in records)
     assert (start["job_id"], start["task"], start["queue"]) == (job.id, "examples.fail", "default")
     assert (end["job_id"], end["task"], end["queue"], end["status"]) == (job.id, "examples.fail", "default", "failed")
-    assert end["duration"] >= 0 and end["wait"] >= 0
+    assert end["duration"] >= 0
+    assert end["wait"] >= 0
 
 
 def round_trips(settings: Settings, recording: bool) -> int:

@@ -56,7 +56,8 @@ def warnings_in(caplog: pytest.LogCaptureFixture) -> list[str]:
 def test_no_persistence_is_a_warning(redis: Redis, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger=LOGGER):
         found = check_redis(redis)
-    assert len(found) == 1 and "no persistence" in found[0]
+    assert len(found) == 1
+    assert "no persistence" in found[0]
     assert warnings_in(caplog) == found
 
 
@@ -84,14 +85,16 @@ def test_without_config_it_reads_info(redis: Redis, settings: Settings, caplog: 
         facts = read_facts(client)
         found = check_redis(client)
     assert (facts.eviction_policy, facts.aof, facts.rdb, facts.source) == ("volatile-lru", False, None, "INFO")
-    assert len(found) == 1 and "'volatile-lru'" in found[0]  # persistence cannot be judged from INFO alone
+    assert len(found) == 1
+    assert "'volatile-lru'" in found[0]  # persistence cannot be judged from INFO alone
     assert "whether RDB snapshots are on could not be read" in caplog.text
 
 
 def test_without_config_or_info_it_says_so(redis: Redis, settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     with limited_client(redis, settings, "config", "info") as client, caplog.at_level(logging.INFO, logger=LOGGER):
         assert check_redis(client) == []
-    assert "could not check Redis settings" in caplog.text and warnings_in(caplog) == []
+    assert "could not check Redis settings" in caplog.text
+    assert warnings_in(caplog) == []
 
 
 def test_unreachable_redis_never_fails(caplog: pytest.LogCaptureFixture) -> None:

@@ -12,7 +12,9 @@ def test_defaults_and_parameters() -> None:
         More text."""
 
     found = registry.get("tests.workers.test_registry.my_task")
-    assert found.queue is None and found.timeout is None and found.retry is None
+    assert found.queue is None
+    assert found.timeout is None
+    assert found.retry is None
     assert found.description == "Does a thing."
     assert found.parameters() == [
         {"name": "a", "kind": "positional_or_keyword", "annotation": "int"},
@@ -25,7 +27,9 @@ def test_async_task_is_marked() -> None:
     async def coro() -> None: ...
 
     found = registry.get("tests.registry.async")
-    assert found.is_async and found.queue == "high" and found.timeout == 5
+    assert found.is_async
+    assert found.queue == "high"
+    assert found.timeout == 5
     assert found.retry == RetryPolicy(max=2, backoff=(3,))
 
 
