@@ -23,6 +23,8 @@ IN_FLIGHT = 4
 
 @pytest.fixture
 def stack(redis_server: RedisServer, tmp_path: Path) -> Iterator[Stack]:
+    """A web on an empty database: the workers an earlier test killed stay registered until their TTL."""
+    redis_server.client.flushdb()
     stack = Stack(redis_server.url, tmp_path, QUEUES=QUEUE, WORKER_CONCURRENCY=str(IN_FLIGHT))
     stack.start("web")
     yield stack
