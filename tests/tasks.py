@@ -98,14 +98,8 @@ def ask_retry() -> Retry:
 @task(name="tests.gate")
 def gate(key: str, timeout: float = 120) -> int:
     """Arrive (counted in `arrived:<key>`), wait until the test opens `open:<key>`; return the arrivals then."""
-    ledger = _ledger()
-    ledger.incr(f"arrived:{key}")
-    deadline = time.monotonic() + timeout
-    while not ledger.exists(f"open:{key}"):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gate {key} never opened")
-        time.sleep(0.02)
-    return int(ledger.get(f"arrived:{key}") or 0)
+    _gate_wait(key, timeout)
+    return int(_ledger().get(f"arrived:{key}") or 0)
 
 
 @task(name="tests.async_gate")
