@@ -76,6 +76,14 @@ class JobOut(JobAccepted):
     worker: str | None
     schedule: str | None
     submitted_by: str | None = Field(default=None, description="the name of the API key that submitted the job")
+    progress: float | None = Field(
+        default=None,
+        description="how far the task says it has got, 0 to 1 (`workers.progress`); null until it reports",
+        examples=[0.4],
+    )
+    progress_message: str | None = Field(
+        default=None, description="the task's last progress message, at most 200 characters", examples=["page 4 of 10"]
+    )
 
 
 class JobList(BaseModel):

@@ -12,7 +12,7 @@ from redis import Redis
 from rq import Retry, get_current_job
 
 from bench.harness.wait import wait_until
-from workers import task
+from workers import progress, task
 
 
 def _ledger() -> Redis:
@@ -98,14 +98,8 @@ def ask_retry() -> Retry:
 @task(name="tests.gate")
 def gate(key: str, timeout: float = 120) -> int:
     """Arrive (counted in `arrived:<key>`), wait until the test opens `open:<key>`; return the arrivals then."""
-    ledger = _ledger()
-    ledger.incr(f"arrived:{key}")
-    deadline = time.monotonic() + timeout
-    while not ledger.exists(f"open:{key}"):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gate {key} never opened")
-        time.sleep(0.02)
-    return int(ledger.get(f"arrived:{key}") or 0)
+    _gate_wait(key, timeout)
+    return int(_ledger().get(f"arrived:{key}") or 0)
 
 
 @task(name="tests.async_gate")
@@ -150,3 +144,46 @@ def stop_once_started(redis: Redis, job_id: str) -> threading.Thread:
     thread = threading.Thread(target=stop, daemon=True)
     thread.start()
     return thread
+
+
+def _gate_wait(key: str, timeout: float) -> None:
+    """Arrive at gate `key`, then block until the test opens it."""
+    ledger = _ledger()
+    ledger.incr(f"arrived:{key}")
+    deadline = time.monotonic() + timeout
+    while not ledger.exists(f"open:{key}"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gate {key} never opened")
+        time.sleep(0.02)
+
+
+@task(name="tests.progress_gate")
+def progress_gate(key: str, before: float, after: float, timeout: float = 120) -> float:
+    """Report `before`, wait at gate `key` (the test reads progress mid-run), then report `after`."""
+    progress(before, f"before {before}")
+    _gate_wait(key, timeout)
+    progress(after, f"after {after}")
+    return after
+
+
+@task(name="tests.async_progress_gate")
+async def async_progress_gate(key: str, before: float, after: float, timeout: float = 120) -> float:
+    """`tests.progress_gate` as a coroutine on the shared loop."""
+    progress(before, f"before {before}")
+    ledger = _ledger()
+    ledger.incr(f"arrived:{key}")
+    deadline = time.monotonic() + timeout
+    while not ledger.exists(f"open:{key}"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gate {key} never opened")
+        await asyncio.sleep(0.02)
+    progress(after, f"after {after}")
+    return after
+
+
+@task(name="tests.progress_twice")
+def progress_twice(fraction: float, message: str) -> str:
+    """Report `fraction` and `message` twice: the second write must not be skipped nor mixed."""
+    progress(0.0, "start")
+    progress(fraction, message)
+    return "reported"

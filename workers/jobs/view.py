@@ -12,6 +12,7 @@ from rq.results import Result
 from workers.jobs.submit import ENDED
 from workers.rq_seam.job import TaskJob
 from workers.rq_seam.queue import get_queue
+from workers.tasks.progress import MESSAGE_MAX, PROGRESS, PROGRESS_MESSAGE, checked_fraction
 
 
 @dataclass
@@ -40,6 +41,8 @@ class JobInfo:
     worker: str | None
     schedule: str | None
     submitted_by: str | None
+    progress: float | None
+    progress_message: str | None
 
 
 def describe(job: TaskJob) -> JobInfo:
@@ -65,12 +68,27 @@ def describe(job: TaskJob) -> JobInfo:
         worker=job.worker_name or None,
         schedule=job.meta.get("schedule"),
         submitted_by=_text(job.meta.get("submitted_by")),
+        progress=_progress(job.meta.get(PROGRESS)),
+        progress_message=_progress_message(job.meta.get(PROGRESS_MESSAGE)),
     )
 
 
 def _text(value: Any) -> str | None:
     """A string stored in meta, or None (a job written by hand may hold anything there)."""
     return value if isinstance(value, str) else None
+
+
+def _progress(value: Any) -> float | None:
+    """The stored progress if it is a fraction in [0, 1], else None: meta written by hand is not trusted."""
+    try:
+        return checked_fraction(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _progress_message(value: Any) -> str | None:
+    text = _text(value)
+    return text[:MESSAGE_MAX] if text is not None else None
 
 
 def _error(result: Result | None) -> JobError | None:
