@@ -33,6 +33,7 @@ router = APIRouter(tags=["jobs"], route_class=GuardedRoute)
 JobIdPath = Annotated[str, Path(pattern=JOB_ID_PATTERN, description="job id")]
 JOB_STATUSES = "^(queued|scheduled|deferred|started|finished|failed|canceled|stopped)$"
 STOP_WAIT_SECONDS = 5.0
+TIME = {"min_length": 1, "max_length": 64, "json_schema_extra": {"format": "date-time"}}
 
 
 def to_spec(request: JobRequest, key: ApiKey) -> jobs.JobSpec:
@@ -88,8 +89,8 @@ def get_jobs(
     task: Annotated[str | None, Query(min_length=1, max_length=200, description="the task's name")] = None,
     schedule: Annotated[str | None, Query(pattern=SCHEDULE_NAME, description="jobs a schedule fired")] = None,
     submitted_by: Annotated[str | None, Query(min_length=1, max_length=200, description="an API key's name")] = None,
-    since: Annotated[datetime | None, Query(description="enqueued at or after, ISO 8601 with a timezone")] = None,
-    until: Annotated[datetime | None, Query(description="enqueued at or before, ISO 8601 with a timezone")] = None,
+    since: Annotated[str | None, Query(description="enqueued at or after, ISO 8601 with a timezone", **TIME)] = None,
+    until: Annotated[str | None, Query(description="enqueued at or before, ISO 8601 with a timezone", **TIME)] = None,
     full: Annotated[bool, Query(description="include each error's traceback")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -100,9 +101,16 @@ def get_jobs(
     return JobList(jobs=[listed_job(job, full) for job in page.jobs], total=page.total)
 
 
-def aware(moment: datetime | None, name: str) -> datetime | None:
-    """A time the caller gave, refused (422) without a timezone rather than guessed."""
-    if moment is not None and moment.tzinfo is None:
+def aware(text: str | None, name: str) -> datetime | None:
+    """An ISO 8601 time the caller gave; 422 for anything else (a bare number is not a time here),
+    and for one without a timezone, rather than a guess."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.upper())
+    except ValueError:
+        raise HTTPException(422, f"{name}: not an ISO 8601 time: {text!r}") from None
+    if moment.tzinfo is None:
         raise HTTPException(422, f"{name}: give a timezone, e.g. 2026-12-01T00:00:00Z")
     return moment
 

@@ -113,3 +113,8 @@ def test_one_job_still_shows_its_traceback(client: TestClient, run_worker: Any) 
     job = submit(client, {"task": "examples.fail"})
     run_worker()
     assert "Traceback" in client.get(f"/jobs/{job}", headers=ADMIN).json()["error"]["traceback"]
+
+
+def test_a_number_is_not_a_time(client: TestClient) -> None:
+    answer = client.get("/jobs", params={"until": "0.5"}, headers=ADMIN)
+    assert answer.status_code == 422
