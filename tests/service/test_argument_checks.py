@@ -22,7 +22,7 @@ CORRECT = {"task": "examples.add", "args": [1], "kwargs": {"b": 2}}
 BAD_CALLS = [
     (MISSING, "examples.add: missing a required argument: 'b'"),
     (UNEXPECTED, "examples.add: got an unexpected keyword argument 'c'"),
-    (TOO_MANY, "examples.add: too many positional arguments"),
+    (TOO_MANY, "examples.add: too many positional arguments (takes 2: a, b; got 3)"),
 ]
 
 

@@ -15,7 +15,17 @@ def check_arguments(task: Task, args: list[Any], kwargs: dict[str, Any]) -> None
     Refused at submit, a missing or unexpected argument is a 422 the caller can fix,
     instead of a TypeError in the worker that is retried with backoff and fails anyway.
     """
+    signature = inspect.signature(task.func)
     try:
-        inspect.signature(task.func).bind(*args, **kwargs)
+        signature.bind(*args, **kwargs)
     except TypeError as error:
-        raise InvalidJobError(f"{task.name}: {error}") from None
+        raise InvalidJobError(f"{task.name}: {error}{_positional_hint(signature, args)}") from None
+
+
+def _positional_hint(signature: inspect.Signature, args: list[Any]) -> str:
+    """What the task takes by position, so "too many positional arguments" still names them."""
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names = [p.name for p in signature.parameters.values() if p.kind in kinds]
+    if len(args) <= len(names) or any(p.kind is p.VAR_POSITIONAL for p in signature.parameters.values()):
+        return ""
+    return f" (takes {len(names)}: {', '.join(names) or 'none'}; got {len(args)})"
