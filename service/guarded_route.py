@@ -1,4 +1,4 @@
-"""Every API route: the caller's key is checked first, then the JSON body, before FastAPI reads it.
+"""Every API route: the caller's key is checked first, then (GET) the query's names, then the JSON body.
 
 FastAPI decodes the body before it runs any dependency, so without this a malformed body
 answers 422 to a caller without a key, and a NaN reaches the models (and then the 422
@@ -29,10 +29,13 @@ class GuardedRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         handler = super().get_route_handler()
         scope = required_scope(self.dependant)
+        known = query_names(self.dependant) if "GET" in self.methods else None
 
         async def guarded(request: Request) -> Response:
             if scope is not None:
                 authorize(request, presented_key(dict(request.headers)), scope)
+            if known is not None:
+                check_query(request, known)
             await check_body(request)
             return await handler(request)
 
@@ -45,6 +48,22 @@ def required_scope(dependant: Dependant) -> Scope | None:
     scopes += [required_scope(sub) for sub in dependant.dependencies]
     found = [scope for scope in scopes if scope is not None]
     return max(found) if found else None
+
+
+def query_names(dependant: Dependant) -> frozenset[str]:
+    """Every query parameter the route or one of its dependencies reads, by the name a caller sends."""
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= query_names(sub)
+    return frozenset(names)
+
+
+def check_query(request: Request, known: frozenset[str]) -> None:
+    """422 naming a query parameter the route does not read: a misspelt filter is not silently ignored."""
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        allowed = ", ".join(sorted(known)) or "none"
+        raise HTTPException(422, f"unknown query parameters: {', '.join(unknown)} (this route takes: {allowed})")
 
 
 async def check_body(request: Request) -> None:

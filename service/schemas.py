@@ -61,7 +61,7 @@ class JobBatchAccepted(BaseModel):
 class JobErrorOut(BaseModel):
     type: str
     message: str
-    traceback: str
+    traceback: str | None = Field(description="null in GET /jobs items unless full=true")
 
 
 class JobOut(JobAccepted):

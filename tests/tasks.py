@@ -20,8 +20,14 @@ def _ledger() -> Redis:
 
 
 @task(name="tests.echo")
-def echo(value: object) -> object:
+def echo(value: object = None) -> object:
     return value
+
+
+@task(name="tests.anything")
+def anything(*args: object, **kwargs: object) -> dict[str, object]:
+    """Takes any arguments, so tests of arbitrary values are not refused by the signature check."""
+    return {"args": list(args), "kwargs": kwargs}
 
 
 @task(name="tests.async_double")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from service.audit import AuditDep
@@ -24,12 +25,15 @@ from service.schemas import (
 )
 from workers.jobs import submit as jobs
 from workers.jobs.listing import list_jobs
+from workers.jobs.search import JobFilter
 from workers.jobs.submit_async import first_job, submit_async, submit_many_async
+from workers.schedules.spec import NAME_PATTERN as SCHEDULE_NAME
 
 router = APIRouter(tags=["jobs"], route_class=GuardedRoute)
 JobIdPath = Annotated[str, Path(pattern=JOB_ID_PATTERN, description="job id")]
 JOB_STATUSES = "^(queued|scheduled|deferred|started|finished|failed|canceled|stopped)$"
 STOP_WAIT_SECONDS = 5.0
+TIME = {"min_length": 1, "max_length": 64, "json_schema_extra": {"format": "date-time"}}
 
 
 def to_spec(request: JobRequest, key: ApiKey) -> jobs.JobSpec:
@@ -82,12 +86,41 @@ def get_jobs(
     key: ReadKey,
     queue: Annotated[str | None, Query(pattern=QUEUE_PATTERN)] = None,
     status: Annotated[str | None, Query(pattern=JOB_STATUSES)] = None,
+    task: Annotated[str | None, Query(min_length=1, max_length=200, description="the task's name")] = None,
+    schedule: Annotated[str | None, Query(pattern=SCHEDULE_NAME, description="jobs a schedule fired")] = None,
+    submitted_by: Annotated[str | None, Query(min_length=1, max_length=200, description="an API key's name")] = None,
+    since: Annotated[str | None, Query(description="enqueued at or after, ISO 8601 with a timezone", **TIME)] = None,
+    until: Annotated[str | None, Query(description="enqueued at or before, ISO 8601 with a timezone", **TIME)] = None,
+    full: Annotated[bool, Query(description="include each error's traceback")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> JobList:
-    """List jobs by queue and status, newest registries first."""
-    page = list_jobs(redis, settings.queues, queue, status, limit, offset)
-    return JobList(jobs=[job_out(job) for job in page.jobs], total=page.total)
+    """List jobs by queue, status, task, schedule, submitter and enqueue time; `total` counts every match."""
+    narrowed = JobFilter(task, schedule, submitted_by, aware(since, "since"), aware(until, "until"))
+    page = list_jobs(redis, settings.queues, queue, status, (limit, offset), narrowed)
+    return JobList(jobs=[listed_job(job, full) for job in page.jobs], total=page.total)
+
+
+def aware(text: str | None, name: str) -> datetime | None:
+    """An ISO 8601 time the caller gave; 422 for anything else (a bare number is not a time here),
+    and for one without a timezone, rather than a guess."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.upper())
+    except ValueError:
+        raise HTTPException(422, f"{name}: not an ISO 8601 time: {text!r}") from None
+    if moment.tzinfo is None:
+        raise HTTPException(422, f"{name}: give a timezone, e.g. 2026-12-01T00:00:00Z")
+    return moment
+
+
+def listed_job(job: jobs.TaskJob, full: bool) -> JobOut:
+    """A list item: its error's traceback only when asked for, so a page of failures stays small."""
+    answer = job_out(job)
+    if answer.error is not None and not full:
+        answer.error.traceback = None
+    return answer
 
 
 @router.get("/jobs/{job_id}")

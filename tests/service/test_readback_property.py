@@ -67,7 +67,7 @@ def job_reads(job_id: str, status: str) -> list[str]:
 @given(free_form)
 def test_an_accepted_job_reads_back(client: TestClient, redis: Redis, run_worker: Any, body: dict[str, Any]) -> None:
     redis.flushall()
-    answer = client.post("/jobs", content=raw({"task": "tests.echo", **body}), headers=JSON)
+    answer = client.post("/jobs", content=raw({"task": "tests.anything", **body}), headers=JSON)
     assert answer.status_code in (202, 422), answer.text[:300]
     if answer.status_code == 202:
         job = answer.json()
@@ -82,7 +82,7 @@ def test_an_accepted_job_reads_back(client: TestClient, redis: Redis, run_worker
 def test_an_accepted_batch_reads_back(client: TestClient, redis: Redis, items: list[dict[str, Any]]) -> None:
     redis.flushall()
     answer = client.post(
-        "/jobs/batch", content=raw({"jobs": [{"task": "tests.echo", **i} for i in items]}), headers=JSON
+        "/jobs/batch", content=raw({"jobs": [{"task": "tests.anything", **i} for i in items]}), headers=JSON
     )
     assert answer.status_code in (202, 422), answer.text[:300]
     for job in answer.json()["jobs"] if answer.status_code == 202 else []:
@@ -93,7 +93,9 @@ def test_an_accepted_batch_reads_back(client: TestClient, redis: Redis, items: l
 @given(free_form)
 def test_an_accepted_schedule_reads_back(client: TestClient, redis: Redis, body: dict[str, Any]) -> None:
     redis.flushall()
-    answer = client.put("/schedules/s", content=raw({"task": "tests.echo", "cron": "0 3 * * *", **body}), headers=JSON)
+    answer = client.put(
+        "/schedules/s", content=raw({"task": "tests.anything", "cron": "0 3 * * *", **body}), headers=JSON
+    )
     assert answer.status_code in (201, 422), answer.text[:300]
     if answer.status_code == 201:
         client.post("/schedules/s/trigger", headers=ADMIN)

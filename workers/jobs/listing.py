@@ -11,11 +11,14 @@ from rq import Queue, Worker
 from rq.utils import utcparse
 from rq.worker import WorkerStatus
 
+from workers.jobs.search import JobFilter
 from workers.rq_seam.job import SERIALIZER, TaskJob
 from workers.rq_seam.queue import get_queue, known_queues
 
 WORKER_STATES = tuple(state.value for state in WorkerStatus)  # what /metrics counts workers by
 STATUS_ORDER = ("queued", "started", "scheduled", "deferred", "failed", "finished", "canceled")
+SCAN_CHUNK = 500  # jobs read per round trip while a filter scans
+EVERY_JOB = JobFilter()
 
 
 @dataclass
@@ -47,16 +50,21 @@ def _sources(queue: Queue, status: str) -> Source:
 
 
 def list_jobs(
-    connection: Redis, configured: list[str], queue: str | None, status: str | None, limit: int, offset: int
+    connection: Redis,
+    configured: list[str],
+    queue: str | None,
+    status: str | None,
+    page: tuple[int, int],
+    narrowed: JobFilter = EVERY_JOB,
 ) -> JobPage:
-    """A page of jobs, by queue then status; `stopped` jobs live among the failed ones."""
+    """A page (`limit`, `offset`) of jobs, by queue then status; `stopped` jobs live among the failed ones."""
+    limit, offset = page
     queues = [get_queue(queue, connection)] if queue else known_queues(connection, configured)
     registry_status = "failed" if status == "stopped" else status
     statuses = (registry_status,) if registry_status else STATUS_ORDER
     sources = [_sources(q, s) for q in queues for s in statuses]
-    if status in ("failed", "stopped"):
-        ids = [job_id for source in sources for job_id in source.ids(0, source.count() + 1)]
-        matching = [job for job in _fetch(connection, ids) if job.get_status(refresh=False).value == status]
+    if status in ("failed", "stopped") or not narrowed.is_empty():
+        matching = _scan(connection, sources, status, narrowed)
         return JobPage(matching[offset : offset + limit], len(matching))
     counts = [source.count() for source in sources]
     ids = []
@@ -66,6 +74,17 @@ def list_jobs(
             ids += source.ids(start, min(count, start + limit - len(ids)))
         start = max(0, start - count)
     return JobPage(_fetch(connection, ids), sum(counts))
+
+
+def _scan(connection: Redis, sources: list[Source], status: str | None, narrowed: JobFilter) -> list[TaskJob]:
+    """Every job of `sources` that matches, read in chunks: the count of a filtered set needs all of it."""
+    ids = [job_id for source in sources for job_id in source.ids(0, source.count() + 1)]
+    matching = []
+    for start in range(0, len(ids), SCAN_CHUNK):
+        for job in _fetch(connection, ids[start : start + SCAN_CHUNK]):
+            if (status is None or job.get_status(refresh=False).value == status) and narrowed.matches(job):
+                matching.append(job)
+    return matching
 
 
 def _fetch(connection: Redis, ids: list[str]) -> list[TaskJob]:

@@ -24,6 +24,7 @@ from workers.jobs.spec import JobSpec
 from workers.jobs.writer import Guard, JobWrite
 from workers.rq_seam.job import SERIALIZER, TaskJob
 from workers.rq_seam.queue import get_queue
+from workers.tasks.arguments import check_arguments
 from workers.tasks.registry import Task, registry
 
 __all__ = [
@@ -123,6 +124,7 @@ def checked(spec: JobSpec) -> Task:
         raise InvalidJobError("give either delay or at, not both")
     if spec.depends_on and (spec.delay is not None or spec.at is not None):
         raise InvalidJobError("depends_on cannot be combined with delay or at")
+    check_arguments(task, spec.args, spec.kwargs)
     return task
 
 

@@ -13,6 +13,7 @@ from workers.core.errors import InvalidJobError
 from workers.core.json_values import check_json_value
 from workers.core.keys import check_queue_name
 from workers.schedules import timing
+from workers.tasks.arguments import check_arguments
 from workers.tasks.registry import RetryPolicy, registry
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"
@@ -46,7 +47,7 @@ class ScheduleSpec:
         """Raise InvalidJobError (422) or TaskNotFoundError for what can never fire."""
         if not re.match(NAME_PATTERN, self.name):
             raise InvalidJobError(f"invalid schedule name {self.name!r}: use 1-100 of A-Z a-z 0-9 _ -")
-        registry.get(self.task)
+        task = registry.get(self.task)
         timings = [k for k in ("cron", "interval", "at") if getattr(self, k) is not None]
         if len(timings) != 1:
             raise InvalidJobError("give exactly one of cron, interval, at")
@@ -67,6 +68,7 @@ class ScheduleSpec:
                 check_queue_name(self.queue)
         except ValueError as error:
             raise InvalidJobError(str(error)) from None
+        check_arguments(task, self.args, self.kwargs)
         return self
 
     def check_due_times(self, now: float) -> ScheduleSpec:
