@@ -111,13 +111,7 @@ def gate(key: str, timeout: float = 120) -> int:
 @task(name="tests.async_gate")
 async def async_gate(key: str, timeout: float = 120) -> int:
     """`tests.gate` as a coroutine: waits by awaiting, so it shares the event loop with its peers."""
-    ledger = _ledger()
-    ledger.incr(f"arrived:{key}")
-    deadline = time.monotonic() + timeout
-    while not ledger.exists(f"open:{key}"):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gate {key} never opened")
-        await asyncio.sleep(0.02)
+    await _async_gate_wait(key, timeout)
     return int(ledger.get(f"arrived:{key}") or 0)
 
 
@@ -163,6 +157,17 @@ def _gate_wait(key: str, timeout: float) -> None:
         time.sleep(0.02)
 
 
+async def _async_gate_wait(key: str, timeout: float) -> None:
+    """`_gate_wait` by awaiting, so the task shares the event loop with its peers."""
+    ledger = _ledger()
+    ledger.incr(f"arrived:{key}")
+    deadline = time.monotonic() + timeout
+    while not ledger.exists(f"open:{key}"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gate {key} never opened")
+        await asyncio.sleep(0.02)
+
+
 @task(name="tests.progress_gate")
 def progress_gate(key: str, before: float, after: float, timeout: float = 120) -> float:
     """Report `before`, wait at gate `key` (the test reads progress mid-run), then report `after`."""
@@ -176,13 +181,7 @@ def progress_gate(key: str, before: float, after: float, timeout: float = 120) -
 async def async_progress_gate(key: str, before: float, after: float, timeout: float = 120) -> float:
     """`tests.progress_gate` as a coroutine on the shared loop."""
     progress(before, f"before {before}")
-    ledger = _ledger()
-    ledger.incr(f"arrived:{key}")
-    deadline = time.monotonic() + timeout
-    while not ledger.exists(f"open:{key}"):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gate {key} never opened")
-        await asyncio.sleep(0.02)
+    await _async_gate_wait(key, timeout)
     progress(after, f"after {after}")
     return after
 

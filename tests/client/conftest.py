@@ -9,18 +9,13 @@ from rqs import Client
 
 from bench.harness.redis import RedisServer
 from tests.support.keys import ADMIN_KEY
-from tests.support.stack import Stack
+from tests.support.stack import Stack, web_and_worker
 
 
 @pytest.fixture(scope="module")
 def stack(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = Stack(redis_server.url, tmp_path_factory.mktemp("logs"))
-    try:  # a process that fails to start must not leave the others running
-        stack.start("web")
-        stack.start("worker")
+    with web_and_worker(redis_server.url, tmp_path_factory.mktemp("logs")) as stack:
         yield stack
-    finally:
-        stack.stop_all()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from bench.harness.redis import RedisServer
-from tests.support.stack import Stack
+from tests.support.stack import Stack, web_and_worker
 
 pytestmark = pytest.mark.e2e
 
@@ -16,10 +16,5 @@ pytestmark = pytest.mark.e2e
 def stack(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A web and a worker on an empty database: what earlier modules left (a killed worker's record) is gone."""
     redis_server.client.flushdb()
-    stack = Stack(redis_server.url, tmp_path_factory.mktemp("logs"))
-    try:  # a process that fails to start must not leave the others running
-        stack.start("web")
-        stack.start("worker")
+    with web_and_worker(redis_server.url, tmp_path_factory.mktemp("logs")) as stack:
         yield stack
-    finally:
-        stack.stop_all()

@@ -14,18 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.browser import CHROMIUM_FLAGS as HEADLESS
 from tests.support.needs import missing
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
 OFFLINE_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-    "--disable-sync",
+    *HEADLESS,
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # no internet: a CDN cannot be reached
     "--virtual-time-budget=10000",  # let the page fetch /openapi.json and draw it before the dump
 ]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.browser import CHROMIUM_FLAGS as HEADLESS
 from tests.support.keys import ADMIN_KEY
 from tests.support.needs import missing
 from tests.support.stack import Stack
@@ -24,12 +25,7 @@ from tests.support.stack import Stack
 pytestmark = pytest.mark.e2e
 
 CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-    "--disable-sync",
+    *HEADLESS,
     "--virtual-time-budget=5000",  # let the page fetch and draw the job before the dump
 ]
 

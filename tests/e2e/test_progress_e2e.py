@@ -13,7 +13,7 @@ import pytest
 from redis import Redis
 
 from bench.harness.redis import RedisServer
-from tests.support.stack import Stack, eventually
+from tests.support.stack import Stack, eventually, web_and_worker
 
 pytestmark = pytest.mark.e2e
 
@@ -22,13 +22,10 @@ QUEUE = "progress"
 
 @pytest.fixture(scope="module")
 def stack(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = Stack(redis_server.url, tmp_path_factory.mktemp("logs"), QUEUES=QUEUE, WORKER_CONCURRENCY="4")
-    try:
-        stack.start("web")
-        stack.start("worker")
+    with web_and_worker(
+        redis_server.url, tmp_path_factory.mktemp("logs"), QUEUES=QUEUE, WORKER_CONCURRENCY="4"
+    ) as stack:
         yield stack
-    finally:
-        stack.stop_all()
 
 
 def ledger() -> Redis:

@@ -17,7 +17,7 @@ import pytest
 
 from bench.harness.redis import RedisServer
 from tests.support.keys import ADMIN_KEY
-from tests.support.stack import Stack
+from tests.support.stack import Stack, web_and_worker
 
 pytestmark = pytest.mark.e2e
 
@@ -45,13 +45,8 @@ def curl_calls(script: str) -> int:
 @pytest.fixture(scope="module")
 def stack(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     redis_server.flush()
-    stack = Stack(redis_server.url, tmp_path_factory.mktemp("logs"))
-    try:
-        stack.start("web")
-        stack.start("worker")
+    with web_and_worker(redis_server.url, tmp_path_factory.mktemp("logs")) as stack:
         yield stack
-    finally:
-        stack.stop_all()
 
 
 def waiting_job(stack: Stack) -> str:

@@ -21,6 +21,7 @@ import pytest
 import websocket
 
 from bench.harness.redis import RedisServer
+from tests.support.browser import CHROMIUM_FLAGS
 from tests.support.keys import ADMIN_KEY
 from tests.support.needs import missing
 from tests.support.stack import Stack, eventually
@@ -28,8 +29,7 @@ from tests.support.stack import Stack, eventually
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-FLAGS += ["--disable-sync", "--window-size=1280,900"]
+FLAGS = [*CHROMIUM_FLAGS, "--window-size=1280,900"]
 EVIL = "<script>alert(1)</script>"
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +96,15 @@ class Stack:
 
     def wait_for(self, job_id: str, timeout: float = 30) -> dict[str, Any]:
         return self.http.get(f"/jobs/{job_id}/result", params={"wait": timeout}).json()  # type: ignore[no-any-return]
+
+
+@contextmanager
+def web_and_worker(redis_url: str, log_dir: Path, **env: str) -> Iterator[Stack]:
+    """A web and a worker process; a process that fails to start does not leave the other running."""
+    stack = Stack(redis_url, log_dir, **env)
+    try:
+        stack.start("web")
+        stack.start("worker")
+        yield stack
+    finally:
+        stack.stop_all()
