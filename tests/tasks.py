@@ -112,7 +112,7 @@ def gate(key: str, timeout: float = 120) -> int:
 async def async_gate(key: str, timeout: float = 120) -> int:
     """`tests.gate` as a coroutine: waits by awaiting, so it shares the event loop with its peers."""
     await _async_gate_wait(key, timeout)
-    return int(ledger.get(f"arrived:{key}") or 0)
+    return int(_ledger().get(f"arrived:{key}") or 0)
 
 
 @task(name="tests.async_sleep")
