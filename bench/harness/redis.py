@@ -76,6 +76,7 @@ class RedisServer:
         binary: str | None = None,
         log: Path | None = None,
         startup_timeout: float = 10.0,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.directory = directory
         self.appendonly = appendonly
@@ -84,6 +85,7 @@ class RedisServer:
         self.binary = binary
         self.log = log or directory / "redis.log"
         self.startup_timeout = startup_timeout
+        self.extra_args = extra_args  # e.g. --replicaof (bench/harness/sentinel.py)
         self.process: subprocess.Popen[bytes] | None = None
         self.client = Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5, socket_timeout=5)
 
@@ -100,7 +102,7 @@ class RedisServer:
 
     def command(self) -> list[str]:
         argv = [self.binary or redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        argv += ["--dir", str(self.directory)]
+        argv += ["--dir", str(self.directory), *self.extra_args]
         if self.appendonly:
             return [*argv, "--appendonly", "yes", "--appendfsync", self.appendfsync]
         return [*argv, "--appendonly", "no"]

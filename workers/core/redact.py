@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from workers.core.sentinel_url import is_sentinel_url, parse_sentinel_url
+
 MASK = "***"
 SECRET_NAME = re.compile(r"pass|pwd|secret|token|key|auth|cred|user", re.IGNORECASE)
 URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
@@ -20,6 +22,11 @@ def mask_url(url: str) -> str:
     A URL that does not parse cleanly (a bad port may be a password with a `#` or `/` in
     it) keeps only its scheme: showing less is the safe way to be wrong.
     """
+    if is_sentinel_url(url):
+        try:
+            return parse_sentinel_url(url).shown()
+        except ValueError:
+            return f"{url.partition('://')[0]}://{MASK}"
     try:
         parts = urlsplit(url)
         if parts.port is not None and "@" in parts.path:  # `:12/34@host`: a password with a slash

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from workers.core.keys import check_queue_name
@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_tls_verify: bool = True
     redis_timeout: float = Field(default=1.5, gt=0, le=30)
+    redis_sentinel_password: str | None = None  # for sentinels that require auth (REDIS_URL redis+sentinel://)
+    redis_min_replicas_ack: int = Field(default=0, ge=0, le=100)  # a 2xx write waits for this many replicas (WAIT)
+    redis_min_replicas_ack_timeout: float = Field(default=1.0, gt=0, le=30)
     queues: CsvList = ["high", "default", "low"]
     task_modules: CsvList = []
     schedules_file: Path | None = None
@@ -55,6 +58,15 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError("QUEUES must name at least one queue")
         return [check_queue_name(name) for name in value]
+
+    @field_validator("redis_min_replicas_ack_timeout")
+    @classmethod
+    def _ack_within_socket_timeout(cls, value: float, info: ValidationInfo) -> float:
+        """WAIT blocks the connection: past REDIS_TIMEOUT the socket would give up first (a bare timeout)."""
+        socket_timeout = info.data.get("redis_timeout")
+        if socket_timeout is not None and value >= socket_timeout:
+            raise ValueError(f"REDIS_MIN_REPLICAS_ACK_TIMEOUT must be less than REDIS_TIMEOUT ({socket_timeout})")
+        return value
 
     @field_validator("default_queue")
     @classmethod
