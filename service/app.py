@@ -23,6 +23,7 @@ from workers.core.banner import log_banner
 from workers.core.connection import connect, connect_async
 from workers.core.logs import configure_logging
 from workers.core.redis_checks import check_redis
+from workers.core.replication import confirm_or_warn
 from workers.jobs.wait import WAIT_STEP, JobWaits
 from workers.rq_seam.serializer import make_json_the_only_serializer, refuse_unpickling
 from workers.schedules.file import apply_schedules_file
@@ -60,6 +61,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         app.state.async_redis = connect_async(settings, settings.redis_timeout, max_connections=ASYNC_CONNECTIONS)
         if settings.schedules_file is not None:
             apply_schedules_file(app.state.redis, settings.schedules_file, time.time(), settings.audit_max_entries)
+            confirm_or_warn(app.state.redis, settings, "SCHEDULES_FILE applied")
         yield
         app.state.redis.close()
         await app.state.job_waits.close()

@@ -17,6 +17,7 @@ from fastapi.routing import APIRoute
 
 from service.auth import Scope, presented_key
 from service.deps import authorize
+from service.replicas import replicated
 from workers.core.json_values import MAX_DEPTH, JsonDepthError, JsonValueError, check_json_value
 
 ENVELOPE_DEPTH = 3  # {"jobs": [{"args": ...}]}: the levels a body adds around a free-form value
@@ -24,7 +25,10 @@ BODY_DEPTH = MAX_DEPTH + ENVELOPE_DEPTH
 
 
 class GuardedRoute(APIRoute):
-    """An APIRoute that authorizes, then refuses a body no reader could take back, then runs FastAPI's handler."""
+    """An APIRoute that authorizes, then refuses a body no reader could take back, then runs FastAPI's handler.
+
+    A 2xx to a write waits for REDIS_MIN_REPLICAS_ACK replicas (service/replicas.py) before it leaves.
+    """
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         handler = super().get_route_handler()
@@ -37,7 +41,7 @@ class GuardedRoute(APIRoute):
             if known is not None:
                 check_query(request, known)
             await check_body(request)
-            return await handler(request)
+            return await replicated(request, await handler(request))
 
         return guarded
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+from workers.core.replication import confirm_or_warn
 from workers.core.settings import Settings
 from workers.core.startup import start_process
 from workers.rq_seam.scheduler import ServiceScheduler
@@ -20,6 +21,7 @@ def main() -> None:
     settings = started.settings
     if settings.schedules_file is not None:
         apply_schedules_file(started.connection, settings.schedules_file, time.time(), settings.audit_max_entries)
+        confirm_or_warn(started.connection, settings, "SCHEDULES_FILE applied")
     warn_if_metrics_too_many(started.connection, started.settings)
     ServiceScheduler(started.connection, started.settings).run()
 

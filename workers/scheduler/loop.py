@@ -12,6 +12,7 @@ import time
 from redis import Redis
 from redis.client import PubSub
 
+from workers.core.replication import confirm_or_warn
 from workers.core.settings import Settings
 from workers.observability.metrics import ERROR
 from workers.schedules.firing import Fired, Pass, fire_due
@@ -30,6 +31,8 @@ class FiringLog:
 
     def fire_pass(self, now: float) -> Pass:
         done = fire_due(self.connection, self.settings, now)
+        if done.steps:  # each step wrote (a run, a skip, an error): have the replicas take it
+            confirm_or_warn(self.connection, self.settings, "schedule runs fired")
         for step in done.steps:
             if step.outcome == ERROR:
                 self._log_broken(step)
