@@ -19,6 +19,7 @@ from rq import Queue, SimpleWorker
 from rq.executions import Execution
 from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job
+from rq.scheduler import RQScheduler
 from rq_scheduler import Scheduler
 
 from workers.rq_seam.queue import get_queue
@@ -66,6 +67,7 @@ METHODS: list[tuple[type, str, list[str]]] = [
         "__init__",
         ["self", "queue_name", "queue", "interval", "connection", "job_class", "queue_class", "name"],
     ),
+    (RQScheduler, "release_locks", ["self"]),
     (Scheduler, "acquire_lock", ["self"]),
     (Scheduler, "remove_lock", ["self"]),
     (Scheduler, "run", ["self", "burst"]),
@@ -92,6 +94,10 @@ def test_queue_and_scheduler_attributes_the_seam_reads_exist() -> None:
         assert hasattr(Queue, attribute), attribute
     for attribute in ("redis_scheduler_namespace_prefix", "scheduler_lock_key", "scheduled_jobs_key"):
         assert hasattr(Scheduler, attribute), attribute
+
+
+def test_rq_scheduler_keeps_its_child_process_where_the_seam_reads_it(redis: Redis) -> None:
+    assert RQScheduler(["default"], connection=redis)._process is None
 
 
 def test_scheduler_sets_its_private_lock_flag(redis: Redis) -> None:

@@ -316,3 +316,20 @@ def _exclusive(job: Job) -> str | None:
     if name is None or name not in registry:
         return None
     return None if registry.get(name).concurrency_safe else name
+
+
+def release_dead_scheduler_locks(worker: Any) -> None:
+    """Free the queue locks of a lost worker's RQ scheduler child once that child is dead.
+
+    The child dies with its Redis connection (a failover, a restart) without releasing its
+    locks, which live `interval + 60` s; the next worker's child would move no delayed job
+    or retry until they expire. The release is compare-and-delete on the dead child's name,
+    so a lock another worker's scheduler holds is left alone.
+    """
+    scheduler = getattr(worker, "scheduler", None)
+    if scheduler is None:
+        return
+    child = scheduler._process
+    if child is not None and child.is_alive():
+        return
+    scheduler.release_locks()

@@ -11,11 +11,14 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from workers.rq_seam.worker import release_dead_scheduler_locks
 
 PR_SET_PDEATHSIG = 1  # prctl(2)
 
@@ -36,6 +39,7 @@ def work_until_stopped(build_worker: Callable[[], Any], connection: Redis, loggi
         if worker.stop_signalled:
             return
         _wait_for_redis(connection, worker.log)
+        _quietly(partial(release_dead_scheduler_locks, worker))
 
 
 def die_with_parent() -> None:
