@@ -46,7 +46,7 @@ format: install-dev
 
 check: lint test
 
-## bench: HTTP and worker benchmarks; `make bench-all` adds the scheduler and recovery ones
+## bench: HTTP and worker benchmarks; `make bench-all` adds the scheduler, recovery and failover ones
 bench: install-dev
 	@command -v wrk >/dev/null || { echo "installing wrk (the HTTP load generator)"; apt-get install -y -q wrk >/dev/null || sudo apt-get install -y -q wrk >/dev/null; }
 	$(BIN)/python -m bench
@@ -54,6 +54,7 @@ bench: install-dev
 bench-all: bench
 	$(BIN)/python -m bench sched
 	$(BIN)/python -m bench recovery
+	$(BIN)/python -m bench failover
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""`python -m bench [all|http|worker|sched|recovery] [--quick]`: run the benchmarks, print a table, write JSON."""
+"""`python -m bench [all|http|worker|sched|recovery|failover] [--quick]`: run benchmarks, print tables, write JSON."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from bench.failover import benchmark as failover
+from bench.failover.plan import PLANS as FAILOVER_PLANS
+from bench.failover.report import failover_report
 from bench.harness.report import header
 from bench.harness.runner import Figures, finish, run_meta, run_part, stopping_cleanly
 from bench.http import benchmark as http
@@ -32,7 +35,9 @@ WORKDIR = RESULTS / "run"
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("which", nargs="?", choices=("all", "http", "worker", "sched", "recovery"), default="all")
+    parser.add_argument(
+        "which", nargs="?", choices=("all", "http", "worker", "sched", "recovery", "failover"), default="all"
+    )
     parser.add_argument("--quick", action="store_true", help="shorter runs and fewer jobs (a smoke run, noisier)")
     return parser.parse_args(argv)
 
@@ -84,11 +89,25 @@ def run_recovery(argv: list[str], quick: bool) -> int:
     return finish(meta, results, RESULTS / "recovery.json", lambda: recovery_report(meta, results))
 
 
+def run_failover(argv: list[str], quick: bool) -> int:
+    """Sentinel failover: its own table and bench/results/failover.json."""
+    plan = FAILOVER_PLANS.pick(quick)
+    workdir = WORKDIR / "failover"
+    shutil.rmtree(workdir, ignore_errors=True)
+    meta = run_meta(argv, asdict(plan))
+    started = time.monotonic()
+    results = failover.run(plan, workdir)
+    meta["wall_s"] = round(time.monotonic() - started, 1)
+    return finish(meta, results, RESULTS / "failover.json", lambda: failover_report(meta, results))
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     with stopping_cleanly():
         if args.which == "recovery":
             return run_recovery(argv, args.quick)
+        if args.which == "failover":
+            return run_failover(argv, args.quick)
         return run_suite(argv, args.which, args.quick)
 
 
