@@ -35,7 +35,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: _error("state conflict: the schedule exists, the job has ended or is not failed"),
     413: _error("request body larger than MAX_BODY_BYTES"),
     422: _error("invalid request: malformed JSON, wrong types, unknown task, bad cron or timezone..."),
-    503: _error("Redis cannot be reached or refused the write; try again", **{"Retry-After": "seconds"}),
+    503: _error(
+        "Redis cannot be reached or refused the write, or REDIS_MIN_REPLICAS_ACK replicas did not confirm it in time"
+        " (the detail then says the write may still exist); try again",
+        **{"Retry-After": "seconds"},
+    ),
 }
 
 api_router = APIRouter()
