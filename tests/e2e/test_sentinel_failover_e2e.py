@@ -44,6 +44,10 @@ def kill_the_master_under_load(tmp_path: Path, **env: str) -> Outcome:
             processes = [stack.start("web"), stack.start("worker"), stack.start("scheduler")]
             body = {"task": "tests.ledger_job", "args": [str(schedule_runs)], "interval": 1}
             assert stack.http.put("/schedules/every-second", json=body).status_code in (200, 201)
+            # Every process is up and working before the kill (a process started during a failover is another test).
+            assert eventually(lambda: stack.http.get("/schedules/every-second").json()["runs_total"] >= 1, 30)
+            probe = stack.http.post("/jobs", json={"task": "tests.echo", "args": ["ready"]}).json()["id"]
+            assert stack.wait_for(probe)["status"] == "finished"
             with SubmissionLoad(f"http://127.0.0.1:{stack.port}", ledger) as load:
                 time.sleep(HEALTHY_SECONDS)
                 old = deployment.kill_master().port

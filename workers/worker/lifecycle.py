@@ -7,6 +7,7 @@ a new one. The job the lost worker was running (if any) is recovered like any ab
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import signal
 import time
@@ -20,6 +21,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from workers.rq_seam.worker import release_dead_scheduler_locks
 
+log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
@@ -30,7 +32,7 @@ def work_until_stopped(build_worker: Callable[[], Any], connection: Redis, loggi
     """
     os.register_at_fork(after_in_child=die_with_parent)
     while True:
-        worker = build_worker()
+        worker = _build_when_redis_answers(build_worker, connection)
         try:
             worker.work(with_scheduler=True, logging_level=logging_level)
         except (RedisConnectionError, RedisTimeoutError) as error:
@@ -40,6 +42,16 @@ def work_until_stopped(build_worker: Callable[[], Any], connection: Redis, loggi
             return
         _wait_for_redis(connection, worker.log)
         _quietly(partial(release_dead_scheduler_locks, worker))
+
+
+def _build_when_redis_answers(build_worker: Callable[[], Any], connection: Redis) -> Any:
+    """A new RQ worker; building one talks to Redis (CLIENT SETNAME), which may be failing over right now."""
+    while True:
+        try:
+            return build_worker()
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            log.warning("cannot start a worker yet, Redis is unavailable: %s", error)
+            _wait_for_redis(connection, log)
 
 
 def die_with_parent() -> None:
