@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -45,3 +47,17 @@ def test_schedule_changes_wait_too(unreplicated: TestClient) -> None:
 
 def test_a_refused_write_is_not_delayed_into_a_503(unreplicated: TestClient) -> None:
     assert unreplicated.post("/jobs", json={"task": "no.such.task"}, headers=ADMIN).status_code == 422
+
+
+def test_schedules_file_applied_at_start_warns_when_no_replica_confirms(
+    settings: ServiceSettings, redis: Redis, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    declared = tmp_path / "schedules.yaml"
+    declared.write_text("schedules:\n  - {name: from-file, task: tests.echo, interval: 60}\n")
+    waiting = settings.model_copy(
+        update={"redis_min_replicas_ack": 1, "redis_min_replicas_ack_timeout": 0.05, "schedules_file": declared}
+    )
+    with caplog.at_level(logging.WARNING), TestClient(create_app(waiting)) as client:
+        assert client.get("/schedules/from-file", headers=ADMIN).status_code == 200  # applied; the web still starts
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("SCHEDULES_FILE applied" in m and "may still exist" in m for m in messages), messages

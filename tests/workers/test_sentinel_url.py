@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+
 import pytest
 
 from workers.core.connection import connect
@@ -71,3 +73,19 @@ def test_logged_sentinel_urls_are_masked() -> None:
 
     assert mask_url("redis+sentinel://:pw@h1:1,h2:2/m") == "redis+sentinel://***@h1:1,h2:2/m/0"
     assert mask_url("redis+sentinel://:pw@h1:x/m") == "redis+sentinel://***"
+
+
+def test_rediss_sentinel_connects_to_the_master_over_tls_with_the_verify_setting() -> None:
+    from redis.asyncio.sentinel import SentinelManagedSSLConnection as AsyncSsl
+    from redis.sentinel import SentinelManagedSSLConnection
+
+    from workers.core.connection import connect_async
+
+    settings = Settings(redis_url="rediss+sentinel://127.0.0.1:1/m/2", redis_tls_verify=False)
+    pool = connect(settings).connection_pool
+    assert pool.connection_class is SentinelManagedSSLConnection
+    assert pool.connection_kwargs["ssl_cert_reqs"] == ssl.CERT_NONE
+    assert pool.connection_kwargs["db"] == 2
+    async_pool = connect_async(settings, 1.0, max_connections=2).connection_pool
+    assert async_pool.connection_class is AsyncSsl
+    assert async_pool.max_connections == 2
