@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))  # run as a script: the repository's packages are 
 
 from bench.harness.redis import RedisServer, redis_binary  # noqa: E402 - needs ROOT on sys.path
 from workers.core.redact import mask_url  # noqa: E402 - needs ROOT on sys.path
+from workers.core.sentinel_url import is_sentinel_url  # noqa: E402 - needs ROOT on sys.path
 
 ENV_FILE = Path(os.environ.get("ENV_FILE") or ROOT / ".env")
 DATA_DIR = Path(os.environ.get("REDIS_DATA_DIR") or ROOT / ".data" / "redis")
@@ -119,7 +120,9 @@ def main(names: list[str]) -> int:
     ensure_api_key(env)
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     env.setdefault("PORT", "8000")
-    redis = None if redis_answers(env["REDIS_URL"]) else embedded_redis(env["REDIS_URL"])
+    # A Sentinel deployment is never started here: the processes find its master themselves.
+    url = env["REDIS_URL"]
+    redis = None if is_sentinel_url(url) or redis_answers(url) else embedded_redis(url)
     try:
         print_banner(env)
         processes = subprocess.Popen(honcho_command(env["PORT"], names), env=env, cwd=ROOT)
