@@ -69,10 +69,18 @@ def test_ack_timeout_must_be_below_the_socket_timeout() -> None:
 
 
 def test_logged_sentinel_urls_are_masked() -> None:
-    from workers.core.redact import mask_url
+    from workers.core.redact import mask_url, mask_urls_in
 
     assert mask_url("redis+sentinel://:pw@h1:1,h2:2/m") == "redis+sentinel://***@h1:1,h2:2/m/0"
-    assert mask_url("redis+sentinel://:pw@h1:x/m") == "redis+sentinel://***"
+    assert mask_url("redis+sentinel://:p@w@h1:x/m") == "redis+sentinel://***@h1:x/m"
+    assert mask_url("redis+sentinel://h1:x/m?password=pw") == "redis+sentinel://***"
+    assert (
+        mask_urls_in("Redis redis+sentinel://:pw@h1:1,h2:2/m/0; 3 tasks")
+        == "Redis redis+sentinel://***@h1:1,h2:2/m/0; 3 tasks"
+    )
+    assert (
+        mask_urls_in("Redis redis+sentinel://h1:1,h2:2/m/0; 3 tasks") == "Redis redis+sentinel://h1:1,h2:2/m/0; 3 tasks"
+    )
 
 
 def test_rediss_sentinel_connects_to_the_master_over_tls_with_the_verify_setting() -> None:

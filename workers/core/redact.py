@@ -25,8 +25,8 @@ def mask_url(url: str) -> str:
     if is_sentinel_url(url):
         try:
             return parse_sentinel_url(url).shown()
-        except ValueError:
-            return f"{url.partition('://')[0]}://{MASK}"
+        except ValueError:  # in a log line, say, where text follows it: mask only what may be secret
+            return _masked_sentinel_text(url)
     try:
         parts = urlsplit(url)
         if parts.port is not None and "@" in parts.path:  # `:12/34@host`: a password with a slash
@@ -58,3 +58,11 @@ def _masked_query(query: str) -> str:
 
 def _masked_value(name: str, value: str) -> str:
     return MASK if SECRET_NAME.search(name) else quote(value, safe="")
+
+
+def _masked_sentinel_text(url: str) -> str:
+    """A Sentinel URL that does not parse: everything up to the last `@` masked; a query hides the rest."""
+    scheme, _, rest = url.partition("://")
+    if "?" in rest or "#" in rest:
+        return f"{scheme}://{MASK}"
+    return f"{scheme}://{MASK}@{rest.rpartition('@')[2]}" if "@" in rest else url
