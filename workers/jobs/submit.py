@@ -13,6 +13,8 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import JobStatus
 
+from workers.callbacks.ending import queue_for
+from workers.callbacks.hosts import check_url
 from workers.core.datetimes import check_representable
 from workers.core.errors import InvalidJobError, JobNotFoundError, JobStateError, TaskNotFoundError
 from workers.core.json_values import check_json_value
@@ -33,6 +35,7 @@ __all__ = [
     "Submission",
     "TaskJob",
     "cancel",
+    "check_callbacks",
     "fetch",
     "requeue",
     "submit",
@@ -58,6 +61,7 @@ def submit(connection: Redis, settings: Settings, spec: JobSpec, idempotency: st
     requests with one key exactly one writes a job and the others answer it.
     """
     task = validate(connection, spec)
+    check_callbacks(settings, [spec])
     if idempotency is None:
         return Submission(_enqueue_all(connection, settings, [(spec, task)])[0], created=True)
     written, existing = _write_all(connection, settings, [(spec, task)], guard_for(spec, idempotency))
@@ -68,7 +72,9 @@ def submit(connection: Redis, settings: Settings, spec: JobSpec, idempotency: st
 
 def submit_many(connection: Redis, settings: Settings, specs: list[JobSpec]) -> list[TaskJob]:
     """Validate every spec before enqueuing any, so one bad item creates nothing."""
-    return _enqueue_all(connection, settings, checked_all(specs, lambda spec: validate(connection, spec)))
+    items = checked_all(specs, lambda spec: validate(connection, spec))
+    check_callbacks(settings, specs, batch=True)
+    return _enqueue_all(connection, settings, items)
 
 
 def _enqueue_all(connection: Redis, settings: Settings, items: list[tuple[JobSpec, Task]]) -> list[TaskJob]:
@@ -139,6 +145,18 @@ def checked_all(specs: list[JobSpec], check: Callable[[JobSpec], Task] = checked
     return list(zip(specs, tasks, strict=True))
 
 
+def check_callbacks(settings: Settings, specs: list[JobSpec], batch: bool = False) -> None:
+    """Refuse a callback_url whose host CALLBACK_HOSTS does not list (all of them, when it is empty)."""
+    allowed = settings.allowed_callback_hosts
+    for index, spec in enumerate(specs):
+        if spec.callback_url is None:
+            continue
+        try:
+            check_url(spec.callback_url, allowed)
+        except InvalidJobError as error:
+            raise InvalidJobError(f"jobs[{index}]: {error}" if batch else str(error)) from None
+
+
 def _check_values(spec: JobSpec) -> None:
     """ValueError naming the field for a value no reader could take back (see workers.core.json_values)."""
     check_json_value(spec.args, "args")
@@ -174,10 +192,28 @@ def cancel(connection: Redis, job_id: str) -> TaskJob:
     if status in ENDED or status is None:
         raise JobStateError(f"job {job_id} has already ended ({_status_name(status)})")
     if status == JobStatus.STARTED:
-        send_stop_job_command(connection, job.id, serializer=SERIALIZER)
+        send_stop_job_command(connection, job.id, serializer=SERIALIZER)  # the worker calls back once it stops
         return job
-    job.cancel()
+    _cancel_with_callback(connection, job)
     return job
+
+
+def _cancel_with_callback(connection: Redis, job: TaskJob) -> None:
+    """Cancel and queue the job's callback in one transaction: a canceled job never misses its callback."""
+    if job.has_rate_limit:  # rq refuses a caller's pipeline here: the callback goes first, the deliverer waits
+        _queue_callback(connection, job)
+        job.cancel()
+        return
+    with connection.pipeline() as pipe:
+        job.cancel(pipeline=pipe)
+        queue_for(pipe, job, JobStatus.CANCELED.value)
+        pipe.execute()
+
+
+def _queue_callback(connection: Redis, job: TaskJob) -> None:
+    with connection.pipeline() as pipe:
+        queue_for(pipe, job, JobStatus.CANCELED.value)
+        pipe.execute()
 
 
 def requeue(connection: Redis, job_id: str) -> TaskJob:
