@@ -1,5 +1,8 @@
 """A webhook receiver on 127.0.0.1 (a free port) for callback tests: it answers each POST with the next
-scripted status (then 200 for ever) and keeps every request it got."""
+scripted status (then 500 while `failing`, else 200) and keeps every request it got.
+
+While `hold` is clear a request is counted as arrived and then waits (up to 60 s) for it,
+so a test can kill the sender while its attempt is in flight."""
 
 from __future__ import annotations
 
@@ -24,6 +27,10 @@ class Receiver:
     def __init__(self, statuses: list[int]) -> None:
         self.statuses = list(statuses)
         self.received: list[Received] = []
+        self.arrived = 0
+        self.failing = False
+        self.hold = threading.Event()
+        self.hold.set()
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
 
@@ -37,7 +44,10 @@ class Receiver:
 
     def answer(self, path: str, headers: dict[str, str], body: bytes) -> int:
         with self.lock:
-            status = self.statuses.pop(0) if self.statuses else 200
+            self.arrived += 1
+        self.hold.wait(60)
+        with self.lock:
+            status = self.statuses.pop(0) if self.statuses else (500 if self.failing else 200)
             self.received.append(Received(path, headers, body, status))
             return status
 
@@ -72,6 +82,7 @@ def receiving(statuses: list[int] | None = None) -> Iterator[Receiver]:
     try:
         yield receiver
     finally:
+        receiver.hold.set()
         server.shutdown()
         server.server_close()
         thread.join(5)
