@@ -40,7 +40,8 @@ def json_arg(text: str, kind: type, what: str) -> Any:
 def submit(client: Client, args: argparse.Namespace) -> Any:
     positional = json_arg(args.args, list, "ARGS_JSON")
     kwargs = json_arg(args.kwargs, dict, "--kwargs")
-    job = client.submit(args.task, positional, kwargs, queue=args.queue, delay=args.delay, idempotency_key=args.key)
+    options = {"queue": args.queue, "delay": args.delay, "callback_url": args.callback_url}
+    job = client.submit(args.task, positional, kwargs, idempotency_key=args.key, **options)
     return client.wait(job["id"]) if args.wait else job
 
 
@@ -75,6 +76,9 @@ def job_commands(commands: argparse._SubParsersAction) -> None:
     one.add_argument("--queue")
     one.add_argument("--delay", type=float, help="seconds before it may run")
     one.add_argument("--key", help="Idempotency-Key: the same key twice creates one job")
+    one.add_argument(
+        "--callback-url", help="POSTed the job, signed, once it ends (its host must be in the server's CALLBACK_HOSTS)"
+    )
     one.add_argument("--wait", action="store_true", help="wait for the job to end and print it with its result")
     one.set_defaults(run=submit)
     many = commands.add_parser("batch", help="submit a JSON-lines file of jobs, all or nothing")

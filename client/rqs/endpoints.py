@@ -30,16 +30,21 @@ class Endpoints(Generic[R]):
         result_ttl: int | None = None,
         depends_on: list[str] | None = None,
         at_front: bool | None = None,
+        callback_url: str | None = None,
         idempotency_key: str | None = None,
     ) -> R:
-        """POST /jobs: the accepted job (a repeated `idempotency_key` gives the first one back)."""
+        """POST /jobs: the accepted job (a repeated `idempotency_key` gives the first one back).
+
+        `callback_url` is POSTed the job, signed, once it ends (its host must be in the server's CALLBACK_HOSTS).
+        """
         when = at.isoformat() if isinstance(at, datetime) else at
         options = {"queue": queue, "delay": delay, "at": when, "timeout": timeout, "retry": retry}
         options |= {"result_ttl": result_ttl, "depends_on": depends_on, "at_front": at_front}
+        options |= {"callback_url": callback_url}
         return self._send(api.submit(api.job_body(task, args, kwargs, **options), idempotency_key))
 
     def submit_batch(self, jobs: list[dict[str, Any]]) -> R:
-        """POST /jobs/batch: job bodies (as `POST /jobs` takes), all accepted or none."""
+        """POST /jobs/batch: job bodies (as `POST /jobs` takes, `callback_url` too), all accepted or none."""
         return self._send(api.submit_batch(jobs))
 
     def get_job(self, job_id: str) -> R:
@@ -63,7 +68,7 @@ class Endpoints(Generic[R]):
         return self._send(api.get_schedule(name))
 
     def put_schedule(self, name: str, body: dict[str, Any]) -> R:
-        """Create or replace (the same body twice changes nothing)."""
+        """Create or replace (the same body twice changes nothing); `callback_url` in `body` reaches every run."""
         return self._send(api.put_schedule(name, body))
 
     def delete_schedule(self, name: str) -> R:

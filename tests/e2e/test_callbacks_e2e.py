@@ -14,6 +14,7 @@ import pytest
 
 from bench.harness.redis import RedisServer
 from tests.support.receiver import Receiver, receiving
+from tests.support.rqs_cli import rqs
 from tests.support.stack import Process, Stack, eventually, web_and_worker
 from workers.callbacks.signing import verify
 
@@ -158,6 +159,14 @@ def test_a_worker_killed_mid_attempt_is_retried_once_its_lease_runs_out(stack: S
     callback = settled(stack, job_id, timeout=60)  # the lease: CALLBACK_TIMEOUT + 20 s
     assert callback["status"] == "delivered"
     assert len(receiver.received) >= 2  # at least once: the receiver may well have seen the first attempt
+
+
+def test_the_cli_sends_a_callback_url(stack: Stack, receiver: Receiver) -> None:
+    outcome = rqs(stack, "submit", "tests.echo", "[3]", "--callback-url", receiver.url("/cli"), "--wait")
+    assert outcome.code == 0, outcome.stderr
+    job_id = outcome.json()["id"]
+    assert settled(stack, job_id)["status"] == "delivered"
+    assert json.loads(receiver.accepted()[0].body)["result"] == 3
 
 
 def test_hosts_without_a_secret_refuse_to_start(stack: Stack) -> None:
