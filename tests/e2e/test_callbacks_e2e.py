@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 import pytest
 
+from bench.harness.ports import free_port
 from bench.harness.redis import RedisServer
 from tests.support.receiver import Receiver, receiving
 from tests.support.rqs_cli import rqs
@@ -20,6 +24,7 @@ from workers.callbacks.signing import verify
 
 pytestmark = pytest.mark.e2e
 
+README = Path(__file__).resolve().parents[2] / "README.md"
 SECRET = "e2e-callback-secret-0123456789"
 SETTINGS = {
     "CALLBACK_HOSTS": "127.0.0.1",
@@ -167,6 +172,31 @@ def test_the_cli_sends_a_callback_url(stack: Stack, receiver: Receiver) -> None:
     job_id = outcome.json()["id"]
     assert settled(stack, job_id)["status"] == "delivered"
     assert json.loads(receiver.accepted()[0].body)["result"] == 3
+
+
+def readme_receiver() -> str:
+    """The ```python block of the README's Webhooks section: the receiver users paste."""
+    section = README.read_text().split("### Webhooks\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^```python\n(.*?)^```", section, re.DOTALL | re.MULTILINE)[0]
+
+
+def test_the_readme_receiver_verifies_deliveries_as_pasted(stack: Stack, tmp_path: Path) -> None:
+    (tmp_path / "receiver.py").write_text(readme_receiver())
+    port = free_port()
+    env = {**os.environ, "CALLBACK_SECRET": SECRET, "PORT": str(port)}
+    receiver = subprocess.Popen(
+        [sys.executable, "receiver.py"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/done"
+        job_id = submit(stack, {"task": "tests.echo", "args": [5], "callback_url": url})
+        assert settled(stack, job_id)["status"] == "delivered"  # 204: the signature verified
+        forged = httpx.post(url, content=b'{"id": "x"}', headers={"X-RQS-Signature": "sha256=" + "0" * 64})
+        assert forged.status_code == 401
+    finally:
+        receiver.terminate()
+        out, err = receiver.communicate(timeout=30)
+    assert f"{job_id} finished 5" in out.decode(), err.decode()
 
 
 def test_hosts_without_a_secret_refuse_to_start(stack: Stack) -> None:
