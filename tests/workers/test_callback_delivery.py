@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 from redis import Redis
+from rq.exceptions import AbandonedJobError
 from rq.job import JobStatus
 
 from bench.harness.wait import wait_until
@@ -17,6 +18,7 @@ from service.settings import ServiceSettings
 from tests.support.receiver import Receiver, receiving
 from workers.callbacks import outbox
 from workers.callbacks.delivery import Deliverer
+from workers.callbacks.ending import queue_for_abandoned
 from workers.callbacks.signing import verify
 from workers.core.errors import InvalidJobError
 from workers.jobs import submit as jobs
@@ -52,10 +54,7 @@ def deliver_all(redis: Redis, settings: ServiceSettings, job_id: str) -> outbox.
         state = outbox.read(redis, job_id)
         return state is not None and state.status != outbox.PENDING
 
-    try:
-        wait_until(settled, 30, f"the callback of {job_id} to settle")
-    finally:
-        deliverer.close()
+    wait_until(settled, 30, f"the callback of {job_id} to settle")
     state = outbox.read(redis, job_id)
     assert state is not None
     return state
@@ -161,3 +160,23 @@ def test_submit_refuses_hosts_not_listed(redis: Redis, hooked: ServiceSettings, 
     with pytest.raises(InvalidJobError, match=r"jobs\[1\]: callback_url host"):
         jobs.submit_many(redis, hooked, specs)
     assert redis.dbsize() == 0
+
+
+def test_an_abandoned_job_calls_back_only_without_retries_left(
+    redis: Redis, hooked: ServiceSettings, receiver: Receiver
+) -> None:
+    with_retries = submit(redis, hooked, receiver.url(), task="tests.echo", retry=RetryPolicy(max=2))
+    queue_for_abandoned(with_retries, AbandonedJobError)
+    assert outbox.read(redis, with_retries.id) is None
+    last = submit(redis, hooked, receiver.url(), task="tests.echo")
+    queue_for_abandoned(last, AbandonedJobError)
+    queue_for_abandoned(last, RuntimeError)  # not an abandoned run: nothing more
+    assert outbox.read(redis, last.id) is not None
+    # RQ's cleanup has not committed the failure yet: the deliverer waits for it, sending nothing
+    assert Deliverer(redis, hooked).run_once() == 1
+    state = outbox.read(redis, last.id)
+    assert state is not None and (state.status, state.attempts) == ("pending", 0)
+    assert receiver.received == []
+    redis.hset(last.key, "status", "failed")
+    assert deliver_all(redis, hooked, last.id).status == "delivered"
+    assert json.loads(receiver.accepted()[0].body)["status"] == "failed"

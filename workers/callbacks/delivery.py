@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from redis import Redis
@@ -47,17 +46,23 @@ class Deliverer:
     def __init__(self, connection: Redis, settings: Settings) -> None:
         self.connection = connection
         self.settings = settings
-        self.pool = ThreadPoolExecutor(PARALLEL, thread_name_prefix="callback")
 
     @property
     def lease(self) -> float:
         return self.settings.callback_timeout + LEASE_MARGIN
 
     def run_once(self) -> int:
-        """Claim and attempt every due delivery (at most PARALLEL); how many were claimed."""
+        """Claim and attempt every due delivery (at most PARALLEL) at once; how many were claimed.
+
+        Daemon threads, not a pool: at shutdown an attempt in flight must not hold the
+        process past its grace (its lease hands it to another worker).
+        """
         held = outbox.claim(self.connection, time.time(), self.lease, PARALLEL)
-        for _ in self.pool.map(self.deliver, held):
-            pass
+        threads = [threading.Thread(target=self.deliver, args=(claim,), daemon=True) for claim in held]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
         return len(held)
 
     def deliver(self, held: Claim) -> None:
@@ -116,9 +121,6 @@ class Deliverer:
         due = time.time() + retry_delay(attempt, self.settings.callback_retry_base_seconds)
         return Sent(Attempt(outbox.PENDING, attempt, error, due, None, status), RETRY)
 
-    def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
-
 
 class DeliveryLoop:
     """`Deliverer.run_once` on a daemon thread until `stop`; a Redis outage only pauses it."""
@@ -136,7 +138,6 @@ class DeliveryLoop:
         """Stop claiming; an attempt still in flight is abandoned to its lease, and made again elsewhere."""
         self._stop.set()
         self._thread.join(wait)
-        self.deliverer.close()
 
     def _run(self) -> None:
         while not self._stop.is_set():
