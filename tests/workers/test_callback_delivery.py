@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from redis import Redis
 from rq.exceptions import AbandonedJobError
@@ -15,6 +16,7 @@ from rq.job import JobStatus
 
 from bench.harness.wait import wait_until
 from service.settings import ServiceSettings
+from tests.support.keys import ADMIN
 from tests.support.receiver import Receiver, receiving
 from workers.callbacks import outbox
 from workers.callbacks.delivery import Deliverer
@@ -180,3 +182,16 @@ def test_an_abandoned_job_calls_back_only_without_retries_left(
     redis.hset(last.key, "status", "failed")
     assert deliver_all(redis, hooked, last.id).status == "delivered"
     assert json.loads(receiver.accepted()[0].body)["status"] == "failed"
+
+
+def test_attempts_are_exposed_on_metrics(
+    redis: Redis, hooked: ServiceSettings, receiver: Receiver, client: TestClient
+) -> None:
+    receiver.statuses = [500]
+    job = submit(redis, hooked, receiver.url(), task="tests.echo", delay=600)
+    jobs.cancel(redis, job.id)
+    deliver_all(redis, hooked, job.id)
+    text = client.get("/metrics", headers=ADMIN).text
+    assert 'rqs_callback_attempts_total{outcome="delivered"} 1.0' in text
+    assert 'rqs_callback_attempts_total{outcome="retry"} 1.0' in text
+    assert 'rqs_callback_attempts_total{outcome="failed"} 0.0' in text
