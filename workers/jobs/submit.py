@@ -147,12 +147,11 @@ def checked_all(specs: list[JobSpec], check: Callable[[JobSpec], Task] = checked
 
 def check_callbacks(settings: Settings, specs: list[JobSpec], batch: bool = False) -> None:
     """Refuse a callback_url whose host CALLBACK_HOSTS does not list (all of them, when it is empty)."""
-    allowed = settings.allowed_callback_hosts
-    for index, spec in enumerate(specs):
-        if spec.callback_url is None:
-            continue
+    urls = [(index, spec.callback_url) for index, spec in enumerate(specs) if spec.callback_url is not None]
+    allowed = settings.allowed_callback_hosts if urls else frozenset()  # parsed only when a URL needs it
+    for index, url in urls:
         try:
-            check_url(spec.callback_url, allowed)
+            check_url(url, allowed)
         except InvalidJobError as error:
             raise InvalidJobError(f"jobs[{index}]: {error}" if batch else str(error)) from None
 
