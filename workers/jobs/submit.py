@@ -22,6 +22,7 @@ from workers.jobs import writer
 from workers.jobs.planning import IDEMPOTENCY_TTL, dependency_ids, guard_for, plan, plan_all, unfinished_of
 from workers.jobs.spec import JobSpec
 from workers.jobs.writer import Guard, JobWrite
+from workers.observability.events import add_job_end
 from workers.rq_seam.job import SERIALIZER, TaskJob
 from workers.rq_seam.queue import get_queue
 from workers.tasks.arguments import check_arguments
@@ -33,8 +34,10 @@ __all__ = [
     "Submission",
     "TaskJob",
     "cancel",
+    "cancel_fetched",
     "fetch",
     "requeue",
+    "requeue_fetched",
     "submit",
     "submit_many",
     "validate",
@@ -170,23 +173,52 @@ def fetch(connection: Redis, job_id: str) -> TaskJob:
 def cancel(connection: Redis, job_id: str) -> TaskJob:
     """Cancel a pending job, or ask the worker running it to stop it."""
     job = fetch(connection, job_id)
-    status = job.get_status()
+    cancel_fetched(connection, job)
+    return job
+
+
+def cancel_fetched(connection: Redis, job: TaskJob, pipeline: Pipeline | None = None) -> None:
+    """Cancel `job` (already read), or ask its worker to stop it: every cancel, one or in bulk, goes here.
+
+    With `pipeline`, the cancel's writes join it and the caller executes it (a bulk cancel
+    does a chunk of jobs per round trip); its status is then the one read with the chunk.
+    A stop request is sent at once: a worker acts on it, not on a write.
+    """
+    status = job.get_status(refresh=pipeline is None)
     if status in ENDED or status is None:
-        raise JobStateError(f"job {job_id} has already ended ({_status_name(status)})")
+        raise JobStateError(f"job {job.id} has already ended ({_status_name(status)})")
     if status == JobStatus.STARTED:
         send_stop_job_command(connection, job.id, serializer=SERIALIZER)
-        return job
-    job.cancel()
-    return job
+        return
+    if job.has_rate_limit:  # rq frees a rate-limit slot only on its own pipeline
+        job.cancel()
+        with connection.pipeline() as own:
+            add_job_end(own, job.id, job.task_name or "", job.origin, "canceled")
+            own.execute()
+        return
+    writes = pipeline if pipeline is not None else connection.pipeline()
+    job.cancel(pipeline=writes)
+    add_job_end(writes, job.id, job.task_name or "", job.origin, "canceled")  # for `rqs tail`, in the same call
+    if pipeline is None:
+        with writes:
+            writes.execute()
 
 
 def requeue(connection: Redis, job_id: str) -> TaskJob:
     """Queue a failed, stopped or canceled job again under the same id."""
-    job = fetch(connection, job_id)
-    status = job.get_status()
+    return requeue_fetched(connection, fetch(connection, job_id))
+
+
+def requeue_fetched(connection: Redis, job: TaskJob, refresh: bool = True) -> TaskJob:
+    """Queue `job` (already read) again: every requeue, one or in bulk, goes here.
+
+    `refresh=False` trusts the status read with the job (a bulk requeue's chunk); the
+    registry's own check (its ZREM) still refuses a job that moved meanwhile.
+    """
+    status = job.get_status(refresh=refresh)
     if status not in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
         raise JobStateError(
-            f"only failed, stopped or canceled jobs can be requeued; job {job_id} is {_status_name(status)}"
+            f"only failed, stopped or canceled jobs can be requeued; job {job.id} is {_status_name(status)}"
         )
     queue = get_queue(job.origin, connection)
     for job_registry in (queue.failed_job_registry, queue.canceled_job_registry):
@@ -194,7 +226,7 @@ def requeue(connection: Redis, job_id: str) -> TaskJob:
             return job_registry.requeue(job)  # type: ignore[no-any-return]
         except InvalidJobOperation:
             continue
-    raise JobStateError(f"job {job_id} is not in a registry it can be requeued from")
+    raise JobStateError(f"job {job.id} is not in a registry it can be requeued from")
 
 
 def _status_name(status: JobStatus | None) -> str:
