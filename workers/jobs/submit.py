@@ -221,7 +221,10 @@ def requeue_fetched(connection: Redis, job: TaskJob, refresh: bool = True) -> Ta
             f"only failed, stopped or canceled jobs can be requeued; job {job.id} is {_status_name(status)}"
         )
     queue = get_queue(job.origin, connection)
-    for job_registry in (queue.failed_job_registry, queue.canceled_job_registry):
+    registries = [queue.failed_job_registry, queue.canceled_job_registry]
+    if status == JobStatus.CANCELED:
+        registries.reverse()  # its likely home first: each try is a round trip
+    for job_registry in registries:
         try:
             return job_registry.requeue(job)  # type: ignore[no-any-return]
         except InvalidJobOperation:
