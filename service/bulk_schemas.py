@@ -14,12 +14,23 @@ TIME = {"min_length": 1, "max_length": 64, "json_schema_extra": {"format": "date
 FILTERS = ("queue", "status", "task", "schedule", "submitted_by", "since", "until")
 
 
+def at_least_one_filter() -> list[dict[str, Any]]:
+    """JSON Schema for "one filter set, not null": what the route checks, so /docs and fuzzers know it."""
+    return [{"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in FILTERS]
+
+
 class BulkFilter(BaseModel):
     """Which jobs: at least one filter (an empty body would mean every job, and is refused)."""
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"task": "reports.build", "status": "failed"}]},
+        json_schema_extra={
+            "anyOf": at_least_one_filter(),
+            "examples": [
+                {"task": "reports.build", "status": "failed"},
+                {"queue": "low", "since": "2026-12-01T00:00:00Z"},
+            ],
+        },
     )
 
     queue: str | None = Field(default=None, pattern=QUEUE_PATTERN)
@@ -34,6 +45,22 @@ class BulkFilter(BaseModel):
     def given(self) -> dict[str, Any]:
         """The filters set, in a fixed order (for the audit entry)."""
         return {name: getattr(self, name) for name in FILTERS if getattr(self, name) is not None}
+
+
+class CancelFilter(BulkFilter):
+    status: str | None = Field(
+        default=None,
+        pattern="^(queued|scheduled|deferred|started)$",
+        description="one of queued, scheduled, deferred, started (default: all four; started jobs are stopped)",
+    )
+
+
+class RequeueFilter(BulkFilter):
+    status: str | None = Field(
+        default=None,
+        pattern="^(failed|stopped|canceled)$",
+        description="one of failed, stopped, canceled (default: all three)",
+    )
 
 
 class BulkResultOut(BaseModel):

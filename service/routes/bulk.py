@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 
 from service.audit import AuditDep
-from service.bulk_schemas import FILTERS, BulkFilter, BulkResultOut
+from service.bulk_schemas import FILTERS, BulkFilter, BulkResultOut, CancelFilter, RequeueFilter
 from service.deps import AdminKey, RedisDep, SettingsDep
 from service.guarded_route import GuardedRoute
 from service.routes.jobs import aware
@@ -40,7 +40,7 @@ def answer(result: BulkResult, body: BulkFilter, action: str, audit: AuditDep) -
 
 @router.post("/jobs/cancel")
 def cancel_jobs(
-    body: BulkFilter, redis: RedisDep, settings: SettingsDep, key: AdminKey, audit: AuditDep
+    body: CancelFilter, redis: RedisDep, settings: SettingsDep, key: AdminKey, audit: AuditDep
 ) -> BulkResultOut:
     """Cancel every queued, scheduled or deferred job the filter finds, and ask started ones to stop.
 
@@ -53,7 +53,7 @@ def cancel_jobs(
 
 @router.post("/jobs/requeue")
 def requeue_jobs(
-    body: BulkFilter, redis: RedisDep, settings: SettingsDep, key: AdminKey, audit: AuditDep
+    body: RequeueFilter, redis: RedisDep, settings: SettingsDep, key: AdminKey, audit: AuditDep
 ) -> BulkResultOut:
     """Queue again every failed, stopped or canceled job the filter finds, each under its own id.
 
