@@ -193,15 +193,20 @@ def cancel_fetched(connection: Redis, job: TaskJob, pipeline: Pipeline | None = 
     if job.has_rate_limit:  # rq frees a rate-limit slot only on its own pipeline
         job.cancel()
         with connection.pipeline() as own:
-            add_job_end(own, job.id, job.task_name or "", job.origin, "canceled")
+            _canceled(own, job)
             own.execute()
         return
     writes = pipeline if pipeline is not None else connection.pipeline()
     job.cancel(pipeline=writes)
-    add_job_end(writes, job.id, job.task_name or "", job.origin, "canceled")  # for `rqs tail`, in the same call
+    _canceled(writes, job)
     if pipeline is None:
         with writes:
             writes.execute()
+
+
+def _canceled(pipeline: Pipeline, job: TaskJob) -> None:
+    """What else a cancel records, on the cancel's own pipeline: every cancel, one or in bulk, passes here."""
+    add_job_end(pipeline, job.id, job.task_name or "", job.origin, "canceled")  # for `GET /jobs/events`
 
 
 def requeue(connection: Redis, job_id: str) -> TaskJob:
