@@ -18,9 +18,13 @@ pytestmark = pytest.mark.e2e
 def test_cancel_where_then_requeue_where(rqs: Client) -> None:
     queue = "low"
     jobs = [rqs.submit("tests.echo", [n], queue=queue, delay=600)["id"] for n in range(2)]
-    assert rqs.cancel_where(queue=queue, status="scheduled", task="tests.echo") == {"count": 2, "more": False}
+    # the module's other tests may have left delayed tests.echo jobs on "low": at least ours are counted
+    canceled = rqs.cancel_where(queue=queue, status="scheduled", task="tests.echo")
+    assert canceled["count"] >= 2 and canceled["more"] is False
+    assert {rqs.get_job(job)["status"] for job in jobs} == {"canceled"}
     assert rqs.requeue_where(limit=1, task="tests.echo", status="canceled") == {"count": 1, "more": True}
-    assert rqs.requeue_where(task="tests.echo", status="canceled") == {"count": 1, "more": False}
+    rest = rqs.requeue_where(task="tests.echo", status="canceled")
+    assert rest["count"] >= 1 and rest["more"] is False
     assert [rqs.wait(job)["status"] for job in jobs] == ["finished", "finished"]
 
 
