@@ -58,8 +58,49 @@ class Endpoints(Generic[R]):
         """Run a failed, stopped or canceled job again (admin)."""
         return self._send(api.requeue(job_id))
 
-    def list_jobs(self, queue: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0) -> R:
-        return self._send(api.list_jobs(queue, status, limit, offset))
+    def list_jobs(
+        self,
+        queue: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        *,
+        task: str | None = None,
+        schedule: str | None = None,
+        submitted_by: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        full: bool | None = None,
+    ) -> R:
+        """GET /jobs: `{"jobs", "total"}`, narrowed by every filter given (times on `enqueued_at`)."""
+        filters = {"task": task, "schedule": schedule, "submitted_by": submitted_by, "full": full}
+        filters |= {"since": _iso(since), "until": _iso(until)}
+        return self._send(api.list_jobs(queue, status, limit, offset, **filters))
+
+    def cancel_where(self, limit: int | None = None, **filters: Any) -> R:
+        """POST /jobs/cancel (admin): every pending job the filters find is canceled, started ones stopped.
+
+        `filters`: queue, status, task, schedule, submitted_by, since, until (at least one).
+        Answers `{"count", "more"}`; `more`: others matched beyond `limit` (at most 10,000).
+        """
+        return self._send(api.bulk("cancel", _filters(filters, limit)))
+
+    def requeue_where(self, limit: int | None = None, **filters: Any) -> R:
+        """POST /jobs/requeue (admin): e.g. `requeue_where(task="reports.build", status="failed")` after a fix."""
+        return self._send(api.bulk("requeue", _filters(filters, limit)))
+
+    def job_events(
+        self,
+        after: str | None = None,
+        wait: float = 0,
+        *,
+        task: str | None = None,
+        queue: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+    ) -> R:
+        """GET /jobs/events: `{"events", "cursor"}`, job ends after `after`, waiting up to `wait` s for one."""
+        return self._send(api.job_events(after, wait, limit, task=task, queue=queue, status=status))
 
     def list_schedules(self) -> R:
         return self._send(api.list_schedules())
@@ -98,3 +139,11 @@ class Endpoints(Generic[R]):
 
     def health(self) -> R:
         return self._send(api.simple_get("/healthz"))
+
+
+def _iso(moment: datetime | str | None) -> str | None:
+    return moment.isoformat() if isinstance(moment, datetime) else moment
+
+
+def _filters(filters: dict[str, Any], limit: int | None) -> dict[str, Any]:
+    return {name: _iso(value) for name, value in {**filters, "limit": limit}.items()}

@@ -24,6 +24,7 @@ from workers.jobs import writer
 from workers.jobs.planning import IDEMPOTENCY_TTL, dependency_ids, guard_for, plan, plan_all, unfinished_of
 from workers.jobs.spec import JobSpec
 from workers.jobs.writer import Guard, JobWrite
+from workers.observability.events import add_job_end
 from workers.rq_seam.job import SERIALIZER, TaskJob
 from workers.rq_seam.queue import get_queue
 from workers.tasks.arguments import check_arguments
@@ -35,9 +36,11 @@ __all__ = [
     "Submission",
     "TaskJob",
     "cancel",
+    "cancel_fetched",
     "check_callbacks",
     "fetch",
     "requeue",
+    "requeue_fetched",
     "submit",
     "submit_many",
     "validate",
@@ -187,49 +190,69 @@ def fetch(connection: Redis, job_id: str) -> TaskJob:
 def cancel(connection: Redis, job_id: str) -> TaskJob:
     """Cancel a pending job, or ask the worker running it to stop it."""
     job = fetch(connection, job_id)
-    status = job.get_status()
-    if status in ENDED or status is None:
-        raise JobStateError(f"job {job_id} has already ended ({_status_name(status)})")
-    if status == JobStatus.STARTED:
-        send_stop_job_command(connection, job.id, serializer=SERIALIZER)  # the worker calls back once it stops
-        return job
-    _cancel_with_callback(connection, job)
+    cancel_fetched(connection, job)
     return job
 
 
-def _cancel_with_callback(connection: Redis, job: TaskJob) -> None:
-    """Cancel and queue the job's callback in one transaction: a canceled job never misses its callback."""
-    if job.has_rate_limit:  # rq refuses a caller's pipeline here: the callback goes first, the deliverer waits
-        _queue_callback(connection, job)
+def cancel_fetched(connection: Redis, job: TaskJob, pipeline: Pipeline | None = None) -> None:
+    """Cancel `job` (already read), or ask its worker to stop it: every cancel, one or in bulk, goes here.
+
+    With `pipeline`, the cancel's writes join it and the caller executes it (a bulk cancel
+    does a chunk of jobs per round trip); its status is then the one read with the chunk.
+    A stop request is sent at once: a worker acts on it, not on a write.
+    """
+    status = job.get_status(refresh=pipeline is None)
+    if status in ENDED or status is None:
+        raise JobStateError(f"job {job.id} has already ended ({_status_name(status)})")
+    if status == JobStatus.STARTED:
+        send_stop_job_command(connection, job.id, serializer=SERIALIZER)
+        return
+    if job.has_rate_limit:  # rq frees a rate-limit slot only on its own pipeline: ours goes first
+        with connection.pipeline() as own:  # (the callback's deliverer waits for the final status)
+            _canceled(own, job)
+            own.execute()
         job.cancel()
         return
-    with connection.pipeline() as pipe:
-        job.cancel(pipeline=pipe)
-        queue_for(pipe, job, JobStatus.CANCELED.value)
-        pipe.execute()
+    writes = pipeline if pipeline is not None else connection.pipeline()
+    job.cancel(pipeline=writes)
+    _canceled(writes, job)
+    if pipeline is None:
+        with writes:
+            writes.execute()
 
 
-def _queue_callback(connection: Redis, job: TaskJob) -> None:
-    with connection.pipeline() as pipe:
-        queue_for(pipe, job, JobStatus.CANCELED.value)
-        pipe.execute()
+def _canceled(pipeline: Pipeline, job: TaskJob) -> None:
+    """What else a cancel records, on the cancel's own pipeline: every cancel, one or in bulk, passes here."""
+    add_job_end(pipeline, job.id, job.task_name or "", job.origin, "canceled")  # for `GET /jobs/events`
+    queue_for(pipeline, job, JobStatus.CANCELED.value)  # its completion webhook, if it has one
 
 
 def requeue(connection: Redis, job_id: str) -> TaskJob:
     """Queue a failed, stopped or canceled job again under the same id."""
-    job = fetch(connection, job_id)
-    status = job.get_status()
+    return requeue_fetched(connection, fetch(connection, job_id))
+
+
+def requeue_fetched(connection: Redis, job: TaskJob, refresh: bool = True) -> TaskJob:
+    """Queue `job` (already read) again: every requeue, one or in bulk, goes here.
+
+    `refresh=False` trusts the status read with the job (a bulk requeue's chunk); the
+    registry's own check (its ZREM) still refuses a job that moved meanwhile.
+    """
+    status = job.get_status(refresh=refresh)
     if status not in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
         raise JobStateError(
-            f"only failed, stopped or canceled jobs can be requeued; job {job_id} is {_status_name(status)}"
+            f"only failed, stopped or canceled jobs can be requeued; job {job.id} is {_status_name(status)}"
         )
     queue = get_queue(job.origin, connection)
-    for job_registry in (queue.failed_job_registry, queue.canceled_job_registry):
+    registries = [queue.failed_job_registry, queue.canceled_job_registry]
+    if status == JobStatus.CANCELED:
+        registries.reverse()  # its likely home first: each try is a round trip
+    for job_registry in registries:
         try:
             return job_registry.requeue(job)  # type: ignore[no-any-return]
         except InvalidJobOperation:
             continue
-    raise JobStateError(f"job {job_id} is not in a registry it can be requeued from")
+    raise JobStateError(f"job {job.id} is not in a registry it can be requeued from")
 
 
 def _status_name(status: JobStatus | None) -> str:
