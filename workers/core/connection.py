@@ -71,7 +71,7 @@ def sentinel_options(settings: Settings) -> dict[str, Any]:
     return {
         "socket_connect_timeout": settings.redis_timeout,
         "socket_timeout": settings.redis_timeout,
-        "password": settings.redis_sentinel_password,
+        "password": secret.get_secret_value() if (secret := settings.redis_sentinel_password) else None,
     }
 
 
