@@ -75,9 +75,21 @@ def one_round(plan: FailoverPlan, workdir: Path, ack: str) -> Figures:
 
             poll_until(drained, plan.drain_timeout, "every acknowledged job to run", interval=0.5)
             pause(1.5)  # one more schedule run past the drain, so a late double fire shows
+            figures = _figures(load, running, killed_at, promoted_at, str(ledger), alive)
+            figures["lost_statuses"] = _statuses_of(http, load, figures["lost_tokens"])
         finally:
             http.close()
-        return _figures(load, running, killed_at, promoted_at, str(ledger), alive)
+        return figures
+
+
+def _statuses_of(http: Any, load: PacedLoad, tokens: list[str]) -> dict[str, int]:
+    """What the new master says of the jobs whose body never ran: `absent` is a job the failover lost."""
+    ids = {a.token: a.job_id for a in load.answers if a.job_id is not None}
+    found: Counter[str] = Counter()
+    for token in tokens:
+        answer = http.get(f"/jobs/{ids[token]}") if token in ids else None
+        found["absent" if answer is None or answer.status_code == 404 else answer.json()["status"]] += 1
+    return dict(found)
 
 
 def _start_sleepers(http: Any, plan: FailoverPlan, ledger: Path) -> list[str]:
@@ -117,7 +129,7 @@ def _figures(
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "acknowledged": len(acknowledged) + len(running),
         "lost": len(lost),
-        "lost_tokens": lost[:20],
+        "lost_tokens": lost,
         "server_errors_not_503": sum(v for k, v in statuses.items() if k >= 500 and k != 503),
         "no_answer": statuses.get(-1, 0),
         "sentinel_promotion_s": round(promoted_at - killed_at, 2),

@@ -20,6 +20,7 @@ class Answer:
     sent: float  # wall clock
     status: int  # -1: no HTTP answer
     seconds: float
+    job_id: str | None = None
 
 
 class PacedLoad:
@@ -58,11 +59,20 @@ class PacedLoad:
 
     def _submit(self, client: httpx.Client) -> None:
         token = uuid.uuid4().hex[:12]
-        body = {"task": "bench.failover.mark", "kwargs": {"ledger": self.ledger, "token": token}}
+        # Retries: a job abandoned in the failover (its worker lost Redis mid-run) runs again, not ends failed.
+        body = {
+            "task": "bench.failover.mark",
+            "kwargs": {"ledger": self.ledger, "token": token},
+            "retry": {"max": 3, "backoff": 0},
+        }
         sent, started = time.time(), time.monotonic()
+        job_id = None
         try:
-            status = client.post("/jobs", json=body, headers={"Idempotency-Key": token}).status_code
+            answer = client.post("/jobs", json=body, headers={"Idempotency-Key": token})
+            status = answer.status_code
+            if status == 202:
+                job_id = str(answer.json()["id"])
         except httpx.HTTPError:
             status = -1
         with self._lock:
-            self.answers.append(Answer(token, sent, status, time.monotonic() - started))
+            self.answers.append(Answer(token, sent, status, time.monotonic() - started, job_id))

@@ -8,7 +8,8 @@ from bench.harness.report import columns, header, ratio
 
 ROWS = [
     ("acknowledged (2xx) jobs", "acknowledged", ""),
-    ("acknowledged jobs lost", "lost", "0 with ACK=1"),
+    ("acknowledged jobs whose body never ran", "lost", "0 with ACK=1"),
+    ("  of them absent on the new master / other", None, "0 with ACK=1"),
     ("5xx other than 503 / no answer", None, "0"),
     ("seconds of 503 (first to last)", "seconds_of_503", "report"),
     ("kill -> API accepting again, s", "kill_to_accepting_again_s", "report"),
@@ -29,6 +30,8 @@ def _cell(rounds: list[dict[str, Any]], key: str | None, label: str) -> str:
     if key is None:
         if label.startswith("5xx"):
             return " ".join(f"{r['server_errors_not_503']}/{r['no_answer']}" for r in ok)
+        if "absent" in label:
+            return " ".join(_absent(r.get("lost_statuses", {})) for r in ok)
         if label.startswith("jobs running"):
             return " ".join(f"{r['running_at_kill']}/{r['running_at_kill_ran']}" for r in ok)
         return " ".join(f"{r['schedule_runs']}/{r['double_fires']}" for r in ok)
@@ -46,3 +49,9 @@ def failover_report(meta: dict[str, Any], results: dict[str, Any]) -> str:
     cost = ratio(sum(ack1) / len(ack1) if ack1 else None, sum(ack0) / len(ack0) if ack0 else None, 2)
     note = f"steady submission latency, ACK=1 / no ACK (mean of round p50s): {cost}x"
     return "\n\n".join([header(meta, "rq-service failover benchmark"), table, note])
+
+
+def _absent(statuses: dict[str, int]) -> str:
+    absent = statuses.get("absent", 0)
+    other = ",".join(f"{k} {v}" for k, v in sorted(statuses.items()) if k != "absent")
+    return f"{absent}/{other or 0}"
