@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install install-dev run worker web test lint format check bench bench-all clean
+.PHONY: install install-dev run worker web test test-hosts lint format check bench bench-all clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ worker: install
 ## test: the whole suite, against a private redis-server the suite starts itself
 test: install-dev
 	$(BIN)/python -m pytest
+
+## test-hosts: processes on "hosts" made of network namespaces, with partitions (needs root and iproute2)
+test-hosts: install-dev
+	$(BIN)/python -m pytest -m hosts
 
 lint: install-dev
 	$(BIN)/ruff check .
