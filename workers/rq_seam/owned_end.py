@@ -1,0 +1,107 @@
+"""Late-result protection: a run records its end only while it still owns its job.
+
+A worker cut off from Redis (a partition, a long pause) keeps running its jobs;
+meanwhile its heartbeats stop, another worker's maintenance takes the run for
+abandoned and the job runs again elsewhere. When the partition heals, the first
+run's end must not be recorded as if it were the only run: its result would
+overwrite the rerun's, or its retry would run the job a third time.
+
+A run owns its job while its `<job_id>:<execution_id>` entry is in the queue's
+started registry: the recovery that hands the job on removes it, and the
+heartbeat only renews an entry that is still there (ZADD XX). RQ records an end
+in one transaction per pipeline; while a run's end is being recorded, the
+pipelines this thread opens on the worker's connection WATCH the job's hash
+(which the recovery and any rerun write) and check the entry before their
+MULTI, so the check and the write are atomic: a change in between aborts the
+transaction (WatchError: RQ's success loop builds it again, a queued failure or
+retry transaction is replayed here), an entry gone raises `LateEnd` and nothing
+is written. RQ's failure end logs the `LateEnd` as a failure to persist.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from redis import Redis
+from redis.client import Pipeline
+from redis.exceptions import WatchError
+
+ATTEMPTS = 5  # transactions aborted by a concurrent write (a heartbeat) before giving up
+
+
+class LateEnd(Exception):
+    """This run's job was handed on (taken for abandoned): its end is not recorded."""
+
+
+class _Owner:
+    def __init__(self, job_key: str, registry_key: str, member: str) -> None:
+        self.job_key = job_key
+        self.registry_key = registry_key
+        self.member = member
+
+
+class OwnedEndPipeline(Pipeline):
+    """A transaction that first WATCHes the job's hash and checks the run still owns the job."""
+
+    def __init__(self, client: Redis, owner: _Owner, transaction: bool, shard_hint: Any) -> None:
+        super().__init__(client.connection_pool, client.response_callbacks, transaction, shard_hint)
+        self.owner = owner
+
+    def watch(self, *names: Any) -> bool:
+        result = super().watch(*names, self.owner.job_key)
+        if self.zscore(self.owner.registry_key, self.owner.member) is None:  # immediate while watching
+            self.reset()
+            raise LateEnd(f"{self.owner.member} is no longer in {self.owner.registry_key}")
+        return bool(result)
+
+    def multi(self) -> None:
+        if not self.watching:
+            self.watch()
+        super().multi()
+
+    def execute(self, raise_on_error: bool = True) -> list[Any]:
+        """A transaction of queued commands (RQ's failure and retry ends): checked first, replayed if aborted.
+
+        The commands do not depend on what was read, so an aborted one is sent again as it was.
+        An explicit MULTI (RQ's success end) was checked at its WATCH, and RQ rebuilds it itself.
+        """
+        if self.explicit_transaction or not self.command_stack:
+            return super().execute(raise_on_error)
+        queued = list(self.command_stack)
+        for attempt in range(ATTEMPTS):
+            self.watch()
+            self.command_stack = list(queued)
+            try:
+                return super().execute(raise_on_error)
+            except WatchError:
+                if attempt == ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+
+class OwnedEnds:
+    """Makes `connection.pipeline()` return an `OwnedEndPipeline` in a thread recording a run's end."""
+
+    def __init__(self, connection: Redis) -> None:
+        self._here = threading.local()
+        plain = connection.pipeline
+
+        def pipeline(transaction: bool = True, shard_hint: Any = None) -> Pipeline:
+            owner: _Owner | None = getattr(self._here, "owner", None)
+            if owner is None:
+                return plain(transaction, shard_hint)
+            return OwnedEndPipeline(connection, owner, transaction, shard_hint)
+
+        connection.pipeline = pipeline  # type: ignore[method-assign]
+
+    @contextmanager
+    def owned_by(self, job_key: str, registry_key: str, member: str) -> Iterator[None]:
+        """Within: this thread's transactions write only while `member` is in `registry_key`."""
+        self._here.owner = _Owner(job_key, registry_key, member)
+        try:
+            yield
+        finally:
+            self._here.owner = None
