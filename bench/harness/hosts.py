@@ -107,10 +107,10 @@ class Hosts:
 
     def partition(self, host: str) -> None:
         """Cut `host` off the network: its switch port goes down, its packets are dropped."""
-        ip("-n", self.namespace(SWITCH), "link", "set", host, "down")
+        ip("-n", self.namespace(SWITCH), "link", "set", "dev", host, "down")
 
     def heal(self, host: str) -> None:
-        ip("-n", self.namespace(SWITCH), "link", "set", host, "up")
+        ip("-n", self.namespace(SWITCH), "link", "set", "dev", host, "up")
 
     def stop(self) -> None:
         """Delete every namespace made (their veths and the bridge go with them), the switch last."""
@@ -131,20 +131,20 @@ class Hosts:
         namespace = self.namespace(name)
         ip("netns", "add", namespace)
         self.made.append(namespace)
-        ip("-n", namespace, "link", "set", "lo", "up")
+        ip("-n", namespace, "link", "set", "dev", "lo", "up")
         return namespace
 
     def _make_switch(self) -> None:
         switch = self._add_namespace(SWITCH)
         ip("-n", switch, "link", "add", BRIDGE, "type", "bridge")
-        ip("-n", switch, "link", "set", BRIDGE, "up")
+        ip("-n", switch, "link", "set", "dev", BRIDGE, "up")
 
     def _make_host(self, host: str) -> None:
         namespace, switch = self._add_namespace(host), self.namespace(SWITCH)
         ip("-n", namespace, "link", "add", "eth0", "type", "veth", "peer", "name", host, "netns", switch)
         self._plug(switch, host)
         ip("-n", namespace, "addr", "add", f"{self.addresses[host]}/{self.subnet.prefixlen}", "dev", "eth0")
-        ip("-n", namespace, "link", "set", "eth0", "up")
+        ip("-n", namespace, "link", "set", "dev", "eth0", "up")
 
     def _attach_observer(self) -> None:
         """The root namespace's one link into the bridge: how the caller reaches the hosts."""
@@ -152,11 +152,11 @@ class Hosts:
         ip("link", "add", self.observer_link, "type", "veth", "peer", "name", "observer", "netns", switch)
         self._plug(switch, "observer")
         ip("addr", "add", f"{self.observer_address}/{self.subnet.prefixlen}", "dev", self.observer_link)
-        ip("link", "set", self.observer_link, "up")
+        ip("link", "set", "dev", self.observer_link, "up")
 
     def _plug(self, switch: str, port: str) -> None:
-        ip("-n", switch, "link", "set", port, "master", BRIDGE)
-        ip("-n", switch, "link", "set", port, "up")
+        ip("-n", switch, "link", "set", "dev", port, "master", BRIDGE)
+        ip("-n", switch, "link", "set", "dev", port, "up")
 
 
 def leftover_namespaces(pid: int) -> list[str]:
