@@ -9,6 +9,7 @@ is stopped on exit, pass or fail: the processes, then Redis, then the namespaces
 from __future__ import annotations
 
 import contextlib
+import sys
 from pathlib import Path
 from types import TracebackType
 
@@ -96,6 +97,11 @@ class Cluster:
         if kind == "web":
             self._wait_for_web(process)
         return process
+
+    def python(self, name: str, args: list[str], host: str | None = None) -> Process:
+        """The venv's Python with `args`, inside `host` or (None) in the root namespace, as an outside client."""
+        wrap = self.hosts.wrap(host) if host is not None else None
+        return self.owner.start(name, [sys.executable, *args], env=self.env(host or "outside"), wrap=wrap)
 
     def alive(self) -> list[Process]:
         return [process for _, process in self.processes if process.poll() is None]
