@@ -50,7 +50,7 @@ format: install-dev
 
 check: lint test
 
-## bench: HTTP and worker benchmarks; `make bench-all` adds the scheduler and recovery ones
+## bench: HTTP and worker benchmarks; `make bench-all` adds the scheduler, recovery and hosts (root) ones
 bench: install-dev
 	@command -v wrk >/dev/null || { echo "installing wrk (the HTTP load generator)"; apt-get install -y -q wrk >/dev/null || sudo apt-get install -y -q wrk >/dev/null; }
 	$(BIN)/python -m bench
@@ -58,6 +58,7 @@ bench: install-dev
 bench-all: bench
 	$(BIN)/python -m bench sched
 	$(BIN)/python -m bench recovery
+	$(BIN)/python -m bench hosts
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
