@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from redis import Redis
 from rq import Retry
 from rq.job import JobStatus
@@ -30,9 +31,10 @@ def test_a_run_that_still_owns_its_job_records_its_end(redis: Redis, run_worker:
     assert job.id in get_queue("default", redis).finished_job_registry
 
 
-def test_a_late_success_is_dropped(redis: Redis, run_worker: Any) -> None:
+def test_a_late_success_is_dropped(redis: Redis, run_worker: Any, caplog: pytest.LogCaptureFixture) -> None:
     job = enqueue(redis, "tests.handed_on", ["ok"])
     run_worker()
+    assert f"late end of run {job.id}:" in caplog.text
     assert job.get_status() == JobStatus.STARTED  # as the run left it: whoever took it over writes its end
     assert results(redis, job) == 0
     assert job.id not in get_queue("default", redis).finished_job_registry

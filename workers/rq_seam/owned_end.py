@@ -15,11 +15,13 @@ pipelines this thread opens on the worker's connection WATCH the job's hash
 MULTI, so the check and the write are atomic: a change in between aborts the
 transaction (WatchError: RQ's success loop builds it again, a queued failure or
 retry transaction is replayed here), an entry gone raises `LateEnd` and nothing
-is written. RQ's failure end logs the `LateEnd` as a failure to persist.
+is written, and the run is logged as `late end of run <job>:<execution> dropped`
+(RQ's failure end also logs the `LateEnd` as a failure to persist).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +31,7 @@ from redis import Redis
 from redis.client import Pipeline
 from redis.exceptions import WatchError
 
+log = logging.getLogger(__name__)
 ATTEMPTS = 5  # transactions aborted by a concurrent write (a heartbeat) before giving up
 
 
@@ -54,6 +57,7 @@ class OwnedEndPipeline(Pipeline):
         result = super().watch(*names, self.owner.job_key)
         if self.zscore(self.owner.registry_key, self.owner.member) is None:  # immediate while watching
             self.reset()
+            log.warning("late end of run %s dropped: the job was handed on meanwhile", self.owner.member)
             raise LateEnd(f"{self.owner.member} is no longer in {self.owner.registry_key}")
         return bool(result)
 

@@ -278,7 +278,7 @@ class ServiceWorker(SimpleWorker):
 
     @contextmanager
     def _owned_end(self, job: Job, execution: Execution | None) -> Iterator[None]:
-        """Around recording a run's end: written only while the run still owns its job, else dropped and logged."""
+        """Around recording a run's end: written only while the run still owns its job, else dropped (and logged)."""
         if execution is None:
             yield
             return
@@ -286,7 +286,7 @@ class ServiceWorker(SimpleWorker):
             with self.owned_ends.owned_by(job.key, job.started_job_registry.key, execution.composite_key):
                 yield
         except LateEnd:
-            log.warning("job %s: late end of run %s dropped, the job was handed on meanwhile", job.id, execution.id)
+            pass  # logged where it was found: the end is not recorded
 
     def _finish_abandoned(self, slot: Slot) -> None:
         """A job that did not stop when told: recorded as its thread would have, the thread left behind."""
