@@ -44,6 +44,7 @@ class _Owner:
         self.job_key = job_key
         self.registry_key = registry_key
         self.member = member
+        self.recorded = False  # the end's transaction went through: later ones (dependents) are not the end
 
 
 class OwnedEndPipeline(Pipeline):
@@ -72,9 +73,16 @@ class OwnedEndPipeline(Pipeline):
         The commands do not depend on what was read, so an aborted one is sent again as it was.
         An explicit MULTI (RQ's success end) was checked at its WATCH, and RQ rebuilds it itself.
         """
-        if self.explicit_transaction or not self.command_stack:
+        if not self.command_stack and not self.explicit_transaction:
             return super().execute(raise_on_error)
-        queued = list(self.command_stack)
+        if self.explicit_transaction:
+            result = super().execute(raise_on_error)
+        else:
+            result = self._replayed(list(self.command_stack), raise_on_error)
+        self.owner.recorded = True
+        return result
+
+    def _replayed(self, queued: list[Any], raise_on_error: bool) -> list[Any]:
         for attempt in range(ATTEMPTS):
             self.watch()
             self.command_stack = list(queued)
@@ -87,7 +95,11 @@ class OwnedEndPipeline(Pipeline):
 
 
 class OwnedEnds:
-    """Makes `connection.pipeline()` return an `OwnedEndPipeline` in a thread recording a run's end."""
+    """Makes `connection.pipeline()` return an `OwnedEndPipeline` in a thread recording a run's end.
+
+    Only until the end's one transaction went through: what RQ does after it (enqueue the
+    job's dependents, on pipelines of its own) is not part of the end.
+    """
 
     def __init__(self, connection: Redis) -> None:
         self._here = threading.local()
@@ -95,7 +107,7 @@ class OwnedEnds:
 
         def pipeline(transaction: bool = True, shard_hint: Any = None) -> Pipeline:
             owner: _Owner | None = getattr(self._here, "owner", None)
-            if owner is None:
+            if owner is None or owner.recorded:
                 return plain(transaction, shard_hint)
             return OwnedEndPipeline(connection, owner, transaction, shard_hint)
 
