@@ -9,6 +9,7 @@ is stopped on exit, pass or fail: the processes, then Redis, then the namespaces
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import sys
 from pathlib import Path
 from types import TracebackType
@@ -102,6 +103,12 @@ class Cluster:
         """The venv's Python with `args`, inside `host` or (None) in the root namespace, as an outside client."""
         wrap = self.hosts.wrap(host) if host is not None else None
         return self.owner.start(name, [sys.executable, *args], env=self.env(host or "outside"), wrap=wrap)
+
+    def reaches_redis(self, host: str) -> bool:
+        """Whether a TCP connection from `host` to Redis succeeds now (after a heal, ARP may take a moment)."""
+        connect = "import socket, sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1).close()"
+        command = [*self.hosts.wrap(host), sys.executable, "-c", connect, self.hosts.address("redis"), str(REDIS_PORT)]
+        return subprocess.run(command, capture_output=True, check=False, timeout=30).returncode == 0
 
     def alive(self) -> list[Process]:
         return [process for _, process in self.processes if process.poll() is None]

@@ -47,6 +47,7 @@ def worker_round(cluster: Cluster, http: httpx.Client, plan: HostsPlan, fault: s
     poll_until(lambda: set(_hosts_of(ledger, "start", "w2")) == set(tokens), plan.recovery_cap, "reruns on w2")
     restarted = _hosts_of(ledger, "start", "w2")
     heal(cluster, fault, "w1")
+    poll_until(lambda: cluster.reaches_redis("w1"), plan.recovery_cap, "w1 to reach Redis again")
     hold_path(str(ledger), "w1").unlink()
     late_ends_dropped = None
     if fault == PARTITION:

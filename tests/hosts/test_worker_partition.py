@@ -41,6 +41,7 @@ def test_partitioned_workers_jobs_run_again_elsewhere_and_its_late_ends_are_drop
     assert eventually(lambda: events(ledger, "end", "w2") == set(tokens), timeout=RECOVERY_WAIT)
     assert eventually(lambda: all(http.get(f"/jobs/{i}").json()["status"] == "finished" for i in ids), timeout=30)
     cluster.hosts.heal("w1")
+    assert eventually(lambda: cluster.reaches_redis("w1"), timeout=60)  # so the late ends do reach Redis
     hold_path(str(ledger), "w1").unlink()
     assert eventually(lambda: events(ledger, "end", "w1") == set(tokens), timeout=60)
     assert eventually(lambda: cluster.log(first).count("late end of run") == JOBS, timeout=60)
