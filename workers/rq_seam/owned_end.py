@@ -9,14 +9,15 @@ overwrite the rerun's, or its retry would run the job a third time.
 A run owns its job while its `<job_id>:<execution_id>` entry is in the queue's
 started registry: the recovery that hands the job on removes it, and the
 heartbeat only renews an entry that is still there (ZADD XX). RQ records an end
-in one transaction per pipeline; while a run's end is being recorded, the
-pipelines this thread opens on the worker's connection WATCH the job's hash
-(which the recovery and any rerun write) and check the entry before their
-MULTI, so the check and the write are atomic: a change in between aborts the
-transaction (WatchError: RQ's success loop builds it again, a queued failure or
-retry transaction is replayed here), an entry gone raises `LateEnd` and nothing
-is written, and the run is logged as `late end of run <job>:<execution> dropped`
-(RQ's failure end also logs the `LateEnd` as a failure to persist).
+in one transaction; while a run's end is being recorded, the pipelines this
+thread opens on the worker's connection WATCH the job's hash (which the recovery
+and any rerun write) and read the entry before their MULTI, in one round trip
+(RQ's success end already WATCHes: it costs no extra round trip; a failure or
+retry end costs one). So the check and the write are atomic: a change in between
+aborts the transaction (WatchError: RQ's success loop builds it again, a queued
+failure or retry transaction is replayed here); an entry gone raises `LateEnd`,
+nothing is written, and the run is logged as `late end of run <job>:<execution>
+dropped` (RQ's failure end also logs the `LateEnd` as a failure to persist).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
-from redis.exceptions import WatchError
+from redis.exceptions import RedisError, WatchError
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 5  # transactions aborted by a concurrent write (a heartbeat) before giving up
@@ -55,12 +56,30 @@ class OwnedEndPipeline(Pipeline):
         self.owner = owner
 
     def watch(self, *names: Any) -> bool:
-        result = super().watch(*names, self.owner.job_key)
-        if self.zscore(self.owner.registry_key, self.owner.member) is None:  # immediate while watching
+        """WATCH `names` and the job's hash, and read the run's entry, in one round trip; LateEnd if it is gone."""
+        if self.explicit_transaction:
+            raise RedisError("Cannot issue a WATCH after a MULTI")
+        if self._owned(names) is None:
             self.reset()
             log.warning("late end of run %s dropped: the job was handed on meanwhile", self.owner.member)
             raise LateEnd(f"{self.owner.member} is no longer in {self.owner.registry_key}")
-        return bool(result)
+        return True
+
+    def _owned(self, names: tuple[Any, ...]) -> float | None:
+        """The run's score in the started registry, read right after the WATCH on the same connection."""
+        if self.connection is None:
+            self.connection = self.connection_pool.get_connection()
+        connection = self.connection
+        commands = [("WATCH", *names, self.owner.job_key), ("ZSCORE", self.owner.registry_key, self.owner.member)]
+        try:
+            connection.send_packed_command(connection.pack_commands(commands))
+            self.parse_response(connection, "WATCH")  # the pipeline now reads as watching
+            score: float | None = self.parse_response(connection, "ZSCORE")
+        except BaseException:
+            connection.disconnect()  # a reply left unread must not reach the next user of this connection
+            self.reset()
+            raise
+        return score
 
     def multi(self) -> None:
         if not self.watching:
