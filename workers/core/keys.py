@@ -39,3 +39,11 @@ SCHEDULER_INSTANCE_PREFIX = f"{PREFIX}scheduler:instance:"
 def metrics_key(family: str) -> str:
     """The hash holding every series of one metric family (see workers/observability/metrics.py)."""
     return f"{PREFIX}metrics:{family}"
+
+
+CALLBACKS_DUE = f"{PREFIX}callbacks:due"  # sorted set: job id -> when its callback's next attempt is due
+
+
+def callback_key(job_id: str) -> str:
+    """Hash: the delivery state of a job's callback (workers/callbacks/outbox.py)."""
+    return f"{PREFIX}callback:{job_id}"
