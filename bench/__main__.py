@@ -1,4 +1,4 @@
-"""`python -m bench [all|http|worker|sched|recovery|failover] [--quick]`: run benchmarks, print tables, write JSON."""
+"""`python -m bench [all|http|worker|sched|recovery|failover|hosts] [--quick]`: run benchmarks, print tables."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from bench.failover.plan import PLANS as FAILOVER_PLANS
 from bench.failover.report import failover_report
 from bench.harness.report import header
 from bench.harness.runner import Figures, finish, run_meta, run_part, stopping_cleanly
+from bench.hosts import benchmark as hosts
+from bench.hosts.plan import PLANS as HOSTS_PLANS
+from bench.hosts.report import hosts_report
 from bench.http import benchmark as http
 from bench.http.plan import PLANS as HTTP_PLANS
 from bench.http.report import http_table
@@ -36,7 +39,10 @@ WORKDIR = RESULTS / "run"
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
-        "which", nargs="?", choices=("all", "http", "worker", "sched", "recovery", "failover"), default="all"
+        "which",
+        nargs="?",
+        choices=("all", "http", "worker", "sched", "recovery", "failover", "hosts"),
+        default="all",
     )
     parser.add_argument("--quick", action="store_true", help="shorter runs and fewer jobs (a smoke run, noisier)")
     return parser.parse_args(argv)
@@ -101,6 +107,16 @@ def run_failover(argv: list[str], quick: bool) -> int:
     return finish(meta, results, RESULTS / "failover.json", lambda: failover_report(meta, results))
 
 
+def run_hosts(argv: list[str], quick: bool) -> int:
+    """Partitions between hosts (network namespaces; root): its own table and bench/results/hosts.json."""
+    plan = HOSTS_PLANS.pick(quick)
+    workdir = WORKDIR / "hosts"
+    shutil.rmtree(workdir, ignore_errors=True)
+    meta = run_meta(argv, asdict(plan))
+    results = run_part("hosts benchmark", lambda: hosts.run(plan, workdir), workdir)
+    return finish(meta, {"hosts": results}, RESULTS / "hosts.json", lambda: hosts_report(meta, results))
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     with stopping_cleanly():
@@ -108,6 +124,8 @@ def main(argv: list[str]) -> int:
             return run_recovery(argv, args.quick)
         if args.which == "failover":
             return run_failover(argv, args.quick)
+        if args.which == "hosts":
+            return run_hosts(argv, args.quick)
         return run_suite(argv, args.which, args.quick)
 
 

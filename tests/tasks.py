@@ -194,6 +194,20 @@ def progress_twice(fraction: float, message: str) -> str:
     return "reported"
 
 
+@task(name="tests.handed_on")
+def handed_on(outcome: str) -> str:
+    """As if the run were taken for abandoned meanwhile: its started entry gone; then `outcome` (ok, fail)."""
+    job = get_current_job()
+    if job is not None:
+        registry = job.started_job_registry
+        for member in job.connection.zrange(registry.key, 0, -1):
+            if member.decode().startswith(f"{job.id}:"):
+                job.connection.zrem(registry.key, member)
+    if outcome == "fail":
+        raise RuntimeError("late failure")
+    return "late result"
+
+
 @task(name="tests.ledger_job")
 def ledger_job(path: str) -> str:
     """Append this run's job id to a file outside Redis: a schedule run fired twice shows as one id twice."""

@@ -100,6 +100,15 @@ def test_rq_scheduler_keeps_its_child_process_where_the_seam_reads_it(redis: Red
     assert RQScheduler(["default"], connection=redis)._process is None
 
 
+def test_names_the_late_end_guard_reads_exist(redis: Redis) -> None:
+    """workers/rq_seam/owned_end.py: a run's entry in the started registry, and the job's hash it watches."""
+    job = get_queue("default", redis).enqueue_call("workers.runner.run_task", args=["tests.echo", [], {}])
+    execution = Execution(id="e1", job_id=job.id, connection=redis)
+    assert execution.composite_key == f"{job.id}:e1"
+    assert job.started_job_registry.key == get_queue("default", redis).started_job_registry.key
+    assert job.key.endswith(job.id)
+
+
 def test_scheduler_sets_its_private_lock_flag(redis: Redis) -> None:
     assert Scheduler(connection=redis)._lock_acquired is False
 

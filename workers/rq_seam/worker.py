@@ -36,6 +36,7 @@ from rq.worker import WorkerStatus
 from workers.callbacks.ending import CallbackOnEnd, queue_for_abandoned
 from workers.observability.metrics import FINISHED
 from workers.rq_seam.job import SERIALIZER, TaskJob
+from workers.rq_seam.owned_end import LateEnd, OwnedEnds
 from workers.rq_seam.queue import IDLE_POLL, ReliableQueue
 from workers.tasks.registry import registry
 from workers.worker.engine import INTERRUPTED, STOPPED, JobEngine, Slot
@@ -91,6 +92,7 @@ class ServiceWorker(SimpleWorker):
         self._started: dict[str, Execution] = {}  # job id -> its execution, created with the batch
         self._heartbeat_due = 0.0
         self._failure_lock = threading.Lock()  # RQ reads its one `_stopped_job_id` while it records a failure
+        self.owned_ends = OwnedEnds(self.connection)  # a run handed on elsewhere records no end (owned_end.py)
         self.push_exc_handler(count_abandoned)
         self.push_exc_handler(queue_for_abandoned)
 
@@ -263,7 +265,7 @@ class ServiceWorker(SimpleWorker):
     def handle_job_success(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
         if not self.engine.claim_end_here():
             return
-        with self._ending(job, FINISHED):
+        with self._owned_end(job, kwargs.get("execution")), self._ending(job, FINISHED):
             super().handle_job_success(job, queue, *args, **kwargs)
 
     def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
@@ -274,8 +276,20 @@ class ServiceWorker(SimpleWorker):
     def handle_job_retry(self, job: Job, queue: Queue, retry: Retry, *args: Any, **kwargs: Any) -> None:
         if not self.engine.claim_end_here():
             return
-        with self._ending(job, retry_outcome(job, retry)):
+        with self._owned_end(job, kwargs.get("execution")), self._ending(job, retry_outcome(job, retry)):
             super().handle_job_retry(job, queue, retry, *args, **kwargs)
+
+    @contextmanager
+    def _owned_end(self, job: Job, execution: Execution | None) -> Iterator[None]:
+        """Around recording a run's end: written only while the run still owns its job, else dropped (and logged)."""
+        if execution is None:
+            yield
+            return
+        try:
+            with self.owned_ends.owned_by(job.key, job.started_job_registry.key, execution.composite_key):
+                yield
+        except LateEnd:
+            pass  # logged where it was found: the end is not recorded
 
     def _finish_abandoned(self, slot: Slot) -> None:
         """A job that did not stop when told: recorded as its thread would have, the thread left behind."""
@@ -285,7 +299,7 @@ class ServiceWorker(SimpleWorker):
 
     def _record_failure(self, job: Job, queue: Queue, slot: Slot | None, *args: Any, **kwargs: Any) -> None:
         reason = slot.reason if slot is not None else None
-        with self._failure_lock:
+        with self._failure_lock, self._owned_end(job, kwargs.get("execution")):
             self._stopped_job_id = job.id if reason == STOPPED else None
             outcome = failure_outcome(job, stopped=reason == STOPPED, interrupted=reason == INTERRUPTED)
             with self._ending(job, outcome):
