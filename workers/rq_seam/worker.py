@@ -5,9 +5,10 @@ loop dequeues; `execute_job` hands each job to the engine (workers/worker/engine
 worker threads, one event loop for async tasks, deadlines, stops) and returns as soon
 as another job may start. RQ's `perform_job` and its end handlers run unchanged in the
 job's thread. Each concern is a collaborator called from the methods below, the way
-dramatiq attaches middleware: metering (workers/worker/metering.py), the running jobs'
-heartbeat (workers/worker/heartbeat.py). Every RQ method overridden here, and every
-private RQ name used, is pinned by tests/workers/test_rq_seam.py.
+dramatiq attaches middleware: metering (workers/worker/metering.py), the worker's beat
+(workers/worker/heartbeat.py) with its liveness key and reap step (workers/rq_seam/reaper.py).
+Every RQ method overridden here, and every private RQ name used, is pinned by
+tests/workers/test_rq_seam.py.
 """
 
 from __future__ import annotations
@@ -21,19 +22,21 @@ from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
-from rq import Retry, SimpleWorker
+from rq import Retry, SimpleWorker, worker_registration
 from rq.command import parse_payload
 from rq.exceptions import InvalidJobOperation
 from rq.executions import Execution
 from rq.job import Job, JobStatus
 from rq.queue import Queue
+from rq.registry import clean_registries
 from rq.timeouts import BaseDeathPenalty
 from rq.utils import now
 from rq.worker import WorkerStatus
 
 from workers.observability.metrics import FINISHED
 from workers.rq_seam.job import SERIALIZER, TaskJob
-from workers.rq_seam.queue import IDLE_POLL, ReliableQueue
+from workers.rq_seam.queue import IDLE_POLL, ReliableQueue, get_queue
+from workers.rq_seam.reaper import LIVENESS_FIELD, LIVENESS_TTL, maintenance_lock, mark_alive, queue_reap, recover
 from workers.tasks.registry import registry
 from workers.worker.engine import INTERRUPTED, STOPPED, JobEngine, Slot
 from workers.worker.heartbeat import HEARTBEAT_TTL, JobHeartbeat
@@ -130,7 +133,23 @@ class ServiceWorker(SimpleWorker):
         while self._ready:
             self._submit(*self._ready.popleft())
         self.engine.drain()  # burst mode's end, or SIGTERM: jobs in flight end (or are put back) first
+        self.job_heartbeat.stop()
         super().teardown()
+
+    def serialize(self) -> dict:
+        """RQ's worker hash, saying that this worker keeps a liveness key (the reaper trusts only those)."""
+        return {**super().serialize(), LIVENESS_FIELD: LIVENESS_TTL}
+
+    def clean_registries(self) -> None:
+        """RQ's maintenance pass per queue, its lock released when the pass ends, also when it fails half-way."""
+        for queue in self.queues:
+            with maintenance_lock(queue) as held:
+                if held:
+                    self.log.info("Worker %s: cleaning registries for queue: %s", self.name, queue.name)
+                    clean_registries(queue, self._exc_handlers)
+                    worker_registration.clean_worker_registry(queue)
+                    queue.intermediate_queue.cleanup(self, queue)
+        self.last_cleaned_at = now()
 
     # A job's run
 
@@ -168,6 +187,7 @@ class ServiceWorker(SimpleWorker):
 
         The worker reads idle whenever nothing runs, also once its last job ended while it waited here.
         """
+        self.job_heartbeat.start()  # beats while idle too: any live worker reaps a dead one's jobs
         while True:
             if not self.engine.running():
                 self._set_idle()
@@ -202,6 +222,7 @@ class ServiceWorker(SimpleWorker):
                 job.prepare_for_execution(self.name, pipeline=pipeline)
                 pipeline.persist(job.key)
                 pipeline.lrem(queue.intermediate_queue_key, 1, job.id)
+            mark_alive(pipeline, self.name)
             self.set_state(WorkerStatus.BUSY, pipeline=pipeline)
             self.heartbeat(pipeline=pipeline)
             pipeline.execute()
@@ -243,14 +264,21 @@ class ServiceWorker(SimpleWorker):
             super().prepare_job_execution(job, remove_from_intermediate_queue=True)
         self.meter.started(job)
 
-    def renew_heartbeats(self, slots: list[Slot]) -> None:
-        """The worker's and every running job's heartbeat, in one pipeline."""
-        with self.connection.pipeline() as pipeline:
-            self.heartbeat(self.job_monitoring_interval + 60, pipeline=pipeline)
-            for slot in slots:
-                slot.execution.heartbeat(slot.job.started_job_registry, HEARTBEAT_TTL, pipeline=pipeline)
-                slot.job.heartbeat(now(), HEARTBEAT_TTL, pipeline=pipeline, xx=True)
-            pipeline.execute()
+    def renew_heartbeats(self, slots: list[Slot], jobs_too: bool) -> None:
+        """One beat, one pipeline: the liveness key while jobs run, every running job's heartbeat
+        every few beats, and the reap step; then RQ's recovery of the queues the reap step named."""
+        with self.connection.pipeline(transaction=False) as pipeline:
+            if slots:
+                mark_alive(pipeline, self.name)
+            if slots and jobs_too:
+                self.heartbeat(self.job_monitoring_interval + 60, pipeline=pipeline)
+                for slot in slots:
+                    slot.execution.heartbeat(slot.job.started_job_registry, HEARTBEAT_TTL, pipeline=pipeline)
+                    slot.job.heartbeat(now(), HEARTBEAT_TTL, pipeline=pipeline, xx=True)
+            queue_reap(pipeline)
+            due = pipeline.execute()[-1]
+        if due:
+            recover(self, due, get_queue)
 
     # A run's end: recorded once (the job's thread, or the engine for an abandoned one); the
     # outcome is noted before RQ forgets why, and rides on RQ's pipeline
