@@ -6,9 +6,10 @@ from redis import Redis
 from rq import Retry
 from rq.job import JobStatus
 
+from workers.core.keys import REAPER_LOCK, alive_key
 from workers.rq_seam.job import TaskJob
 from workers.rq_seam.queue import ReliableQueue, get_queue
-from workers.rq_seam.reaper import LIVENESS_TTL, REAPER_LOCK, alive_key
+from workers.rq_seam.reaper import LIVENESS_TTL
 from workers.rq_seam.worker import ServiceWorker
 
 

@@ -81,6 +81,7 @@ METHODS: list[tuple[type, str, list[str]]] = [
     (Queue, "release_maintenance_lock", ["self"]),
     (StartedJobRegistry, "cleanup", ["self", "timestamp", "exception_handlers"]),
     (IntermediateQueue, "cleanup", ["self", "worker", "queue"]),
+    (Queue, "schedule_job", ["self", "job", "datetime", "pipeline", "unique"]),
 ]
 
 FUNCTIONS = [

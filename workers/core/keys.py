@@ -39,3 +39,22 @@ SCHEDULER_INSTANCE_PREFIX = f"{PREFIX}scheduler:instance:"
 def metrics_key(family: str) -> str:
     """The hash holding every series of one metric family (see workers/observability/metrics.py)."""
     return f"{PREFIX}metrics:{family}"
+
+
+def limit_slots_key(task: str) -> str:
+    """Sorted set: the job ids holding one of the task's `concurrency` slots, scored by lease end (ms)."""
+    return f"{PREFIX}limit:slots:{task}"
+
+
+def limit_starts_key(task: str) -> str:
+    """Sorted set: the task's starts in the current rate window (ms)."""
+    return f"{PREFIX}limit:starts:{task}"
+
+
+def alive_key(worker_name: str) -> str:
+    """String with a short TTL: the worker is alive and beating (see workers/rq_seam/reaper.py)."""
+    return f"{ALIVE_PREFIX}{worker_name}"
+
+
+ALIVE_PREFIX = f"{PREFIX}alive:"
+REAPER_LOCK = f"{PREFIX}reaper:lock"

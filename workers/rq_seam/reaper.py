@@ -21,27 +21,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from redis import Redis
 from redis.client import Pipeline
 from rq.defaults import RQ_KEY_PREFIX
 from rq.queue import Queue
 from rq.registry import StartedJobRegistry
 from rq.worker import Worker
 
-from workers.core.keys import PREFIX
+from workers.core.keys import ALIVE_PREFIX, REAPER_LOCK, alive_key
 
 log = logging.getLogger(__name__)
 LIVENESS_EVERY = 1.0  # seconds between a busy worker's beats (liveness key renewed, reap step tried)
 LIVENESS_TTL = 3  # seconds: a worker silent this long is dead, its jobs are recovered
 LIVENESS_FIELD = "liveness_ttl"  # in the worker hash: this worker keeps a liveness key
-REAPER_LOCK = f"{PREFIX}reaper:lock"
 REAP_LOCK_MS = 900  # one reap step per ~second cluster-wide, whichever worker beats first
 STARTED_PREFIX = StartedJobRegistry.key_template.format("")
 EXECUTION_PREFIX = f"{RQ_KEY_PREFIX}:execution:"
-
-
-def alive_key(worker_name: str) -> str:
-    return f"{PREFIX}alive:{worker_name}"
 
 
 # KEYS[1]: the reaper lock. ARGV: lock ms, now (s), rq's queue set, queue key prefix,
@@ -89,7 +83,7 @@ def queue_reap(pipeline: Pipeline) -> None:
         STARTED_PREFIX,
         EXECUTION_PREFIX,
         Worker.redis_worker_namespace_prefix,
-        f"{PREFIX}alive:",
+        ALIVE_PREFIX,
         LIVENESS_FIELD,
     ]
     script(keys=[REAPER_LOCK], args=args, client=pipeline)
@@ -119,8 +113,3 @@ def maintenance_lock(queue: Queue) -> Iterator[bool]:
     finally:
         if held:
             queue.release_maintenance_lock()
-
-
-def liveness_keys(connection: Redis) -> list[str]:
-    """The workers whose liveness key is set (for tests and diagnostics)."""
-    return sorted(k.decode().removeprefix(f"{PREFIX}alive:") for k in connection.scan_iter(f"{PREFIX}alive:*"))

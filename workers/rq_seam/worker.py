@@ -18,6 +18,7 @@ import signal
 import threading
 import time
 from collections import deque
+from datetime import timedelta
 from typing import Any
 
 from redis import Redis
@@ -33,6 +34,7 @@ from rq.timeouts import BaseDeathPenalty
 from rq.utils import now
 from rq.worker import WorkerStatus
 
+from workers.limits import gate as limits
 from workers.observability.metrics import FINISHED
 from workers.rq_seam.job import SERIALIZER, TaskJob
 from workers.rq_seam.queue import IDLE_POLL, ReliableQueue, get_queue
@@ -169,8 +171,7 @@ class ServiceWorker(SimpleWorker):
                 self._put_back_unstarted(batch)
                 return None
             if batch:
-                self._start_batch(batch)
-                self._ready.extend(batch)
+                self._ready.extend(self._start_batch(batch))
             elif not in_flight:
                 return None
             else:
@@ -212,20 +213,46 @@ class ServiceWorker(SimpleWorker):
                 pipeline.lpush(queue.key, job.id)
                 pipeline.execute()
 
-    def _start_batch(self, batch: list[tuple[Job, Queue]]) -> None:
+    def _start_batch(self, batch: list[tuple[Job, Queue]]) -> list[tuple[Job, Queue]]:
+        """Start the jobs their task's limits admit; the others wait in RQ's scheduled registry. Returns the started."""
+        started, waiting, admitted = self._admit(batch)
         with self.connection.pipeline() as pipeline:
-            for job, queue in batch:
+            for job, queue, delay in waiting:
+                queue.schedule_job(job, now() + timedelta(seconds=delay), pipeline=pipeline)
+                pipeline.lrem(queue.intermediate_queue_key, 1, job.id)
+            for job, queue in started:
                 execution = Execution.create(job, HEARTBEAT_TTL, pipeline=pipeline, worker_name=self.name)
                 self.executions[execution.id] = execution
                 self._started[job.id] = execution
                 job.heartbeat(now(), HEARTBEAT_TTL, pipeline=pipeline)
                 job.prepare_for_execution(self.name, pipeline=pipeline)
                 pipeline.persist(job.key)
+                if job.id in admitted:
+                    pipeline.hset(job.key, limits.ADMITTED_FIELD, admitted[job.id])
                 pipeline.lrem(queue.intermediate_queue_key, 1, job.id)
-            mark_alive(pipeline, self.name)
-            self.set_state(WorkerStatus.BUSY, pipeline=pipeline)
-            self.heartbeat(pipeline=pipeline)
+            if started:
+                mark_alive(pipeline, self.name)
+                self.set_state(WorkerStatus.BUSY, pipeline=pipeline)
+                self.heartbeat(pipeline=pipeline)
             pipeline.execute()
+        return started
+
+    def _admit(self, batch: list[tuple[Job, Queue]]) -> tuple[list[Any], list[Any], dict[str, int]]:
+        """(started, waiting with its delay, admission ms of limited jobs by id): one round trip
+        for the limited jobs of the batch, none otherwise."""
+        holders = [(job, queue, limits.holder_for(job)) for job, queue in batch]
+        verdicts = iter(limits.admit(self.connection, [holder for _, _, holder in holders if holder is not None]))
+        started, waiting, admitted = [], [], {}
+        for job, queue, holder in holders:
+            verdict = None if holder is None else next(verdicts)
+            if verdict is None:
+                started.append((job, queue))
+            elif verdict.admitted_ms is not None:
+                admitted[job.id] = verdict.admitted_ms
+                started.append((job, queue))
+            else:
+                waiting.append((job, queue, verdict.wait))
+        return started, waiting, admitted
 
     def _set_idle(self) -> None:
         if self.get_state() != WorkerStatus.IDLE:
@@ -253,7 +280,18 @@ class ServiceWorker(SimpleWorker):
         self.engine.submit(Slot(job, queue, execution, timeout=_deadline(job), exclusive=_exclusive(job)))
 
     def _perform_slot(self, slot: Slot) -> None:
-        self.perform_job(slot.job, slot.queue, slot.execution)
+        try:
+            self.perform_job(slot.job, slot.queue, slot.execution)
+        finally:
+            self._release_limit(slot)
+
+    def _release_limit(self, slot: Slot) -> None:
+        holder = limits.holder_for(slot.job)
+        if holder is not None:
+            try:
+                limits.release(self.connection, holder)
+            except Exception:  # noqa: BLE001 - Redis away: the slot's lease ends by itself
+                log.warning("could not free the limit slot of job %s", slot.job_id, exc_info=True)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         return HEARTBEAT_TTL
@@ -270,6 +308,7 @@ class ServiceWorker(SimpleWorker):
         with self.connection.pipeline(transaction=False) as pipeline:
             if slots:
                 mark_alive(pipeline, self.name)
+            limits.renew(pipeline, [h for h in map(limits.holder_for, (s.job for s in slots)) if h is not None])
             if slots and jobs_too:
                 self.heartbeat(self.job_monitoring_interval + 60, pipeline=pipeline)
                 for slot in slots:
@@ -305,6 +344,7 @@ class ServiceWorker(SimpleWorker):
         slot.job.ended_at = now()
         reason = f"{slot.reason}: the task did not stop, its thread was abandoned"
         self._record_failure(slot.job, slot.queue, slot, exc_string=reason, execution=slot.execution)
+        self._release_limit(slot)
 
     def _record_failure(self, job: Job, queue: Queue, slot: Slot | None, *args: Any, **kwargs: Any) -> None:
         reason = slot.reason if slot is not None else None
