@@ -6,6 +6,7 @@ from redis import Redis
 from rq import Retry
 from rq.job import JobStatus
 
+from bench.harness.wait import wait_until
 from workers.core.keys import REAPER_LOCK, alive_key
 from workers.rq_seam.job import TaskJob
 from workers.rq_seam.queue import ReliableQueue, get_queue
@@ -27,9 +28,11 @@ def started_by(redis: Redis, retries: int = 1, count: int = 2) -> tuple[ServiceW
 
 
 def beat(redis: Redis) -> None:
-    """One beat of another, idle worker (the lock is cleared first: each beat may reap)."""
+    """One beat of another, idle worker (the lock is cleared first: each beat may reap), and its recovery."""
     redis.delete(REAPER_LOCK)
-    ServiceWorker([get_queue("default", redis)], connection=redis).renew_heartbeats([], False)
+    worker = ServiceWorker([get_queue("default", redis)], connection=redis)
+    worker.renew_heartbeats([], False)
+    wait_until(lambda: not worker.recoverer._busy.locked(), timeout=10, what="the recovery to end")
 
 
 def status(redis: Redis, job: TaskJob) -> str:

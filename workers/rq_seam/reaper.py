@@ -16,6 +16,7 @@ released when the step ends, also when it fails half-way.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -102,6 +103,31 @@ def recover(worker: Any, queue_names: list[Any], get_queue: Any) -> None:
             )
             registry.cleanup(exception_handlers=worker._exc_handlers)
             queue.intermediate_queue.cleanup(worker, queue)
+
+
+class Recoverer:
+    """Runs `recover` on a thread of its own, so a long recovery never delays the beat (and its liveness key).
+
+    While one recovery runs, further requests are dropped: the next beat's reap step names
+    the queues again if anything is left.
+    """
+
+    def __init__(self, worker: Any, get_queue: Any) -> None:
+        self._worker = worker
+        self._get_queue = get_queue
+        self._busy = threading.Lock()
+
+    def request(self, queue_names: list[Any]) -> None:
+        if queue_names and self._busy.acquire(blocking=False):
+            threading.Thread(target=self._run, args=(queue_names,), name="job-reaper", daemon=True).start()
+
+    def _run(self, queue_names: list[Any]) -> None:
+        try:
+            recover(self._worker, queue_names, self._get_queue)
+        except Exception:  # noqa: BLE001 - Redis away or a job gone meanwhile: the next beat tries again
+            log.warning("recovering abandoned jobs failed", exc_info=True)
+        finally:
+            self._busy.release()
 
 
 @contextmanager

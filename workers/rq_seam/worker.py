@@ -38,7 +38,7 @@ from workers.limits import gate as limits
 from workers.observability.metrics import FINISHED
 from workers.rq_seam.job import SERIALIZER, TaskJob
 from workers.rq_seam.queue import IDLE_POLL, ReliableQueue, get_queue
-from workers.rq_seam.reaper import LIVENESS_FIELD, LIVENESS_TTL, maintenance_lock, mark_alive, queue_reap, recover
+from workers.rq_seam.reaper import LIVENESS_FIELD, LIVENESS_TTL, Recoverer, maintenance_lock, mark_alive, queue_reap
 from workers.tasks.registry import registry
 from workers.worker.engine import INTERRUPTED, STOPPED, JobEngine, Slot
 from workers.worker.heartbeat import HEARTBEAT_TTL, JobHeartbeat
@@ -86,6 +86,7 @@ class ServiceWorker(SimpleWorker):
         self.meter = JobMeter()
         self.engine = JobEngine(concurrency, run=self._perform_slot, on_abandon=self._finish_abandoned)
         self.job_heartbeat = JobHeartbeat(self.engine.running, self.renew_heartbeats)
+        self.recoverer = Recoverer(self, get_queue)
         self.shutdown_grace = shutdown_grace
         self.stop_signalled = False  # tells work_until_stopped not to start another worker
         self._ready: deque[tuple[Job, Queue]] = deque()  # taken and started, not yet handed to the engine
@@ -304,7 +305,7 @@ class ServiceWorker(SimpleWorker):
 
     def renew_heartbeats(self, slots: list[Slot], jobs_too: bool) -> None:
         """One beat, one pipeline: the liveness key while jobs run, every running job's heartbeat
-        every few beats, and the reap step; then RQ's recovery of the queues the reap step named."""
+        every few beats, and the reap step; RQ's recovery of the queues it named runs on its own thread."""
         with self.connection.pipeline(transaction=False) as pipeline:
             if slots:
                 mark_alive(pipeline, self.name)
@@ -316,8 +317,7 @@ class ServiceWorker(SimpleWorker):
                     slot.job.heartbeat(now(), HEARTBEAT_TTL, pipeline=pipeline, xx=True)
             queue_reap(pipeline)
             due = pipeline.execute()[-1]
-        if due:
-            recover(self, due, get_queue)
+        self.recoverer.request(due)
 
     # A run's end: recorded once (the job's thread, or the engine for an abandoned one); the
     # outcome is noted before RQ forgets why, and rides on RQ's pipeline
