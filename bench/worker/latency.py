@@ -1,10 +1,13 @@
 """Submit-to-start latency on an idle worker at a steady 50 jobs/s, and the worker's memory after it.
 
 One worker process (ours, or rq.SimpleWorker) serves the queue, idle; jobs are
-submitted at `rate` per second (ours through `workers.jobs.submit`, as the API
-does; RQ's with `queue.enqueue`). A job's latency is its hash's `started_at` minus
-its `enqueued_at`, both written on this host's clock by RQ's own code paths (our
-submit writes `enqueued_at` as RQ does). Then the worker's RSS is read from /proc.
+submitted in LATENCY_ROUNDS rounds, the two workers taking turns (ours first, then
+theirs, then theirs first...), so a burst of load on the shared machine falls on
+both alike; the samples of all rounds are pooled. Jobs are submitted at `rate` per
+second (ours through `workers.jobs.submit`, as the API does; RQ's with
+`queue.enqueue`). A job's latency is its hash's `started_at` minus its
+`enqueued_at`, both written on this host's clock by RQ's own code paths (our submit
+writes `enqueued_at` as RQ does). Then the worker's RSS is read from /proc.
 """
 
 from __future__ import annotations
@@ -31,38 +34,54 @@ from workers.jobs.submit import JobSpec, submit
 from workers.tasks.registry import RetryPolicy, load_task_modules
 
 KINDS = ("service", "simple")
+LATENCY_ROUNDS = 4
 
 
 def run_latency(processes: Processes, redis: RedisServer, plan: WorkerPlan, log_dir: Path) -> dict[str, Any]:
     """Both workers in turn on a flushed Redis; p50/p99 submit-to-start and RSS, and our p99 over theirs."""
-    runs = {kind: _one(processes, redis, kind, plan, log_dir) for kind in KINDS}
+    samples: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    rss: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    jobs = max(1, plan.latency_jobs // LATENCY_ROUNDS)
+    for round_number in range(LATENCY_ROUNDS):
+        for kind in KINDS if round_number % 2 == 0 else reversed(KINDS):
+            seconds, mb = _one(processes, redis, kind, jobs, plan, log_dir / f"latency-{kind}-{round_number}.log")
+            samples[kind] += seconds
+            if mb is not None:
+                rss[kind].append(mb)
+    runs = {kind: _summary(samples[kind], rss[kind]) for kind in KINDS}
     ours, simple = runs["service"], runs["simple"]
     return {
         "rate_per_s": plan.latency_rate,
-        "jobs": plan.latency_jobs,
+        "jobs": jobs * LATENCY_ROUNDS,
+        "rounds": LATENCY_ROUNDS,
         "runs": runs,
         "p99_ratio_ours_over_simple": ratio(ours["p99_ms"], simple["p99_ms"]),
         "rss_ratio_ours_over_simple": ratio(ours["rss_mb"], simple["rss_mb"]),
     }
 
 
-def _one(processes: Processes, redis: RedisServer, kind: str, plan: WorkerPlan, log_dir: Path) -> dict[str, Any]:
+def _one(
+    processes: Processes, redis: RedisServer, kind: str, jobs: int, plan: WorkerPlan, log: Path
+) -> tuple[list[float], float | None]:
+    """One round of one worker: each job's submit-to-start seconds, and the worker's RSS after."""
     redis.flush()
-    worker = _start(processes, kind, redis.url, log_dir / f"latency-{kind}.log")
+    worker = _start(processes, kind, redis.url, log)
     try:
         wait_until(lambda: _registered(redis.client), plan.startup_timeout, f"{kind} worker to register")
         pause(1.0)  # idle: its first poll is behind it
-        ids = _submit_steadily(redis, kind, plan.latency_jobs, plan.latency_rate)
+        ids = _submit_steadily(redis, kind, jobs, plan.latency_rate)
         wait_until(lambda: _all_started(redis.client, ids), plan.drain_timeout, f"{kind} to start every job")
-        seconds = [_latency(redis.client, job_id) for job_id in ids]
-        rss = rss_mb(worker.pid)
+        return [_latency(redis.client, job_id) for job_id in ids], rss_mb(worker.pid)
     finally:
         processes.stop(worker)
+
+
+def _summary(seconds: list[float], rss: list[float]) -> dict[str, Any]:
     return {
         "p50_ms": _ms(percentile(seconds, 0.5)),
         "p99_ms": _ms(percentile(seconds, 0.99)),
-        "max_ms": _ms(max(seconds)),
-        "rss_mb": rss,
+        "max_ms": _ms(max(seconds, default=None)),
+        "rss_mb": max(rss, default=None),
     }
 
 

@@ -30,7 +30,8 @@ def _latency_rows(latency: dict[str, Any] | None, runs: list[dict[str, Any]]) ->
         return []
     rows = [
         "",
-        f"Submit-to-start on one idle worker, {latency['jobs']} no-op jobs at {latency['rate_per_s']:.0f}/s",
+        f"Submit-to-start on one idle worker, {latency['jobs']} no-op jobs at {latency['rate_per_s']:.0f}/s"
+        f" in {latency.get('rounds', 1)} rounds taken in turns (RSS: the largest after a round)",
         f"{'worker':<22}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'RSS MB':>9}",
     ]
     for kind, run in latency["runs"].items():
