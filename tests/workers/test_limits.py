@@ -53,28 +53,30 @@ def test_concurrency_admits_n_then_refuses_until_a_slot_is_freed(redis: Redis) -
     assert admitted(redis, [c]) == [True]
 
 
-def test_a_rerun_of_a_job_keeps_the_slot_its_dead_run_held(redis: Redis) -> None:
-    a, b = holder("a", concurrency=1), holder("b", concurrency=1)
-    assert admitted(redis, [a]) == [True]
-    assert admitted(redis, [a]) == [True]  # the same job again (its worker died; the reaper requeued it)
-    assert admitted(redis, [b]) == [False]
+def test_each_run_holds_its_own_slot_and_frees_only_that_one(redis: Redis) -> None:
+    first, rerun, other = holder("a", concurrency=2), holder("a", concurrency=2), holder("b", concurrency=2)
+    assert admitted(redis, [first, rerun]) == [True, True]  # the same job twice: two runs, two slots
+    gate.release(redis, first)
+    gate.release(redis, first)  # a late second release (an abandoned thread ending) frees nothing more
+    assert admitted(redis, [other]) == [True]
+    assert admitted(redis, [holder("c", concurrency=2)]) == [False]
 
 
 def test_a_lease_not_renewed_frees_its_slot(redis: Redis) -> None:
     a, b = holder("a", concurrency=1), holder("b", concurrency=1)
     assert admitted(redis, [a]) == [True]
-    redis.zadd(limit_slots_key(a.task), {"a": time.time() * 1000 - 1000})  # its lease ran out: the worker died
+    redis.zadd(limit_slots_key(a.task), {a.member: time.time() * 1000 - 1000})  # its lease ran out: the worker died
     assert admitted(redis, [b]) == [True]
 
 
 def test_renewing_extends_the_lease(redis: Redis) -> None:
     a = holder("a", concurrency=1)
     gate.admit(redis, [a])
-    redis.zadd(limit_slots_key(a.task), {"a": 1}, xx=True)  # about to end
+    redis.zadd(limit_slots_key(a.task), {a.member: 1}, xx=True)  # about to end
     with redis.pipeline() as pipeline:
         gate.renew(pipeline, [a])
         pipeline.execute()
-    assert (redis.zscore(limit_slots_key(a.task), "a") or 0) > time.time() * 1000
+    assert (redis.zscore(limit_slots_key(a.task), a.member) or 0) > time.time() * 1000
 
 
 def test_rate_admits_n_per_window_and_says_when_it_reopens(redis: Redis) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis import Redis
@@ -23,22 +23,27 @@ from workers.limits.scripts import ACQUIRE, RENEW
 from workers.limits.spec import Limits
 from workers.tasks.registry import registry
 
-LEASE_MS = 10_000  # a slot not renewed this long (its worker died) frees itself; renewed every beat
+LEASE_MS = 6_000  # a slot not renewed this long (its worker died) frees itself; renewed every beat (1 s)
 ADMITTED_FIELD = "limit_admitted_ms"
 LIMITED_WAIT = 0.5  # seconds a job refused by its concurrency limit waits before it is tried again
 
 
 @dataclass(frozen=True)
 class Holder:
-    """One job holding (or asking for) a slot of its task."""
+    """One run of a job holding (or asking for) a slot of its task: each run its own member."""
 
     task: str
     job_id: str
     limits: Limits
+    token: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+    @property
+    def member(self) -> str:
+        return f"{self.job_id}:{self.token}"
 
 
 def holder_for(job: Any) -> Holder | None:
-    """The job's holder when its task is limited, else None."""
+    """A new holder for one run of the job when its task is limited, else None."""
     name = getattr(job, "task_name", None)
     if name is None or name not in registry:
         return None
@@ -66,10 +71,10 @@ def admit(connection: Redis, holders: list[Holder]) -> list[Verdict]:
                 0,
                 holder.limits.concurrency or 0,
                 LEASE_MS,
-                holder.job_id,
+                holder.member,
                 rate.count if rate else 0,
                 rate.seconds * 1000 if rate else 0,
-                f"{holder.job_id}:{uuid.uuid4().hex[:8]}",
+                holder.member,
             ]
             script(keys=[limit_slots_key(holder.task), limit_starts_key(holder.task)], args=args, client=pipeline)
         answers = pipeline.execute()
@@ -90,10 +95,10 @@ def renew(pipeline: Pipeline, holders: list[Holder]) -> None:
         return
     script = pipeline.register_script(RENEW)
     for holder in held:
-        script(keys=[limit_slots_key(holder.task)], args=[0, LEASE_MS, holder.job_id], client=pipeline)
+        script(keys=[limit_slots_key(holder.task)], args=[0, LEASE_MS, holder.member], client=pipeline)
 
 
 def release(connection: Redis, holder: Holder) -> None:
     """Free the holder's slot (its run ended); rate starts stay counted in their window."""
     if holder.limits.concurrency:
-        connection.zrem(limit_slots_key(holder.task), holder.job_id)
+        connection.zrem(limit_slots_key(holder.task), holder.member)

@@ -12,10 +12,9 @@ local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 """
 
 # KEYS[1]: the task's slot set, KEYS[2]: its start log. ARGV: (unused), concurrency (0: none),
-# lease ms, holder (the job id), rate count (0: none), window ms, a unique start id.
-# Returns {1, the admission time in ms} when admitted (a slot taken, a start logged), else
-# {0, ms to wait} ({0, -1}: no slot free). A holder that holds a slot already (its run
-# died; its rerun is here) keeps it.
+# lease ms, holder (job id and a token of this run), rate count (0: none), window ms, a
+# unique start id. Returns {1, the admission time in ms} when admitted (a slot taken, a
+# start logged), else {0, ms to wait} ({0, -1}: no slot free).
 ACQUIRE = (
     NOW_MS
     + """
@@ -24,7 +23,7 @@ local rate = tonumber(ARGV[5])
 local window = tonumber(ARGV[6])
 if concurrency > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-  if not redis.call('ZSCORE', KEYS[1], ARGV[4]) and redis.call('ZCARD', KEYS[1]) >= concurrency then
+  if redis.call('ZCARD', KEYS[1]) >= concurrency then
     return {0, -1}
   end
 end

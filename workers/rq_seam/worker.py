@@ -91,6 +91,7 @@ class ServiceWorker(SimpleWorker):
         self.stop_signalled = False  # tells work_until_stopped not to start another worker
         self._ready: deque[tuple[Job, Queue]] = deque()  # taken and started, not yet handed to the engine
         self._started: dict[str, Execution] = {}  # job id -> its execution, created with the batch
+        self._limits: dict[str, limits.Holder] = {}  # job id -> its limit slot, admitted with the batch
         self._heartbeat_due = 0.0
         self._failure_lock = threading.Lock()  # RQ reads its one `_stopped_job_id` while it records a failure
         self.push_exc_handler(count_abandoned)
@@ -250,6 +251,7 @@ class ServiceWorker(SimpleWorker):
                 started.append((job, queue))
             elif verdict.admitted_ms is not None:
                 admitted[job.id] = verdict.admitted_ms
+                self._limits[job.id] = holder
                 started.append((job, queue))
             else:
                 waiting.append((job, queue, verdict.wait))
@@ -278,7 +280,8 @@ class ServiceWorker(SimpleWorker):
     def _submit(self, job: Job, queue: Queue) -> None:
         execution = self._started.pop(job.id, None) or self.prepare_execution(job)
         self.job_heartbeat.start()
-        self.engine.submit(Slot(job, queue, execution, timeout=_deadline(job), exclusive=_exclusive(job)))
+        holder = self._limits.pop(job.id, None)
+        self.engine.submit(Slot(job, queue, execution, timeout=_deadline(job), exclusive=_exclusive(job), limit=holder))
 
     def _perform_slot(self, slot: Slot) -> None:
         try:
@@ -287,7 +290,8 @@ class ServiceWorker(SimpleWorker):
             self._release_limit(slot)
 
     def _release_limit(self, slot: Slot) -> None:
-        holder = limits.holder_for(slot.job)
+        """Free the run's limit slot, once (its thread and an abandonment may both get here)."""
+        holder, slot.limit = slot.limit, None
         if holder is not None:
             try:
                 limits.release(self.connection, holder)
@@ -309,7 +313,7 @@ class ServiceWorker(SimpleWorker):
         with self.connection.pipeline(transaction=False) as pipeline:
             if slots:
                 mark_alive(pipeline, self.name)
-            limits.renew(pipeline, [h for h in map(limits.holder_for, (s.job for s in slots)) if h is not None])
+            limits.renew(pipeline, [slot.limit for slot in slots if slot.limit is not None])
             if slots and jobs_too:
                 self.heartbeat(self.job_monitoring_interval + 60, pipeline=pipeline)
                 for slot in slots:
