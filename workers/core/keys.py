@@ -42,7 +42,7 @@ def metrics_key(family: str) -> str:
 
 
 def limit_slots_key(task: str) -> str:
-    """Sorted set: the job ids holding one of the task's `concurrency` slots, scored by lease end (ms)."""
+    """Sorted set: the runs (job id:token) holding one of the task's `concurrency` slots, scored by lease end (ms)."""
     return f"{PREFIX}limit:slots:{task}"
 
 
@@ -58,3 +58,11 @@ def alive_key(worker_name: str) -> str:
 
 ALIVE_PREFIX = f"{PREFIX}alive:"
 REAPER_LOCK = f"{PREFIX}reaper:lock"
+
+
+CALLBACKS_DUE = f"{PREFIX}callbacks:due"  # sorted set: job id -> when its callback's next attempt is due
+
+
+def callback_key(job_id: str) -> str:
+    """Hash: the delivery state of a job's callback (workers/callbacks/outbox.py)."""
+    return f"{PREFIX}callback:{job_id}"

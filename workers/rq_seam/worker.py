@@ -18,6 +18,8 @@ import signal
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -34,6 +36,7 @@ from rq.timeouts import BaseDeathPenalty
 from rq.utils import now
 from rq.worker import WorkerStatus
 
+from workers.callbacks.ending import CallbackOnEnd, queue_for_abandoned
 from workers.limits import gate as limits
 from workers.observability.metrics import FINISHED
 from workers.rq_seam.job import SERIALIZER, TaskJob
@@ -84,6 +87,7 @@ class ServiceWorker(SimpleWorker):
         kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL)
         super().__init__(queues, connection=connection, **kwargs)
         self.meter = JobMeter()
+        self.callbacks = CallbackOnEnd()
         self.engine = JobEngine(concurrency, run=self._perform_slot, on_abandon=self._finish_abandoned)
         self.job_heartbeat = JobHeartbeat(self.engine.running, self.renew_heartbeats)
         self.recoverer = Recoverer(self, get_queue)
@@ -95,6 +99,7 @@ class ServiceWorker(SimpleWorker):
         self._heartbeat_due = 0.0
         self._failure_lock = threading.Lock()  # RQ reads its one `_stopped_job_id` while it records a failure
         self.push_exc_handler(count_abandoned)
+        self.push_exc_handler(queue_for_abandoned)
 
     # Signals, stop and shutdown
 
@@ -329,7 +334,7 @@ class ServiceWorker(SimpleWorker):
     def handle_job_success(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
         if not self.engine.claim_end_here():
             return
-        with self.meter.ending(job, FINISHED):
+        with self._ending(job, FINISHED):
             super().handle_job_success(job, queue, *args, **kwargs)
 
     def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
@@ -340,7 +345,7 @@ class ServiceWorker(SimpleWorker):
     def handle_job_retry(self, job: Job, queue: Queue, retry: Retry, *args: Any, **kwargs: Any) -> None:
         if not self.engine.claim_end_here():
             return
-        with self.meter.ending(job, retry_outcome(job, retry)):
+        with self._ending(job, retry_outcome(job, retry)):
             super().handle_job_retry(job, queue, retry, *args, **kwargs)
 
     def _finish_abandoned(self, slot: Slot) -> None:
@@ -355,18 +360,26 @@ class ServiceWorker(SimpleWorker):
         with self._failure_lock:
             self._stopped_job_id = job.id if reason == STOPPED else None
             outcome = failure_outcome(job, stopped=reason == STOPPED, interrupted=reason == INTERRUPTED)
-            with self.meter.ending(job, outcome):
+            with self._ending(job, outcome):
                 super().handle_job_failure(job, queue, *args, **kwargs)
         if reason == INTERRUPTED:
             self._put_back(job, queue)
 
+    @contextmanager
+    def _ending(self, job: Job, outcome: str) -> Iterator[None]:
+        """The run's outcome, noted for what rides on RQ's end pipeline: metrics and the job's callback."""
+        with self.meter.ending(job, outcome), self.callbacks.ending(job, outcome):
+            yield
+
     def increment_successful_job_count(self, pipeline: Pipeline | None = None) -> None:
         super().increment_successful_job_count(pipeline)
         self.meter.record(pipeline)
+        self.callbacks.record(pipeline)
 
     def increment_failed_job_count(self, pipeline: Pipeline | None = None) -> None:
         super().increment_failed_job_count(pipeline)
         self.meter.record(pipeline)
+        self.callbacks.record(pipeline)
 
     def _put_back(self, job: Job, queue: Queue) -> None:
         try:

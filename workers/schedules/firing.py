@@ -316,6 +316,7 @@ def _job_spec(spec: ScheduleSpec, job_id: str | None) -> JobSpec:
         result_ttl=spec.result_ttl,
         job_id=job_id,
         meta={"schedule": spec.name},
+        callback_url=spec.callback_url,
     )
 
 
