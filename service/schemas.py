@@ -117,6 +117,14 @@ class TaskOut(BaseModel):
     retry: dict[str, Any]
     description: str
     parameters: list[dict[str, str]]
+    concurrency: int | None = Field(
+        default=None, description="at most this many runs at once across all workers (`@task(concurrency=N)`)"
+    )
+    rate: str | None = Field(
+        default=None,
+        description="at most this many starts per window, cluster-wide (`@task(rate=...)`)",
+        examples=["100/m"],
+    )
 
 
 class TaskList(BaseModel):

@@ -15,14 +15,17 @@ import pytest
 import rq.serializers
 import rq_dashboard.web
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue, SimpleWorker, worker_registration
 from rq.executions import Execution
 from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job
+from rq.registry import StartedJobRegistry, clean_registries
 from rq.scheduler import RQScheduler
+from rq.worker import Worker
 from rq_scheduler import Scheduler
 
 from workers.rq_seam.queue import get_queue
+from workers.rq_seam.reaper import EXECUTION_PREFIX, STARTED_PREFIX
 from workers.rq_seam.worker import ServiceWorker
 
 WORKERS = pathlib.Path(__file__).parents[2] / "workers"
@@ -75,7 +78,34 @@ METHODS: list[tuple[type, str, list[str]]] = [
     (Scheduler, "register_death", ["self"]),
     (Scheduler, "heartbeat", ["self"]),
     (Scheduler, "_install_signal_handlers", ["self"]),
+    (SimpleWorker, "serialize", ["self"]),
+    (SimpleWorker, "clean_registries", ["self"]),
+    (Queue, "release_maintenance_lock", ["self"]),
+    (StartedJobRegistry, "cleanup", ["self", "timestamp", "exception_handlers"]),
+    (IntermediateQueue, "cleanup", ["self", "worker", "queue"]),
+    (Queue, "schedule_job", ["self", "job", "datetime", "pipeline", "unique"]),
 ]
+
+FUNCTIONS = [
+    (clean_registries, ["queue", "exception_handlers"]),
+    (worker_registration.clean_worker_registry, ["queue"]),
+]
+
+
+@pytest.mark.parametrize(("function", "parameters"), FUNCTIONS, ids=[f.__name__ for f, _ in FUNCTIONS])
+def test_rq_function_has_the_pinned_signature(function: object, parameters: list[str]) -> None:
+    assert list(inspect.signature(function).parameters) == parameters  # type: ignore[arg-type]
+
+
+def test_keys_the_reap_script_builds_are_rqs(redis: Redis) -> None:
+    """The reap step (Lua) builds started-registry, execution and worker keys from these prefixes."""
+    queue = get_queue("default", redis)
+    assert StartedJobRegistry(queue.name, connection=redis).key == STARTED_PREFIX + queue.name
+    execution = Execution(id="e", job_id="j", connection=redis, worker_name="w")
+    assert execution.key == EXECUTION_PREFIX + execution.composite_key
+    assert "worker_name" in execution.serialize()
+    assert ServiceWorker([queue], connection=redis, name="w").key == Worker.redis_worker_namespace_prefix + "w"
+    assert queue.key == Queue.redis_queue_namespace_prefix + queue.name
 
 
 @pytest.mark.parametrize(("cls", "name", "parameters"), METHODS, ids=[f"{c.__name__}.{n}" for c, n, _ in METHODS])
@@ -85,7 +115,15 @@ def test_rq_method_has_the_pinned_signature(cls: type, name: str, parameters: li
 
 def test_worker_attributes_the_seam_reads_exist(redis: Redis) -> None:
     worker = ServiceWorker([get_queue("default", redis)], connection=redis)
-    for attribute in ("_stopped_job_id", "_ordered_queues", "executions", "pubsub", "pubsub_thread"):
+    for attribute in (
+        "_stopped_job_id",
+        "_ordered_queues",
+        "executions",
+        "pubsub",
+        "pubsub_thread",
+        "_exc_handlers",
+        "last_cleaned_at",
+    ):
         assert hasattr(worker, attribute), attribute
 
 

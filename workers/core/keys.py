@@ -41,6 +41,25 @@ def metrics_key(family: str) -> str:
     return f"{PREFIX}metrics:{family}"
 
 
+def limit_slots_key(task: str) -> str:
+    """Sorted set: the runs (job id:token) holding one of the task's `concurrency` slots, scored by lease end (ms)."""
+    return f"{PREFIX}limit:slots:{task}"
+
+
+def limit_starts_key(task: str) -> str:
+    """Sorted set: the task's starts in the current rate window (ms)."""
+    return f"{PREFIX}limit:starts:{task}"
+
+
+def alive_key(worker_name: str) -> str:
+    """String with a short TTL: the worker is alive and beating (see workers/rq_seam/reaper.py)."""
+    return f"{ALIVE_PREFIX}{worker_name}"
+
+
+ALIVE_PREFIX = f"{PREFIX}alive:"
+REAPER_LOCK = f"{PREFIX}reaper:lock"
+
+
 CALLBACKS_DUE = f"{PREFIX}callbacks:due"  # sorted set: job id -> when its callback's next attempt is due
 
 
