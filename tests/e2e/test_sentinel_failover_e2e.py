@@ -38,7 +38,8 @@ def kill_the_master_under_load(tmp_path: Path, **env: str) -> Outcome:
     ledger, schedule_runs = tmp_path / "ledger.txt", tmp_path / "schedule-runs.txt"
     ledger.touch()
     schedule_runs.touch()
-    with SentinelDeployment(tmp_path / "redis") as deployment:
+    # Quick, but not so quick that a new master stalled for a second by the shared machine is failed over again.
+    with SentinelDeployment(tmp_path / "redis", down_after_ms=1500, failover_timeout_ms=5000) as deployment:
         stack = Stack(deployment.url(), tmp_path / "logs", **env)
         try:
             processes = [stack.start("web"), stack.start("worker"), stack.start("scheduler")]
