@@ -74,8 +74,11 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
             self._lock_acquired = False
 
     def fire_pass(self, now: float) -> Pass:
-        """Fire what is due at `now`, logging each step."""
-        return self.firing.fire_pass(now)
+        """Fire what is due at `now` (only while this process owns the lock, checked in the same call)."""
+        done = self.firing.fire_pass(now, self.token)
+        if done.lock_lost:
+            self._lock_acquired = False  # the next step renews (or finds another holder) before firing again
+        return done
 
     def step(self) -> float:
         """One pass of the loop; returns how long to wait before the next.

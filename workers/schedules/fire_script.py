@@ -1,0 +1,169 @@
+"""The fire step's one Lua call per batch: every due schedule's writes, each guarded, under the lock's owner.
+
+A MULTI/EXEC of ten commands per run (job, ledger, counters, advance) cost the scheduler more
+CPU packing and parsing commands than planning the runs, and one schedule changed by the API
+meanwhile (a WATCH failure) sent the whole batch back one schedule at a time. Here the
+batch is ONE script call, and each schedule's writes (a *block*) apply only when
+
+- the scheduler still owns its lock (checked once, first: a lost lock writes nothing), and
+- the schedule is still due at the time read and its definition was not changed since
+  (its `updated_at`): a block whose schedule moved is left out, the others apply.
+
+Every key a block writes is type-checked before the block writes anything, so a key of the
+wrong type refuses that block (answered with the reason) instead of half-applying it.
+`Block` records commands with the pipeline methods the metrics and ledger helpers call, so
+they queue on a block as they would on a MULTI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import NoScriptError
+
+FIRE_SCRIPT = """
+-- KEYS: 1 the lock, 2 the due set, then every key the blocks write.
+-- ARGV: 1 the lock owner's token ('' = no lock check), then blocks:
+--   name, schedule key index, due score, updated_at ('' = none), command count,
+--   then each command as: name, key index, argument count, arguments.
+-- Custom command RELEASE (key: a run's job hash): args = ttl, job id, results key index,
+--   then registry key indexes. A finished run's job, result and registry entries go now;
+--   one still queued or running is handed back to `ttl` (it expires like any job).
+-- Answers one entry per block: 1 applied, 0 moved (left out), or a reason string (refused).
+if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'not-owner' end
+local TYPES = {HSET = 'hash', HINCRBY = 'hash', HINCRBYFLOAT = 'hash', RPUSH = 'list', LPUSH = 'list',
+  LTRIM = 'list', ZADD = 'zset', ZREM = 'zset', SADD = 'set', RELEASE = 'hash'}
+local DONE = {finished = true, failed = true, stopped = true, canceled = true}
+local answers, checked, i = {}, {}, 2
+local function release(key, args)
+  local status = redis.call('HGET', key, 'status')
+  if status and not DONE[status] then
+    redis.call('HSET', key, 'result_ttl', args[1])
+    return
+  end
+  redis.call('DEL', key, KEYS[tonumber(args[3])])
+  for r = 4, #args do redis.call('ZREM', KEYS[tonumber(args[r])], args[2]) end
+end
+while i <= #ARGV do
+  local name, skey, due, updated = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
+  local count = tonumber(ARGV[i + 4])
+  i = i + 5
+  local commands, refused = {}, nil
+  for _ = 1, count do
+    local op, key, n = ARGV[i], KEYS[tonumber(ARGV[i + 1])], tonumber(ARGV[i + 2])
+    if not refused and not checked[key] then
+      local kind = redis.call('TYPE', key)['ok']
+      if kind ~= 'none' and kind ~= TYPES[op] then
+        refused = 'WRONGTYPE ' .. key .. ' holds a ' .. kind .. ': this run was not written'
+      elseif kind ~= 'none' then
+        checked[key] = true
+      end
+    end
+    commands[#commands + 1] = {op, key, i + 3, n}
+    i = i + 3 + n
+  end
+  local score = redis.call('ZSCORE', KEYS[2], name)
+  local stamp = redis.call('HGET', skey, 'updated_at') or ''
+  if not score or tonumber(score) ~= tonumber(due) or stamp ~= updated then
+    answers[#answers + 1] = 0
+  elseif refused then
+    answers[#answers + 1] = refused
+  else
+    for _, c in ipairs(commands) do
+      if c[1] == 'RELEASE' then
+        release(c[2], {unpack(ARGV, c[3], c[3] + c[4] - 1)})
+      else
+        redis.call(c[1], c[2], unpack(ARGV, c[3], c[3] + c[4] - 1))
+      end
+    end
+    answers[#answers + 1] = 1
+  end
+end
+return answers
+"""
+
+SCRIPT_SHA = hashlib.sha1(FIRE_SCRIPT.encode()).hexdigest()
+APPLIED, MOVED = 1, 0
+
+
+class LockLost(Exception):
+    """The scheduler no longer owns its lock: nothing of the batch was written."""
+
+
+@dataclass
+class Block:
+    """One schedule's writes, recorded with the pipeline methods the ledger and metrics helpers call."""
+
+    name: str
+    schedule_key: str
+    due: float
+    updated_at: bytes
+    commands: list[tuple[str, str, tuple[Any, ...]]] = field(default_factory=list)
+
+    def add(self, name: str, key: str, *args: Any) -> None:
+        self.commands.append((name, key, args))
+
+    def hset(self, key: str, mapping: dict[str, Any]) -> None:
+        self.add("HSET", key, *(part for item in mapping.items() for part in item))
+
+    def hincrby(self, key: str, field_name: str, amount: int = 1) -> None:
+        self.add("HINCRBY", key, field_name, amount)
+
+    def hincrbyfloat(self, key: str, field_name: str, amount: float) -> None:
+        self.add("HINCRBYFLOAT", key, field_name, amount)
+
+    def lpush(self, key: str, *values: Any) -> None:
+        self.add("LPUSH", key, *values)
+
+    def ltrim(self, key: str, start: int, end: int) -> None:
+        self.add("LTRIM", key, start, end)
+
+    def zadd(self, key: str, mapping: dict[str, float]) -> None:
+        self.add("ZADD", key, *(part for name, score in mapping.items() for part in (score, name)))
+
+    def zrem(self, key: str, *names: str) -> None:
+        self.add("ZREM", key, *names)
+
+    def release(self, job_key: str, ttl: int, job_id: str, results_key: str, registries: Iterable[str]) -> None:
+        """Drop a run's job that fell out of the kept ones (or hand it back to `ttl` while it is busy)."""
+        indexed = (("key", results_key), *(("key", registry) for registry in registries))
+        self.commands.append(("RELEASE", job_key, (ttl, job_id, *indexed)))
+
+    def mark(self) -> int:
+        return len(self.commands)
+
+    def undo(self, mark: int) -> None:
+        """Forget what was recorded after `mark` (a step that failed half-way must not half-happen)."""
+        del self.commands[mark:]
+
+
+def command(lock_key: str, token: str, due_key: str, blocks: list[Block]) -> list[Any]:
+    """The arguments of the one EVALSHA for `blocks` (without the script or its SHA)."""
+    index: dict[str, int] = {lock_key: 1, due_key: 2}
+
+    def key(name: str) -> int:
+        return index.setdefault(name, len(index) + 1)
+
+    body: list[Any] = [token]
+    for block in blocks:
+        body.extend((block.name, key(block.schedule_key), repr(block.due), block.updated_at, len(block.commands)))
+        for name, target, args in block.commands:
+            flat = [key(arg[1]) if isinstance(arg, tuple) else arg for arg in args]
+            body.extend((name, key(target), len(flat), *flat))
+    return [len(index), *index, *body]
+
+
+def send(connection: Redis, lock_key: str, token: str, due_key: str, blocks: list[Block]) -> list[int | str]:
+    """Run the batch; one answer per block (APPLIED, MOVED or why it was refused). Raises LockLost."""
+    args = command(lock_key, token, due_key, blocks)
+    try:
+        reply = connection.execute_command("EVALSHA", SCRIPT_SHA, *args)
+    except NoScriptError:
+        reply = connection.execute_command("EVAL", FIRE_SCRIPT, *args)
+    if reply in (b"not-owner", "not-owner"):
+        raise LockLost("the scheduler lock is held by another process")
+    return [answer.decode() if isinstance(answer, bytes) else answer for answer in reply]
