@@ -11,6 +11,7 @@ adds no round trip.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Sequence
@@ -102,6 +103,7 @@ class JobRun:
     duration: float | None
 
 
+@functools.lru_cache(maxsize=4096)  # the scheduler labels every run: the same few fields over and over
 def _field(*parts: object) -> str:
     return json.dumps(parts, separators=(",", ":"))
 

@@ -20,25 +20,32 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from redis import Redis
-from redis.exceptions import NoScriptError
+from redis.exceptions import ConnectionError, NoScriptError, TimeoutError
 
 FIRE_SCRIPT = """
 -- KEYS: 1 the lock, 2 the due set, then every key the blocks write.
--- ARGV: 1 the lock owner's token ('' = no lock check), then blocks:
+-- ARGV: 1 the lock owner's token ('' = no lock check), 2 the number of templates, then each
+--   template as: field count, fields (a job hash's fields shared by many runs); then blocks:
 --   name, schedule key index, due score, updated_at ('' = none), command count,
 --   then each command as: name, key index, argument count, arguments.
+-- Custom command HSETT: HSET of a template's fields (args[1]: its number) and then args[2..].
 -- Custom command RELEASE (key: a run's job hash): args = ttl, job id, results key index,
 --   then registry key indexes. A finished run's job, result and registry entries go now;
 --   one still queued or running is handed back to `ttl` (it expires like any job).
 -- Answers one entry per block: 1 applied, 0 moved (left out), or a reason string (refused).
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'not-owner' end
-local TYPES = {HSET = 'hash', HINCRBY = 'hash', HINCRBYFLOAT = 'hash', RPUSH = 'list', LPUSH = 'list',
+local TYPES = {HSET = 'hash', HSETT = 'hash', HINCRBY = 'hash', HINCRBYFLOAT = 'hash', RPUSH = 'list', LPUSH = 'list',
   LTRIM = 'list', ZADD = 'zset', ZREM = 'zset', SADD = 'set', RELEASE = 'hash'}
 local DONE = {finished = true, failed = true, stopped = true, canceled = true}
-local answers, checked, i = {}, {}, 2
+local answers, checked, templates, i = {}, {}, {}, 3
+for t = 1, tonumber(ARGV[2]) do
+  local n = tonumber(ARGV[i])
+  templates[t] = {i + 1, i + n}
+  i = i + 1 + n
+end
 local function release(key, args)
   local status = redis.call('HGET', key, 'status')
   if status and not DONE[status] then
@@ -76,6 +83,10 @@ while i <= #ARGV do
     for _, c in ipairs(commands) do
       if c[1] == 'RELEASE' then
         release(c[2], {unpack(ARGV, c[3], c[3] + c[4] - 1)})
+      elseif c[1] == 'HSETT' then
+        local t = templates[tonumber(ARGV[c[3]])]
+        redis.call('HSET', c[2], unpack(ARGV, t[1], t[2]))
+        redis.call('HSET', c[2], unpack(ARGV, c[3] + 1, c[3] + c[4] - 1))
       else
         redis.call(c[1], c[2], unpack(ARGV, c[3], c[3] + c[4] - 1))
       end
@@ -110,6 +121,10 @@ class Block:
     def hset(self, key: str, mapping: dict[str, Any]) -> None:
         self.add("HSET", key, *(part for item in mapping.items() for part in item))
 
+    def hset_template(self, key: str, template: Packed, mapping: dict[str, Any]) -> None:
+        """HSET of a template's fields (packed once, sent once per batch) and then of `mapping`."""
+        self.add("HSETT", key, ("template", template), *(part for item in mapping.items() for part in item))
+
     def hincrby(self, key: str, field_name: str, amount: int = 1) -> None:
         self.add("HINCRBY", key, field_name, amount)
 
@@ -141,29 +156,88 @@ class Block:
         del self.commands[mark:]
 
 
+class Packed(NamedTuple):
+    """Arguments packed once as RESP (a template's job fields), sent as they are."""
+
+    data: bytes
+    count: int
+
+
+def packed(args: tuple[Any, ...]) -> Packed:
+    return Packed(_packed(list(args))[len(b"*%d\r\n" % len(args)) :], len(args))
+
+
 def command(lock_key: str, token: str, due_key: str, blocks: list[Block]) -> list[Any]:
     """The arguments of the one EVALSHA for `blocks` (without the script or its SHA)."""
     index: dict[str, int] = {lock_key: 1, due_key: 2}
+    templates: dict[Packed, int] = {}
 
     def key(name: str) -> int:
         return index.setdefault(name, len(index) + 1)
 
-    body: list[Any] = [token]
+    def ref(arg: tuple[str, Any]) -> int:
+        if arg[0] == "key":
+            return key(arg[1])
+        return templates.setdefault(arg[1], len(templates) + 1)
+
+    body: list[Any] = []
     for block in blocks:
         body.extend((block.name, key(block.schedule_key), repr(block.due), block.updated_at, len(block.commands)))
         for name, target, args in block.commands:
-            flat = [key(arg[1]) if isinstance(arg, tuple) else arg for arg in args]
+            flat = [ref(arg) if type(arg) is tuple else arg for arg in args]
             body.extend((name, key(target), len(flat), *flat))
-    return [len(index), *index, *body]
+    head: list[Any] = [token, len(templates)]
+    for template in templates:
+        head.extend((template.count, template))
+    return [len(index), *index, *head, *body]
 
 
 def send(connection: Redis, lock_key: str, token: str, due_key: str, blocks: list[Block]) -> list[int | str]:
-    """Run the batch; one answer per block (APPLIED, MOVED or why it was refused). Raises LockLost."""
+    """Run the batch; one answer per block (APPLIED, MOVED or why it was refused). Raises LockLost.
+
+    The call carries some 40 arguments per run: packed here in one pass (redis-py's
+    general packer cost more than planning the runs), sent on a connection of the pool.
+    """
     args = command(lock_key, token, due_key, blocks)
     try:
-        reply = connection.execute_command("EVALSHA", SCRIPT_SHA, *args)
+        reply = _call(connection, ["EVALSHA", SCRIPT_SHA, *args])
     except NoScriptError:
-        reply = connection.execute_command("EVAL", FIRE_SCRIPT, *args)
+        reply = _call(connection, ["EVAL", FIRE_SCRIPT, *args])
     if reply in (b"not-owner", "not-owner"):
         raise LockLost("the scheduler lock is held by another process")
     return [answer.decode() if isinstance(answer, bytes) else answer for answer in reply]
+
+
+def _call(connection: Redis, args: list[Any]) -> Any:
+    pool = connection.connection_pool
+    link = pool.get_connection()
+    try:
+        link.send_packed_command([_packed(args)])
+        return link.read_response()
+    except (ConnectionError, TimeoutError, OSError):
+        link.disconnect()  # a half-read reply must not reach the next caller
+        raise
+    finally:
+        pool.release(link)
+
+
+def _packed(args: list[Any]) -> bytes:
+    """RESP for `args` (str, bytes, int or float, as redis-py encodes them)."""
+    count = len(args) + sum(arg.count - 1 for arg in args if type(arg) is Packed)
+    out = [b"*%d\r\n" % count]
+    append = out.append
+    for arg in args:
+        kind = type(arg)
+        if kind is Packed:
+            append(arg.data)
+            continue
+        if kind is str:
+            data = arg.encode()
+        elif kind is bytes:
+            data = arg
+        elif kind is int:
+            data = b"%d" % arg
+        else:
+            data = repr(arg).encode()
+        append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)

@@ -29,15 +29,14 @@ from redis.exceptions import RedisError
 from workers.core import keys
 from workers.core.errors import JobServiceError
 from workers.core.settings import Settings
-from workers.jobs.planning import plan
 from workers.jobs.submit import JobSpec, enqueue_in_transaction
 from workers.observability.metrics import ALL_SCHEDULES, ERROR, FIRED, MISSED, SKIPPED, record_schedule_run
 from workers.rq_seam.job import TaskJob, run_keys
 from workers.schedules import fire_script
 from workers.schedules.fire_script import APPLIED, MOVED, Block, LockLost
+from workers.schedules.run_jobs import run_job
 from workers.schedules.spec import ScheduleSpec, plan_catch_up
 from workers.schedules.store import KEPT_FIELD, derived_job_id, record_runs
-from workers.tasks.registry import registry
 
 log = logging.getLogger(__name__)
 BUSY = {"queued", "started", "scheduled", "deferred"}
@@ -123,6 +122,7 @@ class _State:
     runs_total: int
     last_job_id: str | None
     kept: list[str]
+    raw: bytes = b""  # the stored definition, as stored
     last_status: str | None = None
     unreadable: str | None = None  # why the stored definition could not be read
 
@@ -156,17 +156,15 @@ def _send(connection: Redis, token: str, blocks: list[Block]) -> list[int | str]
 
 
 def _read(connection: Redis, due: list[tuple[str, float]]) -> list[_State]:
-    """Definitions, counters and due times in one round trip (plus one for overlap checks)."""
+    """Definitions and counters in one round trip (plus one for overlap checks).
+
+    Whether each is still due at the time read is checked by the write itself.
+    """
     with connection.pipeline(transaction=False) as reads:
         for name, _ in due:
             reads.hmget(keys.schedule_key(name), "spec", "runs_total", "last_job_id", "updated_at", KEPT_FIELD)
-            reads.zscore(keys.SCHEDULES_DUE, name)
         replies = reads.execute()
-    states = []
-    for (name, score), fields, current in zip(due, replies[::2], replies[1::2], strict=True):
-        if current != score:
-            continue  # moved since the range read: another step handled it
-        states.append(_state(name, score, *fields))
+    states = [_state(name, score, *fields) for (name, score), fields in zip(due, replies, strict=True)]
     _read_last_status(connection, [s for s in states if s.spec and s.spec.overlap == "skip" and s.last_job_id])
     return states
 
@@ -178,7 +176,7 @@ def _state(name: str, due: float, *fields: bytes | None) -> _State:
     try:
         spec = ScheduleSpec.from_json(raw) if raw is not None else None
         jobs = kept.decode().split() if kept else []
-        return _State(name, due, stamp, spec, int(runs or 0), last.decode() if last else None, jobs)
+        return _State(name, due, stamp, spec, int(runs or 0), last.decode() if last else None, jobs, raw or b"")
     except Exception as error:  # noqa: BLE001 - one unreadable schedule must not stop the others
         return _State(name, due, stamp, None, 0, None, [], unreadable=f"stored definition unreadable: {_reason(error)}")
 
@@ -250,16 +248,16 @@ def _fire_run(block: Block, settings: Settings, spec: ScheduleSpec, state: _Stat
     mark = block.mark()
     runs = state.runs_total
     try:
-        written = plan(settings, _job_spec(spec, job_id, kept=spec.result_ttl is None), registry.get(spec.task), False)
+        queue, commands = run_job(settings, state.raw, _job_spec(spec, job_id, kept=spec.result_ttl is None))
     except RedisError:
         raise
     except Exception as error:  # noqa: BLE001 - the schedule keeps its timing; the run is recorded as error
         block.undo(mark)
         return _Run(ERROR, None, runs, _reason(error))
-    for name, key, args in written.commands:
+    for name, key, args in commands:
         block.add(name, key, *args)
     last: dict[str, Any] = {"last_run_at": fired_at, "last_due_at": due, "last_job_id": job_id, "runs_total": runs + 1}
-    last[KEPT_FIELD] = " ".join(_keep(block, settings, spec, written.queue, job_id, state.kept))
+    last[KEPT_FIELD] = " ".join(_keep(block, settings, spec, queue, job_id, state.kept))
     block.hset(keys.schedule_key(spec.name), mapping=last)  # runs_total was read with the due time the block checks
     return _Run(FIRED, job_id, runs + 1)
 
