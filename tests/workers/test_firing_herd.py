@@ -170,3 +170,16 @@ def test_deleting_a_schedule_hands_its_kept_runs_to_result_ttl(
     for job_id in job_ids:
         assert 0 < redis.ttl(TaskJob.key_for(job_id)) <= 120
         assert time.time() < (redis.zscore("rq:finished:default", job_id) or 0) <= time.time() + 120  # was +inf
+
+
+def test_kept_runs_results_are_compacted_and_still_read(
+    redis: Redis, settings: ServiceSettings, run_worker: Any
+) -> None:
+    every10(redis)
+    job_ids = fire_and_run(redis, settings, run_worker, 3)
+    sizes = [redis.memory_usage(run_keys(job_id, "default")[1], samples=0) or 0 for job_id in job_ids]
+    assert sizes[0] < sizes[2] / 2  # the newest is as the worker wrote it; the older ones rewritten at their size
+    for job_id in job_ids:
+        result = TaskJob.fetch(job_id, connection=redis).latest_result()
+        assert result is not None
+        assert result.return_value == 1

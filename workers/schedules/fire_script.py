@@ -35,10 +35,13 @@ FIRE_SCRIPT = """
 -- Custom command RELEASE (key: a run's job hash): args = ttl, job id, results key index,
 --   then registry key indexes. A finished run's job, result and registry entries go now;
 --   one still queued or running is handed back to `ttl` (it expires like any job).
+-- Custom command COMPACT (key: a run's results stream): Redis preallocates 4 KB for a new stream
+--   node, so a one-entry results stream costs ~4.7 KB; DUMP and RESTORE (its TTL kept) rewrite it
+--   at its size (~0.9 KB). Only a large one is rewritten, so doing it twice costs little.
 -- Answers one entry per block: 1 applied, 0 moved (left out), or a reason string (refused).
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'not-owner' end
 local TYPES = {HSET = 'hash', HSETT = 'hash', HINCRBY = 'hash', HINCRBYFLOAT = 'hash', RPUSH = 'list', LPUSH = 'list',
-  LTRIM = 'list', ZADD = 'zset', ZREM = 'zset', SADD = 'set', RELEASE = 'hash'}
+  LTRIM = 'list', ZADD = 'zset', ZREM = 'zset', SADD = 'set', RELEASE = 'hash', COMPACT = 'stream'}
 local DONE = {finished = true, failed = true, stopped = true, canceled = true}
 local answers, checked, templates, i = {}, {}, {}, 3
 for t = 1, tonumber(ARGV[2]) do
@@ -54,6 +57,12 @@ local function release(key, args)
   end
   redis.call('DEL', key, KEYS[tonumber(args[3])])
   for r = 4, #args do redis.call('ZREM', KEYS[tonumber(args[r])], args[2]) end
+end
+local function compact(key)
+  local size = redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')
+  if not size or size < 2048 then return end
+  local ttl = redis.call('PTTL', key)
+  redis.call('RESTORE', key, ttl > 0 and ttl or 0, redis.call('DUMP', key), 'REPLACE')
 end
 while i <= #ARGV do
   local name, skey, due, updated = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
@@ -83,6 +92,8 @@ while i <= #ARGV do
     for _, c in ipairs(commands) do
       if c[1] == 'RELEASE' then
         release(c[2], {unpack(ARGV, c[3], c[3] + c[4] - 1)})
+      elseif c[1] == 'COMPACT' then
+        compact(c[2])
       elseif c[1] == 'HSETT' then
         local t = templates[tonumber(ARGV[c[3]])]
         redis.call('HSET', c[2], unpack(ARGV, t[1], t[2]))
@@ -147,6 +158,10 @@ class Block:
         """Drop a run's job that fell out of the kept ones (or hand it back to `ttl` while it is busy)."""
         indexed = (("key", results_key), *(("key", registry) for registry in registries))
         self.commands.append(("RELEASE", job_key, (ttl, job_id, *indexed)))
+
+    def compact(self, results_key: str) -> None:
+        """Rewrite a finished run's results stream at its size (see COMPACT in the script)."""
+        self.commands.append(("COMPACT", results_key, ()))
 
     def mark(self) -> int:
         return len(self.commands)

@@ -36,12 +36,13 @@ from workers.schedules import fire_script
 from workers.schedules.fire_script import APPLIED, MOVED, Block, LockLost
 from workers.schedules.run_jobs import run_job
 from workers.schedules.spec import ScheduleSpec, plan_catch_up
-from workers.schedules.store import KEPT_FIELD, derived_job_id, record_runs
+from workers.schedules.store import KEPT_FIELD, derived_job_id, kept_field, kept_ids, record_runs
 
 log = logging.getLogger(__name__)
 BUSY = {"queued", "started", "scheduled", "deferred"}
 BATCH = 500
 RETRY_BROKEN = 60.0  # seconds until a schedule with no computable next due time is tried again
+COMPACTED = 2  # the runs before the one fired whose results streams the step compacts
 REASON_LIMIT = 300  # characters of an error's reason kept in the ledger
 
 
@@ -175,7 +176,7 @@ def _state(name: str, due: float, *fields: bytes | None) -> _State:
     stamp = updated or b""
     try:
         spec = ScheduleSpec.from_json(raw) if raw is not None else None
-        jobs = kept.decode().split() if kept else []
+        jobs = kept_ids(name, kept)
         return _State(name, due, stamp, spec, int(runs or 0), last.decode() if last else None, jobs, raw or b"")
     except Exception as error:  # noqa: BLE001 - one unreadable schedule must not stop the others
         return _State(name, due, stamp, None, 0, None, [], unreadable=f"stored definition unreadable: {_reason(error)}")
@@ -257,7 +258,7 @@ def _fire_run(block: Block, settings: Settings, spec: ScheduleSpec, state: _Stat
     for name, key, args in commands:
         block.add(name, key, *args)
     last: dict[str, Any] = {"last_run_at": fired_at, "last_due_at": due, "last_job_id": job_id, "runs_total": runs + 1}
-    last[KEPT_FIELD] = " ".join(_keep(block, settings, spec, queue, job_id, state.kept))
+    last[KEPT_FIELD] = kept_field(spec.name, _keep(block, settings, spec, queue, job_id, state.kept))
     block.hset(keys.schedule_key(spec.name), mapping=last)  # runs_total was read with the due time the block checks
     return _Run(FIRED, job_id, runs + 1)
 
@@ -266,7 +267,8 @@ def _keep(block: Block, settings: Settings, spec: ScheduleSpec, queue: str, job_
     """The run jobs kept after this run (newest first); release the ones that fall out.
 
     With its own `result_ttl` a schedule's runs expire by time, so none is kept by count
-    (and the ones an earlier definition kept are released).
+    (and the ones an earlier definition kept are released). The results streams of the
+    two runs before this one (finished by now, as a rule) are compacted.
     """
     if spec.result_ttl is not None:
         released, newest = kept, []
@@ -276,6 +278,8 @@ def _keep(block: Block, settings: Settings, spec: ScheduleSpec, queue: str, job_
     for old in released:
         job_key, results_key, registries = run_keys(old, queue)
         block.release(job_key, settings.result_ttl, old, results_key, registries)
+    for previous in newest[1 : COMPACTED + 1]:
+        block.compact(run_keys(previous, queue)[1])
     return newest
 
 

@@ -137,7 +137,7 @@ def delete(connection: Redis, name: str, result_ttl: int = 86_400) -> None:
 
     Its run jobs kept by count (which never expire by themselves) are handed to `result_ttl`.
     """
-    kept = (connection.hget(keys.schedule_key(name), KEPT_FIELD) or b"").decode().split()
+    kept = kept_ids(name, connection.hget(keys.schedule_key(name), KEPT_FIELD))
     with connection.pipeline(transaction=False) as reads:
         for job_id in kept:
             reads.hget(TaskJob.key_for(job_id), "origin")
@@ -232,6 +232,16 @@ def _job_statuses(connection: Redis, job_ids: list[str | None]) -> dict[str, str
             pipe.hget(TaskJob.key_for(job_id), "status")
         replies = pipe.execute()
     return {job_id: (status.decode() if status else "expired") for job_id, status in zip(wanted, replies, strict=True)}
+
+
+def kept_ids(name: str, raw: bytes | None) -> list[str]:
+    """The run job ids in a schedule's KEPT_FIELD, which holds a derived id's due-time part only."""
+    return [part if not part.isdigit() else f"{name}-{part}" for part in (raw or b"").decode().split()]
+
+
+def kept_field(name: str, job_ids: list[str]) -> str:
+    prefix = f"{name}-"
+    return " ".join(job_id.removeprefix(prefix) if job_id.startswith(prefix) else job_id for job_id in job_ids)
 
 
 def _expire_run(pipe: Pipeline, job_id: str, queue: str, ttl: int) -> None:
