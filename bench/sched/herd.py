@@ -4,7 +4,9 @@ Cron users put thousands of schedules on "0 * * * *"; every one of them falls
 due at the same instant, so the last fires as late as the scheduler takes to
 fire them all. Measured with the Procfile's scheduler on its own Redis db: fired
 lateness (job enqueued_at - due) of every run due at the first boundary after
-the scheduler is up.
+the scheduler is up, and, from outside, when the last of them was on its queue
+(the queue's length polled every POLL seconds from the boundary on: the jobs of a
+batch reach Redis together, a little after their enqueued_at stamps).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from workers.schedules.spec import ScheduleSpec
 
 EXPRESSION = "* * * * *"
 ZONE = "Europe/Berlin"
+POLL = 0.002  # seconds between reads of the queue's length after the boundary
+QUEUE_KEY = "rq:queue:herd"
 DUE_MARGIN = 5.0  # seconds from the last hash written to the earliest boundary counted: the scheduler starts meanwhile
 
 
@@ -44,6 +48,7 @@ def run_herd(processes: Processes, port: int, db: int, plan: SchedPlan) -> dict[
         scheduler = start_scheduler(processes, db_url(port, db), "herd-scheduler")
         wait_for_lock(connection, {scheduler.pid}, plan.startup_timeout)
         sleep_until(boundary)
+        all_queued = _wait_all_queued(connection, len(specs), boundary, plan.catch_up_timeout)
         caught_up = wait_caught_up(connection, boundary + 1, plan.catch_up_timeout)
         processes.stop(scheduler)
         runs = [r for r in read_runs(connection, names) if math.isclose(r.due, boundary)]
@@ -56,7 +61,18 @@ def run_herd(processes: Processes, port: int, db: int, plan: SchedPlan) -> dict[
             "fired": len(fired),
             "caught_up_within_timeout": caught_up,
             "fired_lateness": summary_ms([r.enqueued_at - r.due for r in fired if r.enqueued_at is not None]),
+            "last_queued_after_boundary_ms": None if all_queued is None else round(all_queued * 1000, 1),
         }
     finally:
         connection.flushdb(asynchronous=True)
         connection.close()
+
+
+def _wait_all_queued(connection: Redis, count: int, boundary: float, timeout: float) -> float | None:
+    """Seconds from the boundary until `count` jobs are on the herd's queue (None: not within `timeout`)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if connection.llen(QUEUE_KEY) >= count:
+            return time.time() - boundary
+        time.sleep(POLL)
+    return None
