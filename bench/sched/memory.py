@@ -17,6 +17,7 @@ cross-check (it includes allocator overhead the MEMORY USAGE sums leave out).
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -53,6 +54,7 @@ def run_memory(port: int, db: int, plan: SchedPlan) -> dict[str, Any]:
         first = connection.zrange(keys.SCHEDULES_DUE, 0, 0, withscores=True)[0][1]
         rounds = settings.schedule_runs_kept + 2
         worker = ServiceWorker([get_queue(QUEUE, connection)], connection=connection)
+        logging.getLogger("rq").setLevel(logging.WARNING)  # a line per job would bury the benchmark's output
         for n in range(rounds):
             _fire_all(connection, settings, first + plan.interval * n + 0.001)
             worker.work(burst=True)

@@ -237,22 +237,33 @@ def _call(connection: Redis, args: list[Any]) -> Any:
 
 
 def _packed(args: list[Any]) -> bytes:
-    """RESP for `args` (str, bytes, int or float, as redis-py encodes them)."""
+    """RESP for `args` (str, bytes, int, float, or Packed), as redis-py encodes them."""
     count = len(args) + sum(arg.count - 1 for arg in args if type(arg) is Packed)
     out = [b"*%d\r\n" % count]
-    append = out.append
+    run: list[str] = []
     for arg in args:
         kind = type(arg)
-        if kind is Packed:
-            append(arg.data)
-            continue
         if kind is str:
-            data = arg.encode()
-        elif kind is bytes:
-            data = arg
+            run.append(arg)
         elif kind is int:
-            data = b"%d" % arg
+            run.append(str(arg))
+        elif kind is Packed:
+            out.append(_strings(run))
+            run = []
+            out.append(arg.data)
+        elif kind is bytes:
+            out.append(_strings(run))
+            run = []
+            out.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
         else:
-            data = repr(arg).encode()
-        append(b"$%d\r\n%s\r\n" % (len(data), data))
+            run.append(repr(arg))
+    out.append(_strings(run))
     return b"".join(out)
+
+
+def _strings(run: list[str]) -> bytes:
+    """RESP bulk strings for `run`: one format and one encode for an ASCII run (byte length = str length)."""
+    text = "".join([f"${len(part)}\r\n{part}\r\n" for part in run])
+    if text.isascii():
+        return text.encode()
+    return b"".join(b"$%d\r\n%s\r\n" % (len(data), data) for data in (part.encode() for part in run))

@@ -175,11 +175,26 @@ def _state(name: str, due: float, *fields: bytes | None) -> _State:
     raw, runs, last, updated, kept = fields
     stamp = updated or b""
     try:
-        spec = ScheduleSpec.from_json(raw) if raw is not None else None
+        spec = _parsed(raw) if raw is not None else None
         jobs = kept_ids(name, kept)
         return _State(name, due, stamp, spec, int(runs or 0), last.decode() if last else None, jobs, raw or b"")
     except Exception as error:  # noqa: BLE001 - one unreadable schedule must not stop the others
         return _State(name, due, stamp, None, 0, None, [], unreadable=f"stored definition unreadable: {_reason(error)}")
+
+
+_specs: dict[bytes, ScheduleSpec] = {}
+SPECS_MAX = 100_000  # parsed definitions kept by their stored bytes: one per schedule of a big scheduler
+
+
+def _parsed(raw: bytes) -> ScheduleSpec:
+    """The stored definition, parsed once per exact bytes (a schedule fires every minute on the same ones)."""
+    spec = _specs.get(raw)
+    if spec is None:
+        spec = ScheduleSpec.from_json(raw)
+        if len(_specs) >= SPECS_MAX:
+            _specs.clear()
+        _specs[raw] = spec
+    return spec
 
 
 def _read_last_status(connection: Redis, states: list[_State]) -> None:
