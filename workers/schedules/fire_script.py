@@ -109,6 +109,19 @@ return answers
 """
 
 SCRIPT_SHA = hashlib.sha1(FIRE_SCRIPT.encode()).hexdigest()
+
+READ_SCRIPT = """
+-- KEYS: 1 the due set. ARGV: now, how many, the schedule key prefix, then the fields to read.
+-- Answers {due (name, score, ...), the first later (name, score) or {}, each due one's fields}.
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[2])
+local later = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+local fields = {}
+for j = 1, #due, 2 do
+  fields[#fields + 1] = redis.call('HMGET', ARGV[3] .. due[j], unpack(ARGV, 4))
+end
+return {due, later, fields}
+"""
+READ_SHA = hashlib.sha1(READ_SCRIPT.encode()).hexdigest()
 APPLIED, MOVED = 1, 0
 
 
@@ -221,6 +234,22 @@ def send(connection: Redis, lock_key: str, token: str, due_key: str, blocks: lis
     if reply in (b"not-owner", "not-owner"):
         raise LockLost("the scheduler lock is held by another process")
     return [answer.decode() if isinstance(answer, bytes) else answer for answer in reply]
+
+
+def read(
+    connection: Redis, due_key: str, prefix: str, now: float, limit: int, fields: tuple[str, ...]
+) -> tuple[list[tuple[str, float, list[bytes | None]]], float | None]:
+    """What is due at `now` (up to `limit`: name, score and `fields` of its hash) and the first due time after.
+
+    One round trip for a pass's reads: the due set's two ranges and the schedules' hashes.
+    """
+    args = [1, due_key, repr(now), limit, prefix, *fields]
+    try:
+        due, later, values = connection.execute_command("EVALSHA", READ_SHA, *args)
+    except NoScriptError:
+        due, later, values = connection.execute_command("EVAL", READ_SCRIPT, *args)
+    found = [(due[j].decode(), float(due[j + 1]), values[j // 2]) for j in range(0, len(due), 2)]
+    return found, float(later[1]) if later else None
 
 
 def _call(connection: Redis, args: list[Any]) -> Any:

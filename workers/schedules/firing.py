@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 BUSY = {"queued", "started", "scheduled", "deferred"}
 BATCH = 500
 RETRY_BROKEN = 60.0  # seconds until a schedule with no computable next due time is tried again
+FIELDS = ("spec", "runs_total", "last_job_id", "updated_at", KEPT_FIELD)  # what a step reads of a due schedule
 COMPACTED = 2  # the runs before the one fired whose results streams the step compacts
 REASON_LIMIT = 300  # characters of an error's reason kept in the ledger
 
@@ -80,16 +81,13 @@ def fire_due(connection: Redis, settings: Settings, now: float, token: str = "")
     pass, and the next due time is then left unknown. `token`: the lock owner's token,
     checked in the same call ('' for no lock, as in tests of the step alone).
     """
-    with connection.pipeline(transaction=False) as reads:
-        reads.zrangebyscore(keys.SCHEDULES_DUE, "-inf", now, start=0, num=BATCH, withscores=True)
-        reads.zrangebyscore(keys.SCHEDULES_DUE, f"({now}", "+inf", start=0, num=1, withscores=True)
-        found, later = reads.execute()
-    due = [(name.decode(), score) for name, score in found]
+    found, later = fire_script.read(connection, keys.SCHEDULES_DUE, keys.schedule_key(""), now, BATCH, FIELDS)
+    due = [(name, score) for name, score, _ in found]
     waiting = _next_waiting(due, later, now)
     if not due:
         return Pass([], waiting)
     try:
-        steps = _fire_batch(connection, settings, due, now, token)
+        steps = _fire_batch(connection, settings, due, now, token, [fields for _, _, fields in found])
     except LockLost:
         return Pass([], None, lock_lost=True)
     if len(steps) < len(due):
@@ -97,18 +95,19 @@ def fire_due(connection: Redis, settings: Settings, now: float, token: str = "")
     return Pass(steps, min([waiting, *(step.next_due for step in steps if step.next_due is not None)]))
 
 
-def _next_waiting(due: list[tuple[str, float]], later: list[tuple[bytes, float]], now: float) -> float:
+def _next_waiting(due: list[tuple[str, float]], later: float | None, now: float) -> float:
     """The earliest due time not fired in this pass: now when the batch was full, else the first later one."""
     if len(due) == BATCH:
         return now  # more are due already
-    if later:
-        return later[0][1]
-    return math.inf
+    return later if later is not None else math.inf
 
 
 def fire_one(connection: Redis, settings: Settings, name: str, due: float, now: float) -> Fired | None:
     """The atomic step for one schedule; None when another process changed it first."""
-    steps = _fire_batch(connection, settings, [(name, due)], now, "")
+    with connection.pipeline(transaction=False) as reads:
+        reads.hmget(keys.schedule_key(name), *FIELDS)
+        fields = reads.execute()
+    steps = _fire_batch(connection, settings, [(name, due)], now, "", fields)
     return steps[0] if steps else None
 
 
@@ -129,11 +128,21 @@ class _State:
 
 
 def _fire_batch(
-    connection: Redis, settings: Settings, due: list[tuple[str, float]], now: float, token: str
+    connection: Redis,
+    settings: Settings,
+    due: list[tuple[str, float]],
+    now: float,
+    token: str,
+    fields: list[list[bytes | None]],
 ) -> list[Fired]:
-    """Every step of the batch in one guarded Lua call; a block refused for a key's type becomes an error run."""
+    """Every step of the batch in one guarded Lua call; a block refused for a key's type becomes an error run.
+
+    `fields`: each due schedule's FIELDS as read with the due set; whether each is
+    still due at the time read (and unchanged) is checked by the write itself.
+    """
     started = time.monotonic()
-    states = _read(connection, due)
+    states = [_state(name, score, *values) for (name, score), values in zip(due, fields, strict=True)]
+    _read_last_status(connection, [s for s in states if s.spec and s.spec.overlap == "skip" and s.last_job_id])
     built = [_write_guarded(settings, state, now, started) for state in states]
     answers = _send(connection, token, [block for block, _ in built])
     steps, refused = [], []
@@ -154,20 +163,6 @@ def _fire_batch(
 
 def _send(connection: Redis, token: str, blocks: list[Block]) -> list[int | str]:
     return fire_script.send(connection, keys.SCHEDULER_LOCK, token, keys.SCHEDULES_DUE, blocks)
-
-
-def _read(connection: Redis, due: list[tuple[str, float]]) -> list[_State]:
-    """Definitions and counters in one round trip (plus one for overlap checks).
-
-    Whether each is still due at the time read is checked by the write itself.
-    """
-    with connection.pipeline(transaction=False) as reads:
-        for name, _ in due:
-            reads.hmget(keys.schedule_key(name), "spec", "runs_total", "last_job_id", "updated_at", KEPT_FIELD)
-        replies = reads.execute()
-    states = [_state(name, score, *fields) for (name, score), fields in zip(due, replies, strict=True)]
-    _read_last_status(connection, [s for s in states if s.spec and s.spec.overlap == "skip" and s.last_job_id])
-    return states
 
 
 def _state(name: str, due: float, *fields: bytes | None) -> _State:
