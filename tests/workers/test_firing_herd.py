@@ -1,9 +1,11 @@
 """Cron herds fire in batches (one guarded Lua call each), and a schedule's runs are kept by count."""
 
+import json
 import threading
 import time
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
 
@@ -183,3 +185,27 @@ def test_kept_runs_results_are_compacted_and_still_read(
         result = TaskJob.fetch(job_id, connection=redis).latest_result()
         assert result is not None
         assert result.return_value == 1
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"job_id": "s-1800000000000", "due_at": START, "fired_at": START + 0.0012, "status": "fired"},
+        {"job_id": "s-trigger-abc", "due_at": START + 0.25, "fired_at": START + 0.25, "status": "fired"},
+        {"job_id": None, "due_at": START, "fired_at": None, "status": "missed"},
+        {"job_id": None, "due_at": START, "fired_at": START + 2, "status": "skipped"},
+        {"job_id": None, "due_at": START, "fired_at": None, "status": "error", "reason": "a | b: c"},
+    ],
+)
+def test_ledger_entries_are_compact_and_read_back(entry: dict[str, Any]) -> None:
+    raw = schedule_store.encode_entry("s", entry)
+    assert len(raw) < len(json.dumps(entry)) / 2
+    back = schedule_store.decode_entry("s", raw)
+    assert back.keys() == entry.keys()
+    assert back["fired_at"] == pytest.approx(entry["fired_at"], abs=1e-6)
+    assert {**back, "fired_at": None} == {**entry, "fired_at": None}
+
+
+def test_ledger_entries_an_earlier_version_wrote_are_read() -> None:
+    entry = {"job_id": "s-1", "due_at": START, "fired_at": START, "status": "fired"}
+    assert schedule_store.decode_entry("s", json.dumps(entry).encode()) == entry
