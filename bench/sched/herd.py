@@ -17,6 +17,7 @@ from typing import Any
 
 from redis import Redis
 
+from bench.harness.proc_info import cpu_seconds
 from bench.harness.processes import Processes
 from bench.harness.report import summary_ms
 from bench.harness.wait import sleep_until
@@ -47,8 +48,10 @@ def run_herd(processes: Processes, port: int, db: int, plan: SchedPlan) -> dict[
         boundary = connection.zrange(keys.SCHEDULES_DUE, 0, 0, withscores=True)[0][1]
         scheduler = start_scheduler(processes, db_url(port, db), "herd-scheduler")
         wait_for_lock(connection, {scheduler.pid}, plan.startup_timeout)
+        cpu_before = cpu_seconds(scheduler.pid)
         sleep_until(boundary)
         all_queued = _wait_all_queued(connection, len(specs), boundary, plan.catch_up_timeout)
+        cpu_after = cpu_seconds(scheduler.pid)
         caught_up = wait_caught_up(connection, boundary + 1, plan.catch_up_timeout)
         processes.stop(scheduler)
         runs = [r for r in read_runs(connection, names) if math.isclose(r.due, boundary)]
@@ -62,6 +65,9 @@ def run_herd(processes: Processes, port: int, db: int, plan: SchedPlan) -> dict[
             "caught_up_within_timeout": caught_up,
             "fired_lateness": summary_ms([r.enqueued_at - r.due for r in fired if r.enqueued_at is not None]),
             "last_queued_after_boundary_ms": None if all_queued is None else round(all_queued * 1000, 1),
+            # CPU the scheduler spent on the herd (its process, boundary to all queued): moves less with the
+            # machine's load than the wall time above does
+            "scheduler_cpu_s": None if cpu_before is None or cpu_after is None else round(cpu_after - cpu_before, 2),
         }
     finally:
         connection.flushdb(asynchronous=True)

@@ -157,7 +157,9 @@ def herd_lines(herd: dict[str, Any]) -> list[str]:
     return [
         f"cron herd: {herd['schedules']} schedules on {herd['expression']!r} ({herd['timezone']}), all due at one "
         f"minute boundary: {herd['fired']} of {herd['due_at_boundary']} fired; fired lateness p50/p99/max "
-        f"{late['p50_ms']} / {late['p99_ms']} / {late['max_ms']} ms (the last fires when all before it have)"
+        f"{late['p50_ms']} / {late['p99_ms']} / {late['max_ms']} ms (the last fires when all before it have); "
+        f"all on the queue {herd.get('last_queued_after_boundary_ms')} ms after the boundary; "
+        f"scheduler CPU {herd.get('scheduler_cpu_s')} s"
     ]
 
 
