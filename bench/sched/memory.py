@@ -17,7 +17,6 @@ cross-check (it includes allocator overhead the MEMORY USAGE sums leave out).
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
@@ -54,10 +53,9 @@ def run_memory(port: int, db: int, plan: SchedPlan) -> dict[str, Any]:
         first = connection.zrange(keys.SCHEDULES_DUE, 0, 0, withscores=True)[0][1]
         rounds = settings.schedule_runs_kept + 2
         worker = ServiceWorker([get_queue(QUEUE, connection)], connection=connection)
-        logging.getLogger("rq").setLevel(logging.WARNING)  # a line per job would bury the benchmark's output
         for n in range(rounds):
             _fire_all(connection, settings, first + plan.interval * n + 0.001)
-            worker.work(burst=True)
+            worker.work(burst=True, logging_level="WARNING")  # a line per job would bury the benchmark's output
         names = [spec.name for spec in specs]
         return _figures(connection, settings, names, used_before, rounds)
     finally:

@@ -3,17 +3,17 @@
 Every run of a schedule writes the same job hash but for its id and two timestamps, so the
 hash (its compressed call, description, meta, timeouts) is planned by `workers.jobs.planning`
 the first time a definition fires and reused afterwards. The schedule's name is in the
-job's meta only, so schedules that differ only by name (a herd: thousands of copies of one
-job on "0 * * * *") share one template and cost the scheduler a dict lookup per run instead
-of RQ-style job building. The templates are keyed by the stored definition's exact bytes
-less its name (a change is a new key) and by the settings and task they were planned with;
-at most TEMPLATES_MAX are kept.
+job's meta only, so schedules that run the same job (a herd: thousands of copies of one
+job on "0 * * * *", or interval schedules that differ in their timing only) share one
+template and cost the scheduler a dict lookup per run instead of RQ-style job building.
+The templates are keyed by the run's whole JobSpec but its id and schedule name, and by
+the settings and task they were planned with; at most TEMPLATES_MAX are kept.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,18 +43,25 @@ class Template:
     meta_tail: bytes  # the meta after the schedule's name
 
 
-_templates: dict[bytes, Template] = {}
+_templates: dict[str, Template] = {}
 
 
-def run_job(settings: Settings, raw: bytes, spec: JobSpec) -> tuple[str, list[tuple[str, str, tuple[Any, ...]]]]:
-    """The queue and the commands for the run job `spec` (whose definition is stored as `raw`).
+def _key(spec: JobSpec) -> str:
+    """Every field of the run's JobSpec but its id and its schedule's name: what its job hash depends on.
+
+    The whole spec, so a field added to JobSpec later is part of the key without anyone remembering to.
+    """
+    return repr(replace(spec, job_id=None, meta={**spec.meta, "schedule": None}))
+
+
+def run_job(settings: Settings, spec: JobSpec) -> tuple[str, list[tuple[str, str, tuple[Any, ...]]]]:
+    """The queue and the commands for the run job `spec`.
 
     The job hash is an HSETT: the template's fields, then the run's own (`fire_script`).
     """
     task = registry.get(spec.task)  # raises for a task no longer registered, every run
     name = json.dumps(spec.meta["schedule"]).encode()
-    pair = b'"name": ' + name
-    key = raw.replace(pair, b"", 1) if raw.count(pair) == 1 else raw  # once: the definition's own name
+    key = _key(spec)
     template = _templates.get(key)
     if template is None or template.settings is not settings or template.task is not task:
         template = _template(settings, spec, task, name)
