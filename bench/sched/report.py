@@ -134,8 +134,9 @@ def memory_lines(result: dict[str, Any]) -> list[str]:
         f"a kept run {m['bytes_per_run']:.0f} B x {m['runs_kept']} kept, "
         f"a schedule {m['bytes_per_schedule_without_runs']:.0f} B "
         f"+ ledger {m['ledger_entries_kept']} x {m['bytes_per_ledger_entry']:.0f} B "
-        f"= {m['bytes_per_schedule_steady']:.0f} B "
-        f"per schedule in steady state: {m['steady_state_gib_100k']} GiB at 100,000 schedules "
+        f"= {m['bytes_per_schedule_steady']:.0f} B per schedule in steady state "
+        f"({m['bytes_per_schedule_steady_by_used_memory']:.0f} B by used_memory; the larger counts): "
+        f"{m['steady_state_gib_100k']} GiB at 100,000 schedules "
         f"(before: {m['before_bytes_100k_one_day'] / 2**40:.2f} TiB of runs kept a day)",
     ]
 

@@ -9,7 +9,7 @@ time read and unchanged. So a due time fires at most once however many scheduler
 and a crash mid-step leaves either everything done or nothing.
 
 A schedule's runs keep their jobs and results by count: the newest
-SCHEDULE_RUNS_KEPT run jobs never expire, and the one that falls out of them is
+SCHEDULE_RUNS_KEPT run jobs do not expire by time, and the one that falls out of them is
 released in the step that fires the next (deleted once finished; a busy one is handed
 back to RESULT_TTL). A schedule that sets `result_ttl` keeps its runs that long instead.
 """
@@ -46,6 +46,10 @@ BATCH = 500
 # busy scheduler fires several per pass, each at most PASS_GAP later than it would have.
 PASS_GAP = 0.005
 RETRY_BROKEN = 60.0  # seconds until a schedule with no computable next due time is tried again
+# A run kept by count is released by the step that fires a later run; its own TTL is only a backstop
+# (a schedule deleted while the run was still running), long enough never to matter otherwise. Not -1:
+# RQ's worker logs "result will never expire" for every such job, and a lost one would stay for good.
+KEPT_RESULT_TTL = 10 * 365 * 86_400
 FIELDS = ("spec", "runs_total", "last_job_id", "updated_at", KEPT_FIELD)  # what a step reads of a due schedule
 COMPACTED = 2  # the runs before the one fired whose results streams the step compacts
 REASON_LIMIT = 300  # characters of an error's reason kept in the ledger
@@ -359,7 +363,7 @@ def _entry(
 
 
 def _job_spec(spec: ScheduleSpec, job_id: str | None, kept: bool = False) -> JobSpec:
-    """The run's job; `kept`: kept by count (never expires by itself; the fire step releases it)."""
+    """The run's job; `kept`: kept by count (the fire step releases it; KEPT_RESULT_TTL is only a backstop)."""
     return JobSpec(
         task=spec.task,
         args=spec.args,
@@ -367,7 +371,7 @@ def _job_spec(spec: ScheduleSpec, job_id: str | None, kept: bool = False) -> Job
         queue=spec.queue,
         timeout=spec.timeout,
         retry=spec.retry_policy(),
-        result_ttl=-1 if kept else spec.result_ttl,
+        result_ttl=KEPT_RESULT_TTL if kept else spec.result_ttl,
         job_id=job_id,
         meta={"schedule": spec.name},
     )

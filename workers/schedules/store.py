@@ -135,7 +135,7 @@ def set_paused(connection: Redis, name: str, paused: bool, now: float) -> PauseC
 def delete(connection: Redis, name: str, result_ttl: int = 86_400) -> None:
     """Remove a schedule; the scheduler's guarded fire step then finds nothing to fire.
 
-    Its run jobs kept by count (which never expire by themselves) are handed to `result_ttl`.
+    Its run jobs kept by count (which do not expire by time) are handed to `result_ttl`.
     """
     kept = kept_ids(name, connection.hget(keys.schedule_key(name), KEPT_FIELD))
     with connection.pipeline(transaction=False) as reads:
