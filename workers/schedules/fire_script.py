@@ -145,10 +145,6 @@ class Block:
     def hset(self, key: str, mapping: dict[str, Any]) -> None:
         self.add("HSET", key, *(part for item in mapping.items() for part in item))
 
-    def hset_template(self, key: str, template: Packed, mapping: dict[str, Any]) -> None:
-        """HSET of a template's fields (packed once, sent once per batch) and then of `mapping`."""
-        self.add("HSETT", key, ("template", template), *(part for item in mapping.items() for part in item))
-
     def hincrby(self, key: str, field_name: str, amount: int = 1) -> None:
         self.add("HINCRBY", key, field_name, amount)
 

@@ -113,15 +113,6 @@ def _next_waiting(due: list[tuple[str, float]], later: float | None, now: float)
     return later if later is not None else math.inf
 
 
-def fire_one(connection: Redis, settings: Settings, name: str, due: float, now: float) -> Fired | None:
-    """The atomic step for one schedule; None when another process changed it first."""
-    with connection.pipeline(transaction=False) as reads:
-        reads.hmget(keys.schedule_key(name), *FIELDS)
-        fields = reads.execute()
-    steps = _fire_batch(connection, settings, [(name, due)], now, "", fields)
-    return steps[0] if steps else None
-
-
 @dataclass
 class _State:
     """A due schedule as read before its block is built."""
