@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install install-dev run worker web test lint format check bench bench-all clean
+.PHONY: install install-dev run worker web test test-hosts lint format check bench bench-all clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ worker: install
 test: install-dev
 	$(BIN)/python -m pytest
 
+## test-hosts: processes on "hosts" made of network namespaces, with partitions (needs root and iproute2)
+test-hosts: install-dev
+	$(BIN)/python -m pytest -m hosts
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -46,7 +50,7 @@ format: install-dev
 
 check: lint test
 
-## bench: HTTP and worker benchmarks; `make bench-all` adds the scheduler and recovery ones
+## bench: HTTP and worker benchmarks; `make bench-all` adds the scheduler, recovery and hosts (root) ones
 bench: install-dev
 	@command -v wrk >/dev/null || { echo "installing wrk (the HTTP load generator)"; apt-get install -y -q wrk >/dev/null || sudo apt-get install -y -q wrk >/dev/null; }
 	$(BIN)/python -m bench
@@ -54,6 +58,7 @@ bench: install-dev
 bench-all: bench
 	$(BIN)/python -m bench sched
 	$(BIN)/python -m bench recovery
+	$(BIN)/python -m bench hosts
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

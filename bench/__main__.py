@@ -1,4 +1,4 @@
-"""`python -m bench [all|http|worker|sched|recovery] [--quick]`: run the benchmarks, print a table, write JSON."""
+"""`python -m bench [all|http|worker|sched|recovery|hosts] [--quick]`: run the benchmarks, print a table, write JSON."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from typing import Any
 
 from bench.harness.report import header
 from bench.harness.runner import Figures, finish, run_meta, run_part, stopping_cleanly
+from bench.hosts import benchmark as hosts
+from bench.hosts.plan import PLANS as HOSTS_PLANS
+from bench.hosts.report import hosts_report
 from bench.http import benchmark as http
 from bench.http.plan import PLANS as HTTP_PLANS
 from bench.http.report import http_table
@@ -32,7 +35,9 @@ WORKDIR = RESULTS / "run"
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("which", nargs="?", choices=("all", "http", "worker", "sched", "recovery"), default="all")
+    parser.add_argument(
+        "which", nargs="?", choices=("all", "http", "worker", "sched", "recovery", "hosts"), default="all"
+    )
     parser.add_argument("--quick", action="store_true", help="shorter runs and fewer jobs (a smoke run, noisier)")
     parser.add_argument(
         "--phases",
@@ -96,11 +101,23 @@ def run_recovery(argv: list[str], quick: bool) -> int:
     return finish(meta, results, RESULTS / "recovery.json", lambda: recovery_report(meta, results))
 
 
+def run_hosts(argv: list[str], quick: bool) -> int:
+    """Partitions between hosts (network namespaces; root): its own table and bench/results/hosts.json."""
+    plan = HOSTS_PLANS.pick(quick)
+    workdir = WORKDIR / "hosts"
+    shutil.rmtree(workdir, ignore_errors=True)
+    meta = run_meta(argv, asdict(plan))
+    results = run_part("hosts benchmark", lambda: hosts.run(plan, workdir), workdir)
+    return finish(meta, {"hosts": results}, RESULTS / "hosts.json", lambda: hosts_report(meta, results))
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     with stopping_cleanly():
         if args.which == "recovery":
             return run_recovery(argv, args.quick)
+        if args.which == "hosts":
+            return run_hosts(argv, args.quick)
         return run_suite(argv, args.which, args.quick, args)
 
 

@@ -59,7 +59,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         app.state.job_waits = JobWaits(connect_async(settings, wait_timeout, max_connections=WAIT_CONNECTIONS))
         app.state.async_redis = connect_async(settings, settings.redis_timeout, max_connections=ASYNC_CONNECTIONS)
         if settings.schedules_file is not None:
-            apply_schedules_file(app.state.redis, settings.schedules_file, time.time(), settings.audit_max_entries)
+            apply_schedules_file(
+                app.state.redis,
+                settings.schedules_file,
+                time.time(),
+                settings.audit_max_entries,
+                settings.allowed_callback_hosts,
+            )
         yield
         app.state.redis.close()
         await app.state.job_waits.close()

@@ -42,6 +42,7 @@ class ScheduleOut(BaseModel):
     overlap: str
     repeat: int | None
     paused: bool
+    callback_url: str | None = None
     next_run_at: datetime | None
     last_run_at: datetime | None
     last_job_id: str | None

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workers.core.input_fields import QUEUE_PATTERN, JsonArgs, JsonKwargs, RepresentableDatetime, RetrySpec
+from workers.core.input_fields import QUEUE_PATTERN, CallbackUrl, JsonArgs, JsonKwargs, RepresentableDatetime, RetrySpec
 from workers.tasks.registry import RetryPolicy
 
 JOB_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
@@ -32,6 +32,7 @@ class JobRequest(BaseModel):
         default_factory=list
     )
     at_front: bool = False
+    callback_url: CallbackUrl | None = None
 
     def retry_policy(self) -> RetryPolicy | None:
         if isinstance(self.retry, RetrySpec):
@@ -64,6 +65,23 @@ class JobErrorOut(BaseModel):
     traceback: str | None = Field(description="null in GET /jobs items unless full=true")
 
 
+class CallbackOut(BaseModel):
+    """The delivery of a job's completion callback."""
+
+    url: str
+    status: str = Field(
+        description="pending (the job has not ended yet, or an attempt is due at next_attempt_at), delivered, failed",
+        examples=["delivered"],
+    )
+    attempts: int = Field(description="attempts made so far", examples=[3])
+    last_error: str | None = Field(
+        description="why the last attempt failed", examples=["HTTP 500 Internal Server Error"]
+    )
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    last_response_status: int | None = Field(default=None, description="the receiver's last HTTP status")
+
+
 class JobOut(JobAccepted):
     args: list[Any]
     kwargs: dict[str, Any]
@@ -84,6 +102,7 @@ class JobOut(JobAccepted):
     progress_message: str | None = Field(
         default=None, description="the task's last progress message, at most 200 characters", examples=["page 4 of 10"]
     )
+    callback: CallbackOut | None = Field(default=None, description="null when the job has no callback_url")
 
 
 class JobList(BaseModel):
@@ -98,6 +117,14 @@ class TaskOut(BaseModel):
     retry: dict[str, Any]
     description: str
     parameters: list[dict[str, str]]
+    concurrency: int | None = Field(
+        default=None, description="at most this many runs at once across all workers (`@task(concurrency=N)`)"
+    )
+    rate: str | None = Field(
+        default=None,
+        description="at most this many starts per window, cluster-wide (`@task(rate=...)`)",
+        examples=["100/m"],
+    )
 
 
 class TaskList(BaseModel):

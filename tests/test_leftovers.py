@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness.hosts import namespaces
 from bench.harness.proc_info import alive
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,12 +32,36 @@ def test_orphans_a_process() -> None:
 """
 
 
-@pytest.mark.parametrize("test", [LEAKY_TEST, ORPHANING_TEST], ids=["child", "orphan"])
-def test_a_forgotten_process_is_killed_and_fails_the_run(tmp_path: Path, test: str) -> None:
-    pid_file = tmp_path / "leaked.pid"
+NAMESPACE_TEST = """
+import os
+import subprocess
+
+
+def test_forgets_a_namespace() -> None:
+    subprocess.run(["ip", "netns", "add", f"rqs-{{os.getpid()}}-leak"], check=True)
+    open("{pid_file}", "w").write(str(os.getpid()))
+"""
+
+
+def run_leaky(tmp_path: Path, test: str, pid_file: Path) -> subprocess.CompletedProcess[str]:
     (tmp_path / "test_leaky.py").write_text(test.format(pid_file=pid_file))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.support.leftovers"]
-    done = subprocess.run([*command, str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run([*command, str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.hosts
+def test_a_forgotten_namespace_is_deleted_and_fails_the_run(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pytest.pid"
+    done = run_leaky(tmp_path, NAMESPACE_TEST, pid_file)
+    assert done.returncode == 1, done.stdout
+    assert "network namespaces left" in done.stdout
+    assert f"rqs-{pid_file.read_text()}-leak" not in namespaces()
+
+
+@pytest.mark.parametrize("test", [LEAKY_TEST, ORPHANING_TEST], ids=["child", "orphan"])
+def test_a_forgotten_process_is_killed_and_fails_the_run(tmp_path: Path, test: str) -> None:
+    pid_file = tmp_path / "leaked.pid"
+    done = run_leaky(tmp_path, test, pid_file)
     assert done.returncode == 1, done.stdout
     assert not alive(int(pid_file.read_text()))

@@ -74,3 +74,15 @@ def alive(pid: int) -> bool:
     """Whether `pid` runs (a zombie has ended: it only waits for its parent to read its status)."""
     fields = _stat_fields(pid)
     return fields is not None and fields[0] != "Z"
+
+
+def rss_mb(pid: int) -> float | None:
+    """Resident memory of a live process in MB (VmRSS of /proc/<pid>/status), None when it is gone."""
+    try:
+        status = (Path("/proc") / str(pid) / "status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None

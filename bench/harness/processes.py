@@ -67,15 +67,23 @@ class Processes:
     ) -> None:
         self.stop_all()
 
-    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None, pipes: bool = False) -> Process:
+    def start(
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str] | None = None,
+        pipes: bool = False,
+        wrap: list[str] | None = None,
+    ) -> Process:
         """Start `argv` in the project root; output to `<log_dir>/<name>.log` (`-2`, `-3`... when reused).
 
         `pipes`: stdin and stdout are pipes to us (a handshake), and only stderr goes to the log.
+        `wrap`: a command prefix that execs `argv` (`ip netns exec <ns>`: another host), so the pid stays its.
         """
         log_path = self._log_path(name)
         with log_path.open("wb") as log:  # the child has its own copy of the descriptor
             process = subprocess.Popen(
-                argv,
+                [*(wrap or []), *argv],
                 env=env if env is not None else child_env(),
                 cwd=ROOT,
                 stdin=subprocess.PIPE if pipes else subprocess.DEVNULL,
@@ -92,9 +100,9 @@ class Processes:
         """The venv's own Python (the one running the benchmark) with `args`."""
         return self.start(name, [sys.executable, *args], env=env, pipes=pipes)
 
-    def procfile(self, kind: str, env: dict[str, str]) -> Process:
-        """A Procfile process, run the way a Procfile runner does, on 127.0.0.1."""
-        return self.start(kind, procfile_argv(kind), env)
+    def procfile(self, kind: str, env: dict[str, str], wrap: list[str] | None = None) -> Process:
+        """A Procfile process, run the way a Procfile runner does: on 127.0.0.1, or on all of `wrap`'s host."""
+        return self.start(kind, procfile_argv(kind, local=wrap is None), env, wrap=wrap)
 
     def stop(self, process: Process, grace: float | None = None) -> float:
         """SIGTERM, SIGKILL after `grace`, then its group; returns the seconds from SIGTERM to exit."""

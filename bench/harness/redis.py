@@ -63,7 +63,9 @@ def redis_binary(install: bool = False) -> str:
 class RedisServer:
     """One redis-server on 127.0.0.1; `appendonly=True` keeps its data across `stop()`/`start()`.
 
-    `port` defaults to a free one; `log` to `<directory>/redis.log` (appended to).
+    `port` defaults to a free one; `log` to `<directory>/redis.log` (appended to). `host` and
+    `wrap` run it elsewhere: bound to `host`, started through the command prefix `wrap`
+    (`ip netns exec <ns>`, bench/harness/hosts.py), which execs it, so its pid stays its own.
     """
 
     def __init__(
@@ -76,6 +78,8 @@ class RedisServer:
         binary: str | None = None,
         log: Path | None = None,
         startup_timeout: float = 10.0,
+        host: str = "127.0.0.1",
+        wrap: list[str] | None = None,
     ) -> None:
         self.directory = directory
         self.appendonly = appendonly
@@ -84,23 +88,27 @@ class RedisServer:
         self.binary = binary
         self.log = log or directory / "redis.log"
         self.startup_timeout = startup_timeout
+        self.host = host
+        self.wrap = wrap or []
         self.process: subprocess.Popen[bytes] | None = None
-        self.client = Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5, socket_timeout=5)
+        self.client = Redis(host=host, port=self.port, socket_connect_timeout=0.5, socket_timeout=5)
 
     @property
     def url(self) -> str:
         return self.db_url(0)
 
     def db_url(self, db: int) -> str:
-        return f"redis://127.0.0.1:{self.port}/{db}"
+        return f"redis://{self.host}:{self.port}/{db}"
 
     @property
     def pid(self) -> int | None:
         return None if self.process is None else self.process.pid
 
     def command(self) -> list[str]:
-        argv = [self.binary or redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        argv += ["--dir", str(self.directory)]
+        argv = [self.binary or redis_binary(), "--port", str(self.port), "--bind", self.host, "--save", ""]
+        argv = [*self.wrap, *argv, "--dir", str(self.directory)]
+        if self.host != "127.0.0.1":
+            argv += ["--protected-mode", "no"]  # reached from other hosts, on a private bridge
         if self.appendonly:
             return [*argv, "--appendonly", "yes", "--appendfsync", self.appendfsync]
         return [*argv, "--appendonly", "no"]

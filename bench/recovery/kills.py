@@ -1,12 +1,13 @@
-"""kill -9 of our worker mid-job, many times: how long until the job runs again, and is any run lost or repeated.
+"""kill -9 of our worker running 8 jobs, many times: how long until all 8 run again, is any run lost or repeated.
 
 Kills run in independent lanes at once (one queue and its workers each, all on
-one Redis and one `web`), so 25 kills of ~25 s fit in under three minutes. In each
-round of a lane: two idle workers wait; a 5 s job is POSTed (retry max 3, backoff
-0); once its body has started on worker A (its ledger line names A's pid, since
-the worker runs the job itself), A gets SIGKILL after a random 0.3-3 s and a
-fresh worker is started at once; the clock runs from the kill until the job hash
-says `started` again under another worker's name.
+one Redis and one `web`), so 20 kills fit in a few minutes. In each round of a
+lane: worker A, alone on the lane's queue, takes 8 jobs of 5 s (POSTed with retry
+max 3, backoff 0); once all 8 bodies have started in A's pid (ledger lines: the
+worker runs the jobs itself), worker B is started and waits idle, and A gets
+SIGKILL after a random 0.3-3 s; the clock runs from the kill until the ledger
+shows every one of the 8 bodies started again in another process. B is the next
+round's A.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from bench.recovery.service import job_state, registered_pids, service_env, web_
 
 ENDED = {"finished", "failed", "stopped", "canceled"}
 POLL = 0.02
+JOBS_PER_KILL = 8  # the worker's default WORKER_CONCURRENCY: it runs them all at once
 ORPHAN_GRACE = 5.0  # seconds after a kill that a leftover process of the worker counts as an orphan
 SCHEDULER_STARTED = re.compile(r"Scheduler for .* started with PID (\d+)")
 
@@ -73,43 +75,42 @@ class Lane:
         return rounds
 
     def _wait_idle(self, timeout: float) -> None:
-        """Both live workers registered and the last job ended: at least one idle worker besides A."""
-        last = self.jobs[-1][1] if self.jobs else None
+        """The lane's one live worker registered and every job of the last round ended."""
+        last = [job_id for _, job_id in self.jobs[-JOBS_PER_KILL:]]
 
         def idle() -> bool:
-            if last is not None and job_state(self.redis, last)[0] not in ENDED:
+            if any(job_state(self.redis, job_id)[0] not in ENDED for job_id in last):
                 return False
             return registered_pids(self.redis, self.queue) >= set(self.workers)
 
         wait_until(idle, timeout, f"lane {self.index} to be idle")
 
     def _kill_round(self, number: int, plan: RecoveryPlan) -> dict[str, Any]:
-        token = f"lane{self.index}-round{number}-{uuid.uuid4().hex[:8]}"
-        job_id = self._submit(token, plan.job_seconds)
-        pid = self._wait_body_started(token, plan.startup_timeout)
+        tokens = [f"lane{self.index}-round{number}-{i}-{uuid.uuid4().hex[:8]}" for i in range(JOBS_PER_KILL)]
+        job_ids = [self._submit(token, plan.job_seconds) for token in tokens]
+        pid = self._wait_bodies_started(tokens, plan.startup_timeout)
         body_started = time.monotonic()
         victim = self.workers.pop(pid, None)
         if victim is None:
-            raise RuntimeError(f"job {job_id} runs in pid {pid}, not one of lane {self.index}'s workers")
-        _, victim_name = job_state(self.redis, job_id)
-        pause(random.uniform(0.3, plan.job_seconds - 2.0))
-        if job_state(self.redis, job_id)[0] != "started":
-            raise RuntimeError(f"job {job_id} was no longer started when its worker was to be killed")
+            raise RuntimeError(f"lane {self.index}'s jobs run in pid {pid}, not one of its workers")
+        self.start_worker()  # the rescuer, idle (and registered) before the kill
+        wait_until(lambda: registered_pids(self.redis, self.queue) >= set(self.workers), plan.startup_timeout, "B")
+        pause(random.uniform(0.3, 3.0) - (time.monotonic() - body_started))
+        if any(job_state(self.redis, job_id)[0] != "started" for job_id in job_ids):
+            raise RuntimeError(f"lane {self.index}: a job was no longer started when its worker was to be killed")
         os.kill(pid, signal.SIGKILL)
         killed_at = time.monotonic()
-        self.start_worker()  # the replacement; the other worker is idle already
+        recovered, outcome = self._wait_reruns(tokens, pid, killed_at, plan.recovery_cap)
         victim.wait(timeout=10)
         schedulers = {int(p) for p in SCHEDULER_STARTED.findall(self.processes.log_text(victim))}
         # Its rq scheduler child gets SIGTERM when the worker dies and needs a moment to stop:
-        # an orphan is a process of the group still alive ORPHAN_GRACE after the kill. (No rerun
-        # can start meanwhile: the job's registry entry lives HEARTBEAT_TTL, 15 s, after the kill.)
+        # an orphan is a process of the group still alive ORPHAN_GRACE after the kill.
         pause(killed_at + ORPHAN_GRACE - time.monotonic())
         orphans = self.processes.reap_group(pid)
-        recovered, outcome = self._wait_rerun(job_id, victim_name, killed_at, plan.recovery_cap)
         return {
             "lane": self.index,
             "round": number,
-            "job_id": job_id,
+            "job_ids": job_ids,
             "killed_after_s": round(killed_at - body_started, 3),
             "recovery_s": recovered,
             "outcome": outcome,
@@ -131,34 +132,32 @@ class Lane:
         self.jobs.append((token, job_id))
         return job_id
 
-    def _wait_body_started(self, token: str, timeout: float) -> int:
-        """The pid that wrote the token's first ledger line (our worker runs the body itself)."""
-        pids: list[int] = []
+    def _wait_bodies_started(self, tokens: list[str], timeout: float) -> int:
+        """The one pid that wrote every token's first ledger line (our worker runs the bodies itself)."""
+        pids: set[int] = set()
 
         def started() -> bool:
-            pids[:] = read_ledger(self.ledger).get(token, Runs()).start_pids
-            return bool(pids)
+            ledger = read_ledger(self.ledger)
+            firsts = [ledger.get(token, Runs()).start_pids[:1] for token in tokens]
+            pids.clear()
+            pids.update(p for first in firsts for p in first)
+            return all(firsts)
 
-        wait_until(started, timeout, f"job {token} to start")
-        return pids[0]
+        wait_until(started, timeout, f"lane {self.index}'s {len(tokens)} jobs to start")
+        if len(pids) != 1:
+            raise RuntimeError(f"lane {self.index}'s jobs started in {len(pids)} processes, not one")
+        return pids.pop()
 
-    def _wait_rerun(self, job_id: str, victim: str | None, killed_at: float, cap: float) -> tuple[float | None, str]:
-        """(seconds from the kill until `started` under another worker's name, or None; outcome)."""
-        outcome: list[str] = []
+    def _wait_reruns(self, tokens: list[str], victim: int, killed_at: float, cap: float) -> tuple[float | None, str]:
+        """(seconds from the kill until every body started again in another process, or None; outcome)."""
 
-        def rerun_or_end() -> bool:
-            status, worker = job_state(self.redis, job_id)
-            if status == "started" and worker != victim:
-                outcome.append("started again")
-            elif status in ENDED:
-                outcome.append(f"ended {status} without a rerun")
-            return bool(outcome)
+        def all_again() -> bool:
+            ledger = read_ledger(self.ledger)
+            return all(any(p != victim for p in ledger.get(t, Runs()).start_pids) for t in tokens)
 
-        if not poll_until(rerun_or_end, max(0.0, killed_at + cap - time.monotonic()), "a rerun", POLL):
-            return None, f"not started again within {cap:.0f}s"
-        if outcome[0] == "started again":
-            return round(time.monotonic() - killed_at, 3), outcome[0]
-        return None, outcome[0]
+        if not poll_until(all_again, max(0.0, killed_at + cap - time.monotonic()), "the reruns", POLL):
+            return None, f"not all {len(tokens)} started again within {cap:.0f}s"
+        return round(time.monotonic() - killed_at, 3), f"all {len(tokens)} started again"
 
 
 def run_kills(plan: RecoveryPlan, workdir: Path) -> dict[str, Any]:
@@ -175,7 +174,6 @@ def run_kills(plan: RecoveryPlan, workdir: Path) -> dict[str, Any]:
 def _lane(index: int, processes: Processes, client: Redis, url: str, http: httpx.Client, workdir: Path) -> Lane:
     env = service_env(url, QUEUES=f"rec{index}-high,rec{index}")
     lane = Lane(index, processes, env, client, http, workdir / f"ledger-lane{index}.txt")
-    lane.start_worker()
     lane.start_worker()
     return lane
 

@@ -10,13 +10,13 @@ Row = tuple[str, str, str]  # figure, value, goal
 
 
 def summarize_kills(result: dict[str, Any]) -> dict[str, Any]:
-    """p50/p90/max of the recovery times of the rounds that recovered."""
+    """p50/p99/max of the recovery times (all 8 jobs of a kill running again) of the rounds that recovered."""
     rounds = result["rounds"]
     times = [r["recovery_s"] for r in rounds if r.get("recovery_s") is not None]
     return {
         "kills": len(rounds),
         "recovered": len(times),
-        "recovery_s": {"p50": percentile(times, 0.5), "p90": percentile(times, 0.9), "max": max(times, default=None)},
+        "recovery_s": {"p50": percentile(times, 0.5), "p99": percentile(times, 0.99), "max": max(times, default=None)},
         "min_s": min(times, default=None),
         "kills_leaving_orphans": sum(1 for r in rounds if r.get("orphans_left_by_kill")),
         "orphans_all_rq_scheduler": all(
@@ -42,10 +42,10 @@ def kill_rows(result: dict[str, Any]) -> list[Row]:
         " (its rq scheduler child)" if summary["kills_leaving_orphans"] and summary["orphans_all_rq_scheduler"] else ""
     )
     return [
-        ("1. kills of our worker mid-job", f"{summary['kills']} ({summary['recovered']} started again)", "all"),
-        ("   kill -> started again, p50", _s(times["p50"]), ""),
-        ("   kill -> started again, p90", _s(times["p90"]), ""),
-        ("   kill -> started again, max", _s(times["max"]), "< 30 s"),
+        ("1. kills of our worker running 8 jobs", f"{summary['kills']} ({summary['recovered']} all 8 again)", "all"),
+        ("   kill -> all 8 started again, p50", _s(times["p50"]), ""),
+        ("   kill -> all 8 started again, p99", _s(times["p99"]), "< 5 s"),
+        ("   kill -> all 8 started again, max", _s(times["max"]), ""),
         ("   kills leaving a process alive 5 s later", f"{summary['kills_leaving_orphans']}{orphan_kind}", "0"),
         ("2. jobs submitted / ended as", f"{jobs['submitted']} / {statuses}", "all finished"),
         ("   lost (no run of the body ended)", str(len(jobs["lost"])), "0"),

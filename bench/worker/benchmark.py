@@ -26,6 +26,7 @@ from bench.harness.report import ratio
 from bench.harness.wait import poll_until, wait_until
 from bench.worker import dramatiq_side
 from bench.worker.fill import QUEUE, fill, registry_keys
+from bench.worker.latency import run_latency
 from bench.worker.plan import WorkerPlan
 
 POLL_SECONDS = 0.02
@@ -73,8 +74,9 @@ def run(plan: WorkerPlan, workdir: Path) -> dict[str, Any]:
         Processes(workdir / "logs") as processes,
     ):
         runs = [_drain(processes, redis, c, plan, workdir / "logs") for c in contenders(plan)]
+        latency = run_latency(processes, redis, plan, workdir / "logs")
         redis.flush()
-    return {"queue": QUEUE, "runs": runs, "ratios": _ratios(runs)}
+    return {"queue": QUEUE, "runs": runs, "ratios": _ratios(runs), "latency": latency}
 
 
 def _drain(
@@ -123,8 +125,9 @@ def _drain_dramatiq(processes: Processes, redis: RedisServer, contender: Contend
     seconds = time.perf_counter() - started
     finished = contender.jobs - dramatiq_side.left(redis.client)
     counted = _counted(before, _counters(redis), polls[0] + 1, finished)
+    rss = dramatiq_side.rss(worker)
     processes.stop(worker)
-    return _figures(contender, finished, 0, seconds, counted)
+    return _figures(contender, finished, 0, seconds, counted) | rss
 
 
 def _counters(redis: RedisServer) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""`python -m bench.worker.drain KIND QUEUE`: one burst-mode worker that empties QUEUE and exits.
+"""`python -m bench.worker.drain KIND QUEUE`: one burst-mode worker that empties QUEUE and exits (`--serve`: stays).
 
 KIND is `service` (our ServiceWorker, JSON jobs), `simple` (rq.SimpleWorker)
 or `fork` (rq.Worker, a fork per job), so every contender starts the same way.
@@ -70,12 +70,13 @@ def main() -> int:
     parser.add_argument("--redis-url", required=True)
     parser.add_argument("--log", required=True, help="file for the worker's output after the handshake")
     parser.add_argument("--concurrency", type=int, help="ours: jobs at once (default WORKER_CONCURRENCY)")
+    parser.add_argument("--serve", action="store_true", help="keep serving (not burst mode) until SIGTERM")
     args = parser.parse_args()
     worker = build_worker(args.kind, args.queue, args.redis_url, args.concurrency)
     if not wait_for_go(GO_TIMEOUT_SECONDS):
         return 2
     send_output_to(args.log)
-    worker.work(burst=True, logging_level=LOG_LEVEL)
+    worker.work(burst=not args.serve, logging_level=LOG_LEVEL)
     return 0
 
 

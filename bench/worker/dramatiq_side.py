@@ -11,6 +11,7 @@ import os
 
 from redis import Redis
 
+from bench.harness.proc_info import descendants, rss_mb
 from bench.harness.processes import Process, Processes, child_env
 from bench.worker.dramatiq_app import QUEUE
 
@@ -55,3 +56,13 @@ def go(client: Redis) -> None:
 def left(client: Redis) -> int:
     """Messages not yet acknowledged (dramatiq deletes a message's data when it acks it)."""
     return int(client.hlen(f"{LIVE}:{QUEUE}.msgs"))
+
+
+def rss(worker: Process) -> dict[str, float | None]:
+    """Resident MB of dramatiq's worker processes (each), and of its whole tree (the supervisor too)."""
+    children = [mb for mb in (rss_mb(pid) for pid in descendants(worker.pid)) if mb is not None]
+    parent = rss_mb(worker.pid)
+    return {
+        "rss_mb_per_worker_process": round(max(children), 1) if children else None,
+        "rss_mb_tree": round(sum(children) + (parent or 0), 1) if children else None,
+    }

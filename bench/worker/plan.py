@@ -15,6 +15,8 @@ class WorkerPlan(Plan):
     simple_sleep_jobs: int  # 50 ms jobs for rq.SimpleWorker (20/s at best)
     sleep_concurrency: int
     drain_timeout: float
+    latency_jobs: int  # no-op jobs submitted at `latency_rate` per second to one idle worker
+    latency_rate: float = 50.0
 
 
 PLANS = Plans(
@@ -26,6 +28,7 @@ PLANS = Plans(
         simple_sleep_jobs=40,
         sleep_concurrency=16,
         drain_timeout=60.0,
+        latency_jobs=200,
     ),
     full=WorkerPlan(
         name="full",
@@ -35,5 +38,6 @@ PLANS = Plans(
         simple_sleep_jobs=200,
         sleep_concurrency=16,
         drain_timeout=120.0,
+        latency_jobs=1000,
     ),
 )

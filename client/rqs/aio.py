@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import httpx2 as httpx
@@ -33,6 +33,15 @@ class AsyncClient(Endpoints[Awaitable[Any]]):
             job = await self._send(api.job_result(job_id, remaining))
             if job["status"] in api.ENDED or (deadline is not None and time.monotonic() >= deadline):
                 return job
+
+    async def tail(self, after: str | None = None, **filters: Any) -> AsyncIterator[Any]:
+        """Job ends as they happen, until the caller stops (see `Client.tail`)."""
+        cursor = after
+        while True:
+            page = await self.job_events(cursor, wait=api.TAIL_WAIT, **filters)
+            cursor = page["cursor"]
+            for end in page["events"]:
+                yield end
 
     async def aclose(self) -> None:
         await self.http.aclose()

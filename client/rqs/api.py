@@ -17,6 +17,7 @@ from rqs.errors import ApiError
 
 ENDED = frozenset({"finished", "failed", "canceled", "stopped"})
 MAX_SERVER_WAIT = 60.0  # the server's upper bound for `/result?wait=`
+TAIL_WAIT = 30.0  # each long-poll of `tail`
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,28 @@ def requeue(job_id: str) -> Call:
     return Call("POST", f"/jobs/{segment(job_id)}/requeue")
 
 
-def list_jobs(queue: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0) -> Call:
-    params = {"queue": queue, "status": status, "limit": limit, "offset": offset}
-    return Call("GET", "/jobs", params={name: value for name, value in params.items() if value is not None})
+def list_jobs(
+    queue: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0, **filters: Any
+) -> Call:
+    """GET /jobs; `filters`: task, schedule, submitted_by, since, until (ISO 8601), full."""
+    params = {"queue": queue, "status": status, "limit": limit, "offset": offset, **filters}
+    return Call("GET", "/jobs", params=given(params))
+
+
+def bulk(action: str, filters: dict[str, Any]) -> Call:
+    """POST /jobs/cancel or /jobs/requeue: `filters` as GET /jobs takes them, plus `limit`."""
+    return Call("POST", f"/jobs/{action}", body=given(filters))
+
+
+def job_events(after: str | None = None, wait: float = 0, limit: int = 100, **filters: Any) -> Call:
+    """GET /jobs/events: ends after the cursor `after` (None: from now on); `filters`: task, queue, status."""
+    params = {"after": after, "wait": min(max(wait, 0.0), MAX_SERVER_WAIT), "limit": limit, **filters}
+    return Call("GET", "/jobs/events", params=given(params))
+
+
+def given(values: dict[str, Any]) -> dict[str, Any]:
+    """Only the values set: a filter left out is not sent."""
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def list_schedules() -> Call:

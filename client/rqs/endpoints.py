@@ -30,16 +30,21 @@ class Endpoints(Generic[R]):
         result_ttl: int | None = None,
         depends_on: list[str] | None = None,
         at_front: bool | None = None,
+        callback_url: str | None = None,
         idempotency_key: str | None = None,
     ) -> R:
-        """POST /jobs: the accepted job (a repeated `idempotency_key` gives the first one back)."""
+        """POST /jobs: the accepted job (a repeated `idempotency_key` gives the first one back).
+
+        `callback_url` is POSTed the job, signed, once it ends (its host must be in the server's CALLBACK_HOSTS).
+        """
         when = at.isoformat() if isinstance(at, datetime) else at
         options = {"queue": queue, "delay": delay, "at": when, "timeout": timeout, "retry": retry}
         options |= {"result_ttl": result_ttl, "depends_on": depends_on, "at_front": at_front}
+        options |= {"callback_url": callback_url}
         return self._send(api.submit(api.job_body(task, args, kwargs, **options), idempotency_key))
 
     def submit_batch(self, jobs: list[dict[str, Any]]) -> R:
-        """POST /jobs/batch: job bodies (as `POST /jobs` takes), all accepted or none."""
+        """POST /jobs/batch: job bodies (as `POST /jobs` takes, `callback_url` too), all accepted or none."""
         return self._send(api.submit_batch(jobs))
 
     def get_job(self, job_id: str) -> R:
@@ -53,8 +58,49 @@ class Endpoints(Generic[R]):
         """Run a failed, stopped or canceled job again (admin)."""
         return self._send(api.requeue(job_id))
 
-    def list_jobs(self, queue: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0) -> R:
-        return self._send(api.list_jobs(queue, status, limit, offset))
+    def list_jobs(
+        self,
+        queue: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        *,
+        task: str | None = None,
+        schedule: str | None = None,
+        submitted_by: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        full: bool | None = None,
+    ) -> R:
+        """GET /jobs: `{"jobs", "total"}`, narrowed by every filter given (times on `enqueued_at`)."""
+        filters = {"task": task, "schedule": schedule, "submitted_by": submitted_by, "full": full}
+        filters |= {"since": _iso(since), "until": _iso(until)}
+        return self._send(api.list_jobs(queue, status, limit, offset, **filters))
+
+    def cancel_where(self, limit: int | None = None, **filters: Any) -> R:
+        """POST /jobs/cancel (admin): every pending job the filters find is canceled, started ones stopped.
+
+        `filters`: queue, status, task, schedule, submitted_by, since, until (at least one).
+        Answers `{"count", "more"}`; `more`: others matched beyond `limit` (at most 10,000).
+        """
+        return self._send(api.bulk("cancel", _filters(filters, limit)))
+
+    def requeue_where(self, limit: int | None = None, **filters: Any) -> R:
+        """POST /jobs/requeue (admin): e.g. `requeue_where(task="reports.build", status="failed")` after a fix."""
+        return self._send(api.bulk("requeue", _filters(filters, limit)))
+
+    def job_events(
+        self,
+        after: str | None = None,
+        wait: float = 0,
+        *,
+        task: str | None = None,
+        queue: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+    ) -> R:
+        """GET /jobs/events: `{"events", "cursor"}`, job ends after `after`, waiting up to `wait` s for one."""
+        return self._send(api.job_events(after, wait, limit, task=task, queue=queue, status=status))
 
     def list_schedules(self) -> R:
         return self._send(api.list_schedules())
@@ -63,7 +109,7 @@ class Endpoints(Generic[R]):
         return self._send(api.get_schedule(name))
 
     def put_schedule(self, name: str, body: dict[str, Any]) -> R:
-        """Create or replace (the same body twice changes nothing)."""
+        """Create or replace (the same body twice changes nothing); `callback_url` in `body` reaches every run."""
         return self._send(api.put_schedule(name, body))
 
     def delete_schedule(self, name: str) -> R:
@@ -93,3 +139,11 @@ class Endpoints(Generic[R]):
 
     def health(self) -> R:
         return self._send(api.simple_get("/healthz"))
+
+
+def _iso(moment: datetime | str | None) -> str | None:
+    return moment.isoformat() if isinstance(moment, datetime) else moment
+
+
+def _filters(filters: dict[str, Any], limit: int | None) -> dict[str, Any]:
+    return {name: _iso(value) for name, value in {**filters, "limit": limit}.items()}

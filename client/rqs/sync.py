@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx2 as httpx
@@ -31,6 +32,18 @@ class Client(Endpoints[Any]):
             job = self._send(api.job_result(job_id, remaining))
             if job["status"] in api.ENDED or (deadline is not None and time.monotonic() >= deadline):
                 return job
+
+    def tail(self, after: str | None = None, **filters: Any) -> Iterator[Any]:
+        """Job ends as they happen (`after`: a cursor to resume from), oldest first, until the caller stops.
+
+        `filters`: task, queue, status. Each end is a dict with its `cursor`, `id`, `task`, `queue`,
+        `status`, `at` and `duration`.
+        """
+        cursor = after
+        while True:
+            page = self.job_events(cursor, wait=api.TAIL_WAIT, **filters)
+            cursor = page["cursor"]
+            yield from page["events"]
 
     def close(self) -> None:
         self.http.close()

@@ -34,6 +34,8 @@ from service.schedule_actions import set_paused, trigger_now
 from workers.core import datetimes
 from workers.core.errors import ScheduleNotFoundError, ScheduleUnreadableError
 from workers.core.settings import Settings
+from workers.jobs.view import describe
+from workers.rq_seam.job import SERIALIZER, TaskJob
 from workers.schedules import store as schedule_store
 from workers.schedules import timing as timing_maths
 from workers.schedules.spec import ScheduleSpec
@@ -103,6 +105,18 @@ def call(spec: ScheduleSpec) -> str:
     return f"({', '.join(parts)})"
 
 
+def progress_of(connection: Redis, job_ids: list[str | None]) -> list[tuple[float, str | None] | None]:
+    """Each run's job's progress and message (None: no job, or it reported none), read in one round trip."""
+    wanted = [job_id for job_id in job_ids if job_id]
+    jobs = TaskJob.fetch_many(wanted, connection=connection, serializer=SERIALIZER) if wanted else []
+    found = {job.id: describe(job) for job in jobs if job is not None}
+    shown: list[tuple[float, str | None] | None] = []
+    for job_id in job_ids:
+        view = found.get(job_id or "")
+        shown.append((view.progress, view.progress_message) if view and view.progress is not None else None)
+    return shown
+
+
 def build_templates() -> Environment:
     """Jinja with autoescape on for every template, so any schedule value stays text."""
     env = Environment(
@@ -144,6 +158,8 @@ class SchedulesView:
         except ScheduleNotFoundError as error:
             return self.not_found(request, name, error)
         upcoming = info.spec.shown_upcoming(now, UPCOMING_SHOWN, info.runs_total)
+        for run, shown in zip(runs, progress_of(self.get_redis(), [run.get("job_id") for run in runs]), strict=True):
+            run["progress"] = shown
         return self.render(request, "schedules/detail.html", info=info, upcoming=upcoming, runs=runs, now=now)
 
     def act(self, request: Request) -> Response:

@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from service.routes import audit, catalog, jobs, ops, schedules
+from service.routes import audit, bulk, catalog, events, jobs, ops, schedules
 
 
 class ValidationIssue(BaseModel):
@@ -39,5 +39,5 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 api_router = APIRouter()
-for module in (jobs, schedules, catalog, ops, audit):
+for module in (bulk, events, jobs, schedules, catalog, ops, audit):  # before jobs: their paths are not job ids
     api_router.include_router(module.router, responses=ERROR_RESPONSES)

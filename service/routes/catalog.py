@@ -25,6 +25,8 @@ def list_tasks(settings: SettingsDep, key: ReadKey) -> TaskList:
                 retry=(t.retry or RetryPolicy(max=settings.job_retry)).as_dict(),
                 description=t.description,
                 parameters=t.parameters(),
+                concurrency=t.limits.concurrency if t.limits else None,
+                rate=str(t.limits.rate) if t.limits and t.limits.rate else None,
             )
             for t in registry.all()
         ]

@@ -49,6 +49,7 @@ def to_spec(request: JobRequest, key: ApiKey) -> jobs.JobSpec:
         result_ttl=request.result_ttl,
         depends_on=request.depends_on,
         at_front=request.at_front,
+        callback_url=request.callback_url,
         submitted_by=key.name,
     )
 

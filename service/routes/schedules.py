@@ -31,7 +31,7 @@ from workers.jobs import submit as jobs
 from workers.observability.audit import audited_upsert, schedule_state
 from workers.schedules import store as schedule_store
 from workers.schedules.model import ScheduleCreate, ScheduleIn
-from workers.schedules.spec import NAME_PATTERN, UPCOMING, ScheduleSpec
+from workers.schedules.spec import NAME_PATTERN, UPCOMING, ScheduleSpec, check_callback
 from workers.schedules.store import ScheduleInfo
 
 log = logging.getLogger(__name__)
@@ -87,21 +87,30 @@ def _time(timestamp: float | None) -> datetime | None:
 
 
 @router.post("/schedules", status_code=201)
-def create_schedule(body: ScheduleCreate, redis: RedisDep, key: AdminKey, audit: AuditDep) -> ScheduleOut:
+def create_schedule(
+    body: ScheduleCreate, redis: RedisDep, settings: SettingsDep, key: AdminKey, audit: AuditDep
+) -> ScheduleOut:
     """Create a schedule; 409 when the name is taken."""
     now = time.time()
-    info = schedule_store.upsert(redis, body.to_spec(), now, create_only=True).info
+    spec = check_callback(body.to_spec(), settings)
+    info = schedule_store.upsert(redis, spec, now, create_only=True).info
     audit("schedule.create", info.spec.name, after=schedule_state(info.spec))
     return to_out(info, now)
 
 
 @router.put("/schedules/{name}", responses={201: {"model": ScheduleOut}})
 def put_schedule(
-    name: NamePath, body: ScheduleIn, response: Response, redis: RedisDep, key: AdminKey, audit: AuditDep
+    name: NamePath,
+    body: ScheduleIn,
+    response: Response,
+    redis: RedisDep,
+    settings: SettingsDep,
+    key: AdminKey,
+    audit: AuditDep,
 ) -> ScheduleOut:
     """Create or replace a schedule; the same body twice changes nothing."""
     now = time.time()
-    result = audited_upsert(redis, body.to_spec(name), now, audit)
+    result = audited_upsert(redis, check_callback(body.to_spec(name), settings), now, audit)
     response.status_code = 201 if result.created else 200
     return to_out(result.info, now)
 

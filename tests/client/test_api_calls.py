@@ -11,6 +11,11 @@ def test_only_the_options_given_are_sent() -> None:
     assert api.job_body("t", [1], None, queue=None, delay=5) == {"task": "t", "args": [1], "kwargs": {}, "delay": 5}
 
 
+def test_a_callback_url_is_sent_in_the_body() -> None:
+    body = api.job_body("t", None, None, callback_url="https://hooks.example.com/h")
+    assert body["callback_url"] == "https://hooks.example.com/h"
+
+
 def test_the_idempotency_key_is_a_header() -> None:
     assert api.submit({"task": "t"}, "k").headers == {"Idempotency-Key": "k"}
 

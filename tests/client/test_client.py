@@ -32,6 +32,13 @@ def test_submit_sends_every_field(rqs: Client) -> None:
     assert rqs.get_job(job["id"])["queue"] == "low"
 
 
+def test_a_callback_url_reaches_the_server(rqs: Client) -> None:
+    with pytest.raises(ApiError) as refused:  # this stack sets no CALLBACK_HOSTS
+        rqs.submit("tests.echo", callback_url="http://127.0.0.1:9/hook")
+    assert refused.value.status == 422
+    assert "CALLBACK_HOSTS is empty" in str(refused.value.detail)
+
+
 def test_submit_at_a_time_schedules_the_job(rqs: Client) -> None:
     job = rqs.submit("tests.echo", [1], at=datetime.now(UTC) + timedelta(hours=1))
     assert job["status"] == "scheduled"

@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from rqs.cli import parser
 
+from tests.client.test_cli_help import command_paths
 from tests.support.keys import ADMIN_KEY
 from tests.support.rqs_cli import RQS, rqs
 from tests.support.stack import Stack
@@ -115,8 +117,12 @@ def test_args_that_are_not_json_are_refused_before_any_request(stack: Stack) -> 
 
 
 def test_every_command_has_help(stack: Stack) -> None:
-    commands = ["submit", "batch", "get", "wait", "cancel", "requeue", "list", "schedules", "queues", "health"]
-    assert [rqs(stack, command, "--help").code for command in commands] == [0] * len(commands)
+    """The installed `rqs` command: every command and subcommand the parser holds (tests/client walks it too)."""
+    paths = [(), *command_paths(parser())]
+    outcomes = {" ".join(path): rqs(stack, *path, "--help") for path in paths}
+    assert {name: outcome.code for name, outcome in outcomes.items()} == dict.fromkeys(outcomes, 0)
+    assert all(outcome.stdout.startswith("usage: rqs") for outcome in outcomes.values())
+    assert {"tail", "schedules runs", "cancel", "requeue"} <= set(outcomes)
 
 
 def readme_cli_example(language: str) -> str:

@@ -65,17 +65,22 @@ def test_jobs_in_flight_together_are_all_listed_on_the_worker(stack: Stack) -> N
     assert [stack.wait_for(job_id)["result"] for job_id in ids] == [IN_FLIGHT] * IN_FLIGHT
 
 
-def test_kill_9_with_several_in_flight_runs_every_one_again(stack: Stack) -> None:
-    worker = stack.start("worker")
+def test_kill_9_with_eight_in_flight_runs_every_one_again_on_another_worker(stack: Stack) -> None:
+    worker = stack.start("worker", WORKER_CONCURRENCY="8")
     key = uuid.uuid4().hex
-    ids = submit_gates(stack, key, retry={"max": 1})
-    assert eventually(lambda: arrivals(key) == IN_FLIGHT)
+    ids = submit_gates(stack, key, count=8, retry={"max": 1})
+    assert eventually(lambda: arrivals(key) == 8)
+    victim = {stack.http.get(f"/jobs/{job_id}").json()["worker"] for job_id in ids}
+    assert len(victim) == 1  # all eight in flight in the one worker
     os.kill(worker.popen.pid, signal.SIGKILL)
     worker.popen.wait()
-    stack.start("worker")
-    assert eventually(lambda: arrivals(key) == 2 * IN_FLIGHT, timeout=90)  # every one started again
+    stack.start("worker", WORKER_CONCURRENCY="8")
+    assert eventually(lambda: arrivals(key) == 16, timeout=90)  # every one started again
+    rerun_by = {stack.http.get(f"/jobs/{job_id}").json()["worker"] for job_id in ids}
+    assert rerun_by.isdisjoint(victim)
     ledger().set(f"open:{key}", 1)
-    assert [stack.wait_for(job_id)["status"] for job_id in ids] == ["finished"] * IN_FLIGHT
+    assert [stack.wait_for(job_id)["status"] for job_id in ids] == ["finished"] * 8
+    assert [stack.wait_for(job_id)["attempts"] for job_id in ids] == [2] * 8
 
 
 def test_delete_stops_one_job_of_several(stack: Stack) -> None:

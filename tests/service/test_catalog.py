@@ -14,6 +14,15 @@ def test_tasks_lists_registered_functions(client: TestClient) -> None:
     assert [p["name"] for p in flaky["parameters"]] == ["key", "failures"]
 
 
+def test_tasks_show_their_limits(client: TestClient) -> None:
+    import tests.limited_tasks  # noqa: F401 - registers tests.limited and tests.rated
+
+    tasks = {t["name"]: t for t in client.get("/tasks", headers=ADMIN).json()["tasks"]}
+    assert (tasks["tests.limited"]["concurrency"], tasks["tests.limited"]["rate"]) == (2, None)
+    assert (tasks["tests.rated"]["concurrency"], tasks["tests.rated"]["rate"]) == (None, "3/s")
+    assert (tasks["tests.echo"]["concurrency"], tasks["tests.echo"]["rate"]) == (None, None)
+
+
 def test_queues_count_jobs_by_status(client: TestClient, run_worker: Any) -> None:
     client.post("/jobs", json={"task": "tests.echo", "args": [1]}, headers=ADMIN)
     client.post("/jobs", json={"task": "tests.echo", "args": [1], "delay": 60}, headers=ADMIN)

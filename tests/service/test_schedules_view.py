@@ -195,3 +195,17 @@ def test_redis_down_is_503_not_500() -> None:
             answer = client.request(method, f"/dashboard/schedules{path}", auth=BROWSER, headers=SAME_SITE)
             assert answer.status_code == 503, (path, answer.text)
             assert int(answer.headers["retry-after"]) > 0, (path, answer.text)
+
+
+def test_detail_shows_each_runs_progress_as_text(client: TestClient, redis: Any) -> None:
+    """A run's job reports progress (workers.progress writes its meta): the runs table shows it, escaped."""
+    from workers.jobs.submit import fetch
+
+    put(client, "nightly")
+    job_id = client.post("/schedules/nightly/trigger", headers=ADMIN).json()["id"]
+    job = fetch(redis, job_id)
+    job.meta.update(progress=0.4, progress_message=f"page 4 of 10 {EVIL}")
+    job.save_meta()
+    runs = client.get("/dashboard/schedules/nightly", auth=READER).text.split('id="runs"')[1]
+    assert '<progress value="0.4" max="1"></progress> 40% page 4 of 10 &lt;script&gt;' in runs
+    assert "<script" not in runs

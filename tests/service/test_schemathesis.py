@@ -20,6 +20,7 @@ import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
+from pydantic import SecretStr
 from redis import Redis
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -40,6 +41,7 @@ from workers.schedules import store as schedule_store
 from workers.schedules.spec import ScheduleSpec
 
 MAX_EXAMPLES = 30
+CALLBACK_URL = "https://hooks.example.com/rqs?run=1"
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -61,13 +63,14 @@ schema.config.generation.update(
 
 
 def make_plausible(case: schemathesis.Case) -> None:
-    """Give a positive case a registered task, no unknown dependency and one valid timing.
+    """Give a positive case a registered task, no unknown dependency, one valid timing, a listed callback host.
 
-    The schema cannot say which task names exist or that a schedule takes exactly one of
-    cron, interval and at, so without this nearly every positive submission is a 422 and
-    the code behind a successful one (the store, the answer, the audit entry) is never hit
-    with odd but valid values.
+    The schema cannot say which task names exist, that a schedule takes exactly one of
+    cron, interval and at, or which hosts CALLBACK_HOSTS lists, so without this nearly
+    every positive submission is a 422 and the code behind a successful one (the store,
+    the answer, the audit entry) is never hit with odd but valid values.
     """
+    shorten_waits(case)
     body = case.body
     if not isinstance(body, dict):
         return
@@ -75,20 +78,36 @@ def make_plausible(case: schemathesis.Case) -> None:
     items = body.get("jobs") if path == "/jobs/batch" else [body]
     for item in items if isinstance(items, list) else []:
         if isinstance(item, dict):
-            item["task"] = "tests.anything"
-            item.pop("depends_on", None)
-            if item.get("delay") is not None:
-                item.pop("at", None)
+            _plausible_job(item)
     if path.startswith("/schedules"):
-        timing = next((name for name in ("interval", "at") if body.get(name) is not None), "cron")
-        for name in {"interval", "at", "cron"} - {timing}:
-            body.pop(name, None)
-        if timing == "cron":
-            body["cron"] = "0 3 * * *"
-        if "timezone" in body:
-            body["timezone"] = "Asia/Shanghai"
-        if path == "/schedules/{name}":
-            body.pop("name", None)
+        _plausible_schedule(body, path)
+
+
+def _plausible_job(item: dict[str, object]) -> None:
+    item["task"] = "tests.anything"
+    item.pop("depends_on", None)
+    if item.get("delay") is not None:
+        item.pop("at", None)
+    if item.get("callback_url") is not None:
+        item["callback_url"] = CALLBACK_URL
+
+
+def _plausible_schedule(body: dict[str, object], path: str) -> None:
+    timing = next((name for name in ("interval", "at") if body.get(name) is not None), "cron")
+    for name in {"interval", "at", "cron"} - {timing}:
+        body.pop(name, None)
+    if timing == "cron":
+        body["cron"] = "0 3 * * *"
+    if "timezone" in body:
+        body["timezone"] = "Asia/Shanghai"
+    if path == "/schedules/{name}":
+        body.pop("name", None)
+
+
+def shorten_waits(case: schemathesis.Case) -> None:
+    """A valid wait on GET /jobs/events with no end to see is answered only after it (up to 60 s)."""
+    if case.operation.path == "/jobs/events" and isinstance(case.query, dict) and case.query.get("wait"):
+        case.query["wait"] = 0.1
 
 
 @pytest.fixture
@@ -96,7 +115,8 @@ def live_app(settings: ServiceSettings, redis: Redis) -> Iterator[FastAPI]:
     """The app, with a schedule and a (canceled) job under the id generators try most: "0"."""
     schedule_store.upsert(redis, ScheduleSpec(name="0", task="tests.echo", cron="0 3 * * *"), time.time())
     jobs.cancel(redis, jobs.submit(redis, settings, jobs.JobSpec(task="tests.echo", job_id="0")).job.id)
-    yield create_app(settings)
+    hooked = {"callback_hosts": ["hooks.example.com"], "callback_secret": SecretStr("s" * 16)}
+    yield create_app(settings.model_copy(update=hooked))
     asgi.shutdown_lifespans()  # ends the app's lifespan, which closes its Redis clients
 
 

@@ -1,5 +1,8 @@
 """The suite's last word on processes: whatever a test started and left running is killed, and fails the run.
 
+The same goes for network namespaces (bench/harness/hosts.py): a `rqs-<pid>-*` namespace
+of this run, or of a run that is gone, is deleted at the end and fails the run.
+
 Tests start their processes in sessions of their own (so a Ctrl-C reaches them in
 order), which hides them from a process-group kill. The test process is made a child
 subreaper (Linux), so a process whose parent died (honcho's children when `make run`'s
@@ -18,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness.hosts import delete_namespace, leftover_namespaces
 from bench.harness.proc_info import descendants
 
 PR_SET_CHILD_SUBREAPER = 36  # prctl(2)
@@ -45,16 +49,30 @@ def reap_descendants(pid: int) -> list[str]:
     return [f"{child}: {command}" for child, command in found]
 
 
+def reap_namespaces(pid: int) -> list[str]:
+    """Delete the leftover `rqs-*` network namespaces (none where `ip` is missing or not allowed)."""
+    try:
+        found = leftover_namespaces(pid)
+    except (OSError, RuntimeError):
+        return []
+    for namespace in found:
+        delete_namespace(namespace)
+    return found
+
+
 def pytest_configure(config: pytest.Config) -> None:
     become_subreaper()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """After every fixture is torn down: nothing the suite started may still run."""
+    """After every fixture is torn down: nothing the suite started may still run, no namespace remain."""
     left = reap_descendants(os.getpid())
-    if not left:
+    namespaces = reap_namespaces(os.getpid())
+    if not left and not namespaces:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
+    if reporter is not None and left:
         reporter.write_line(f"processes left running by the tests (now killed): {left}", red=True)
+    if reporter is not None and namespaces:
+        reporter.write_line(f"network namespaces left by the tests (now deleted): {namespaces}", red=True)
     session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -15,13 +15,16 @@ import pytest
 import rq.serializers
 import rq_dashboard.web
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue, SimpleWorker, worker_registration
 from rq.executions import Execution
 from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job
+from rq.registry import StartedJobRegistry, clean_registries
+from rq.worker import Worker
 from rq_scheduler import Scheduler
 
 from workers.rq_seam.queue import get_queue
+from workers.rq_seam.reaper import EXECUTION_PREFIX, STARTED_PREFIX
 from workers.rq_seam.worker import ServiceWorker
 
 WORKERS = pathlib.Path(__file__).parents[2] / "workers"
@@ -73,7 +76,34 @@ METHODS: list[tuple[type, str, list[str]]] = [
     (Scheduler, "register_death", ["self"]),
     (Scheduler, "heartbeat", ["self"]),
     (Scheduler, "_install_signal_handlers", ["self"]),
+    (SimpleWorker, "serialize", ["self"]),
+    (SimpleWorker, "clean_registries", ["self"]),
+    (Queue, "release_maintenance_lock", ["self"]),
+    (StartedJobRegistry, "cleanup", ["self", "timestamp", "exception_handlers"]),
+    (IntermediateQueue, "cleanup", ["self", "worker", "queue"]),
+    (Queue, "schedule_job", ["self", "job", "datetime", "pipeline", "unique"]),
 ]
+
+FUNCTIONS = [
+    (clean_registries, ["queue", "exception_handlers"]),
+    (worker_registration.clean_worker_registry, ["queue"]),
+]
+
+
+@pytest.mark.parametrize(("function", "parameters"), FUNCTIONS, ids=[f.__name__ for f, _ in FUNCTIONS])
+def test_rq_function_has_the_pinned_signature(function: object, parameters: list[str]) -> None:
+    assert list(inspect.signature(function).parameters) == parameters  # type: ignore[arg-type]
+
+
+def test_keys_the_reap_script_builds_are_rqs(redis: Redis) -> None:
+    """The reap step (Lua) builds started-registry, execution and worker keys from these prefixes."""
+    queue = get_queue("default", redis)
+    assert StartedJobRegistry(queue.name, connection=redis).key == STARTED_PREFIX + queue.name
+    execution = Execution(id="e", job_id="j", connection=redis, worker_name="w")
+    assert execution.key == EXECUTION_PREFIX + execution.composite_key
+    assert "worker_name" in execution.serialize()
+    assert ServiceWorker([queue], connection=redis, name="w").key == Worker.redis_worker_namespace_prefix + "w"
+    assert queue.key == Queue.redis_queue_namespace_prefix + queue.name
 
 
 @pytest.mark.parametrize(("cls", "name", "parameters"), METHODS, ids=[f"{c.__name__}.{n}" for c, n, _ in METHODS])
@@ -83,7 +113,15 @@ def test_rq_method_has_the_pinned_signature(cls: type, name: str, parameters: li
 
 def test_worker_attributes_the_seam_reads_exist(redis: Redis) -> None:
     worker = ServiceWorker([get_queue("default", redis)], connection=redis)
-    for attribute in ("_stopped_job_id", "_ordered_queues", "executions", "pubsub", "pubsub_thread"):
+    for attribute in (
+        "_stopped_job_id",
+        "_ordered_queues",
+        "executions",
+        "pubsub",
+        "pubsub_thread",
+        "_exc_handlers",
+        "last_cleaned_at",
+    ):
         assert hasattr(worker, attribute), attribute
 
 
@@ -92,6 +130,15 @@ def test_queue_and_scheduler_attributes_the_seam_reads_exist() -> None:
         assert hasattr(Queue, attribute), attribute
     for attribute in ("redis_scheduler_namespace_prefix", "scheduler_lock_key", "scheduled_jobs_key"):
         assert hasattr(Scheduler, attribute), attribute
+
+
+def test_names_the_late_end_guard_reads_exist(redis: Redis) -> None:
+    """workers/rq_seam/owned_end.py: a run's entry in the started registry, and the job's hash it watches."""
+    job = get_queue("default", redis).enqueue_call("workers.runner.run_task", args=["tests.echo", [], {}])
+    execution = Execution(id="e1", job_id=job.id, connection=redis)
+    assert execution.composite_key == f"{job.id}:e1"
+    assert job.started_job_registry.key == get_queue("default", redis).started_job_registry.key
+    assert job.key.endswith(job.id)
 
 
 def test_scheduler_sets_its_private_lock_flag(redis: Redis) -> None:

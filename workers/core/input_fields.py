@@ -9,16 +9,29 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from workers.callbacks.hosts import URL_MAX
 from workers.core.datetimes import RepresentableDatetime
 from workers.core.keys import QUEUE_NAME_PATTERN
 from workers.tasks.registry import RetryPolicy
 
-__all__ = ["QUEUE_PATTERN", "JsonArgs", "JsonKwargs", "RepresentableDatetime", "RetrySpec"]
+__all__ = ["QUEUE_PATTERN", "CallbackUrl", "JsonArgs", "JsonKwargs", "RepresentableDatetime", "RetrySpec"]
 QUEUE_PATTERN = QUEUE_NAME_PATTERN
 
 # Free-form values: the limits are checked by workers.core.json_values (JSON Schema cannot state them).
 JsonArgs = Annotated[list[Any], Field(description="positional arguments: JSON values, at most 32 deep, 64 KiB")]
 JsonKwargs = Annotated[dict[str, Any], Field(description="keyword arguments: JSON values, at most 32 deep, 64 KiB")]
+CallbackUrl = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=URL_MAX,
+        description=(
+            "http(s) URL POSTed the job body, signed (X-RQS-Signature), once the run reaches its final status;"
+            " its host must be listed in CALLBACK_HOSTS"
+        ),
+        examples=["https://hooks.example.com/rqs/done"],
+    ),
+]
 
 
 class RetrySpec(BaseModel):

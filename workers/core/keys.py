@@ -39,3 +39,30 @@ SCHEDULER_INSTANCE_PREFIX = f"{PREFIX}scheduler:instance:"
 def metrics_key(family: str) -> str:
     """The hash holding every series of one metric family (see workers/observability/metrics.py)."""
     return f"{PREFIX}metrics:{family}"
+
+
+def limit_slots_key(task: str) -> str:
+    """Sorted set: the runs (job id:token) holding one of the task's `concurrency` slots, scored by lease end (ms)."""
+    return f"{PREFIX}limit:slots:{task}"
+
+
+def limit_starts_key(task: str) -> str:
+    """Sorted set: the task's starts in the current rate window (ms)."""
+    return f"{PREFIX}limit:starts:{task}"
+
+
+def alive_key(worker_name: str) -> str:
+    """String with a short TTL: the worker is alive and beating (see workers/rq_seam/reaper.py)."""
+    return f"{ALIVE_PREFIX}{worker_name}"
+
+
+ALIVE_PREFIX = f"{PREFIX}alive:"
+REAPER_LOCK = f"{PREFIX}reaper:lock"
+
+
+CALLBACKS_DUE = f"{PREFIX}callbacks:due"  # sorted set: job id -> when its callback's next attempt is due
+
+
+def callback_key(job_id: str) -> str:
+    """Hash: the delivery state of a job's callback (workers/callbacks/outbox.py)."""
+    return f"{PREFIX}callback:{job_id}"

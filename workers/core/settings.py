@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from workers.callbacks.hosts import AllowedHost, parse_hosts
 from workers.core.keys import check_queue_name
 
 CsvList = Annotated[list[str], NoDecode]
+CALLBACK_SECRET_MIN = 16
 
 
 def split_csv(value: object) -> object:
@@ -23,7 +25,8 @@ def split_csv(value: object) -> object:
 class Settings(BaseSettings):
     """What the web, worker and scheduler processes all need to know."""
 
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+    # hide_input_in_errors: an error message must never print a secret it was given
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, hide_input_in_errors=True)
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_tls_verify: bool = True
@@ -45,8 +48,14 @@ class Settings(BaseSettings):
     audit_max_entries: int = Field(default=10_000, ge=1, le=1_000_000)  # the trail keeps this many, oldest go first
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
+    # Completion webhooks (workers/callbacks/): hosts a callback_url may name; empty refuses every callback_url.
+    callback_hosts: CsvList = []
+    callback_secret: SecretStr | None = None  # HMAC key of X-RQS-Signature; required (16+ chars) with CALLBACK_HOSTS
+    callback_timeout: float = Field(default=10.0, gt=0, le=60)
+    callback_max_attempts: int = Field(default=9, ge=1, le=50)
+    callback_retry_base_seconds: float = Field(default=15.0, gt=0, le=3600)
 
-    @field_validator("queues", "task_modules", mode="before")
+    @field_validator("queues", "task_modules", "callback_hosts", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         return split_csv(value)
@@ -62,6 +71,26 @@ class Settings(BaseSettings):
     @classmethod
     def _default_queue_name(cls, value: str) -> str:
         return check_queue_name(value)
+
+    @field_validator("callback_hosts")
+    @classmethod
+    def _callback_hosts(cls, value: list[str]) -> list[str]:
+        parse_hosts(value)
+        return value
+
+    @model_validator(mode="after")
+    def _callback_secret_with_hosts(self) -> Settings:
+        secret = self.callback_secret.get_secret_value() if self.callback_secret is not None else ""
+        if self.callback_hosts and len(secret) < CALLBACK_SECRET_MIN:
+            raise ValueError(
+                f"CALLBACK_SECRET must be set, at least {CALLBACK_SECRET_MIN} characters, when CALLBACK_HOSTS is set:"
+                " it signs every callback"
+            )
+        return self
+
+    @property
+    def allowed_callback_hosts(self) -> frozenset[AllowedHost]:
+        return parse_hosts(self.callback_hosts)
 
 
 def get_settings() -> Settings:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -77,14 +77,45 @@ def list_jobs(
 
 
 def _scan(connection: Redis, sources: list[Source], status: str | None, narrowed: JobFilter) -> list[TaskJob]:
-    """Every job of `sources` that matches, read in chunks: the count of a filtered set needs all of it."""
+    """Every job of `sources` that matches: the count of a filtered set needs all of it."""
+    wanted = {status} if status else None
+    return [job for chunk in _matching_chunks(connection, sources, wanted, narrowed) for job in chunk]
+
+
+def _matching_chunks(
+    connection: Redis, sources: list[Source], wanted: set[str] | None, narrowed: JobFilter
+) -> Iterator[list[TaskJob]]:
+    """The matching jobs of `sources`, a chunk of reads at a time (one round trip each).
+
+    The ids are taken first, so acting on a chunk (a cancel takes a job off its queue) does
+    not shift the ones still to read.
+    """
     ids = [job_id for source in sources for job_id in source.ids(0, source.count() + 1)]
-    matching = []
     for start in range(0, len(ids), SCAN_CHUNK):
-        for job in _fetch(connection, ids[start : start + SCAN_CHUNK]):
-            if (status is None or job.get_status(refresh=False).value == status) and narrowed.matches(job):
-                matching.append(job)
-    return matching
+        jobs = _fetch(connection, ids[start : start + SCAN_CHUNK])
+        yield [
+            job
+            for job in jobs
+            if (wanted is None or job.get_status(refresh=False).value in wanted) and narrowed.matches(job)
+        ]
+
+
+def find_jobs(
+    connection: Redis,
+    configured: list[str],
+    queue: str | None,
+    statuses: tuple[str, ...],
+    narrowed: JobFilter = EVERY_JOB,
+) -> Iterator[list[TaskJob]]:
+    """Every job in `statuses` that matches, by queue then status, in chunks: what a bulk action acts on.
+
+    The same search as `list_jobs`, read lazily, so a caller that stops early reads no further.
+    """
+    queues = [get_queue(queue, connection)] if queue else known_queues(connection, configured)
+    registries = dict.fromkeys("failed" if status == "stopped" else status for status in statuses)
+    for registry_status in registries:  # `stopped` jobs live among the failed ones: one read serves both
+        sources = [_sources(q, registry_status) for q in queues]
+        yield from _matching_chunks(connection, sources, set(statuses), narrowed)
 
 
 def _fetch(connection: Redis, ids: list[str]) -> list[TaskJob]:

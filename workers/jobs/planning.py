@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from rq import Retry
 from rq.utils import parse_timeout
 
+from workers.callbacks.state import CALLBACK_URL
 from workers.core.errors import InvalidJobError
 from workers.core.keys import check_queue_name, idempotency_key
 from workers.core.settings import Settings
@@ -61,6 +62,8 @@ def _options(settings: Settings, spec: JobSpec, task: Task) -> JobOptions:
     meta = {**spec.meta, "task": task.name, "retry_max": retry.max}
     if spec.submitted_by is not None:
         meta["submitted_by"] = spec.submitted_by
+    if spec.callback_url is not None:
+        meta[CALLBACK_URL] = spec.callback_url
     try:
         queue = check_queue_name(spec.queue or task.queue or settings.default_queue)
     except ValueError as error:

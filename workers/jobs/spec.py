@@ -26,6 +26,7 @@ class JobSpec:
     at_front: bool = False
     job_id: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    callback_url: str | None = None  # POSTed the job body once its run reaches a final status (workers/callbacks/)
     submitted_by: str | None = None  # the API key's name; recorded on the job instead of in the audit trail
 
     def __post_init__(self) -> None:

@@ -13,6 +13,8 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import JobStatus
 
+from workers.callbacks.ending import queue_for
+from workers.callbacks.hosts import check_url
 from workers.core.datetimes import check_representable
 from workers.core.errors import InvalidJobError, JobNotFoundError, JobStateError, TaskNotFoundError
 from workers.core.json_values import check_json_value
@@ -22,6 +24,7 @@ from workers.jobs import writer
 from workers.jobs.planning import IDEMPOTENCY_TTL, dependency_ids, guard_for, plan, plan_all, unfinished_of
 from workers.jobs.spec import JobSpec
 from workers.jobs.writer import Guard, JobWrite
+from workers.observability.events import add_job_end
 from workers.rq_seam.job import SERIALIZER, TaskJob
 from workers.rq_seam.queue import get_queue
 from workers.tasks.arguments import check_arguments
@@ -33,8 +36,11 @@ __all__ = [
     "Submission",
     "TaskJob",
     "cancel",
+    "cancel_fetched",
+    "check_callbacks",
     "fetch",
     "requeue",
+    "requeue_fetched",
     "submit",
     "submit_many",
     "validate",
@@ -58,6 +64,7 @@ def submit(connection: Redis, settings: Settings, spec: JobSpec, idempotency: st
     requests with one key exactly one writes a job and the others answer it.
     """
     task = validate(connection, spec)
+    check_callbacks(settings, [spec])
     if idempotency is None:
         return Submission(_enqueue_all(connection, settings, [(spec, task)])[0], created=True)
     written, existing = _write_all(connection, settings, [(spec, task)], guard_for(spec, idempotency))
@@ -68,7 +75,9 @@ def submit(connection: Redis, settings: Settings, spec: JobSpec, idempotency: st
 
 def submit_many(connection: Redis, settings: Settings, specs: list[JobSpec]) -> list[TaskJob]:
     """Validate every spec before enqueuing any, so one bad item creates nothing."""
-    return _enqueue_all(connection, settings, checked_all(specs, lambda spec: validate(connection, spec)))
+    items = checked_all(specs, lambda spec: validate(connection, spec))
+    check_callbacks(settings, specs, batch=True)
+    return _enqueue_all(connection, settings, items)
 
 
 def _enqueue_all(connection: Redis, settings: Settings, items: list[tuple[JobSpec, Task]]) -> list[TaskJob]:
@@ -139,6 +148,17 @@ def checked_all(specs: list[JobSpec], check: Callable[[JobSpec], Task] = checked
     return list(zip(specs, tasks, strict=True))
 
 
+def check_callbacks(settings: Settings, specs: list[JobSpec], batch: bool = False) -> None:
+    """Refuse a callback_url whose host CALLBACK_HOSTS does not list (all of them, when it is empty)."""
+    urls = [(index, spec.callback_url) for index, spec in enumerate(specs) if spec.callback_url is not None]
+    allowed = settings.allowed_callback_hosts if urls else frozenset()  # parsed only when a URL needs it
+    for index, url in urls:
+        try:
+            check_url(url, allowed)
+        except InvalidJobError as error:
+            raise InvalidJobError(f"jobs[{index}]: {error}" if batch else str(error)) from None
+
+
 def _check_values(spec: JobSpec) -> None:
     """ValueError naming the field for a value no reader could take back (see workers.core.json_values)."""
     check_json_value(spec.args, "args")
@@ -170,31 +190,69 @@ def fetch(connection: Redis, job_id: str) -> TaskJob:
 def cancel(connection: Redis, job_id: str) -> TaskJob:
     """Cancel a pending job, or ask the worker running it to stop it."""
     job = fetch(connection, job_id)
-    status = job.get_status()
+    cancel_fetched(connection, job)
+    return job
+
+
+def cancel_fetched(connection: Redis, job: TaskJob, pipeline: Pipeline | None = None) -> None:
+    """Cancel `job` (already read), or ask its worker to stop it: every cancel, one or in bulk, goes here.
+
+    With `pipeline`, the cancel's writes join it and the caller executes it (a bulk cancel
+    does a chunk of jobs per round trip); its status is then the one read with the chunk.
+    A stop request is sent at once: a worker acts on it, not on a write.
+    """
+    status = job.get_status(refresh=pipeline is None)
     if status in ENDED or status is None:
-        raise JobStateError(f"job {job_id} has already ended ({_status_name(status)})")
+        raise JobStateError(f"job {job.id} has already ended ({_status_name(status)})")
     if status == JobStatus.STARTED:
         send_stop_job_command(connection, job.id, serializer=SERIALIZER)
-        return job
-    job.cancel()
-    return job
+        return
+    if job.has_rate_limit:  # rq frees a rate-limit slot only on its own pipeline: ours goes first
+        with connection.pipeline() as own:  # (the callback's deliverer waits for the final status)
+            _canceled(own, job)
+            own.execute()
+        job.cancel()
+        return
+    writes = pipeline if pipeline is not None else connection.pipeline()
+    job.cancel(pipeline=writes)
+    _canceled(writes, job)
+    if pipeline is None:
+        with writes:
+            writes.execute()
+
+
+def _canceled(pipeline: Pipeline, job: TaskJob) -> None:
+    """What else a cancel records, on the cancel's own pipeline: every cancel, one or in bulk, passes here."""
+    add_job_end(pipeline, job.id, job.task_name or "", job.origin, "canceled")  # for `GET /jobs/events`
+    queue_for(pipeline, job, JobStatus.CANCELED.value)  # its completion webhook, if it has one
 
 
 def requeue(connection: Redis, job_id: str) -> TaskJob:
     """Queue a failed, stopped or canceled job again under the same id."""
-    job = fetch(connection, job_id)
-    status = job.get_status()
+    return requeue_fetched(connection, fetch(connection, job_id))
+
+
+def requeue_fetched(connection: Redis, job: TaskJob, refresh: bool = True) -> TaskJob:
+    """Queue `job` (already read) again: every requeue, one or in bulk, goes here.
+
+    `refresh=False` trusts the status read with the job (a bulk requeue's chunk); the
+    registry's own check (its ZREM) still refuses a job that moved meanwhile.
+    """
+    status = job.get_status(refresh=refresh)
     if status not in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
         raise JobStateError(
-            f"only failed, stopped or canceled jobs can be requeued; job {job_id} is {_status_name(status)}"
+            f"only failed, stopped or canceled jobs can be requeued; job {job.id} is {_status_name(status)}"
         )
     queue = get_queue(job.origin, connection)
-    for job_registry in (queue.failed_job_registry, queue.canceled_job_registry):
+    registries = [queue.failed_job_registry, queue.canceled_job_registry]
+    if status == JobStatus.CANCELED:
+        registries.reverse()  # its likely home first: each try is a round trip
+    for job_registry in registries:
         try:
             return job_registry.requeue(job)  # type: ignore[no-any-return]
         except InvalidJobOperation:
             continue
-    raise JobStateError(f"job {job_id} is not in a registry it can be requeued from")
+    raise JobStateError(f"job {job.id} is not in a registry it can be requeued from")
 
 
 def _status_name(status: JobStatus | None) -> str:

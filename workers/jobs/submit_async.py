@@ -18,7 +18,7 @@ from workers.core.settings import Settings
 from workers.jobs import writer
 from workers.jobs.planning import dependency_ids, guard_for, plan_all, unfinished_of
 from workers.jobs.spec import JobSpec
-from workers.jobs.submit import checked, checked_all
+from workers.jobs.submit import check_callbacks, checked, checked_all
 from workers.jobs.writer import Guard, JobWrite
 from workers.rq_seam.job import TaskJob
 from workers.tasks.registry import Task
@@ -49,6 +49,7 @@ async def submit_async(
 ) -> AsyncSubmission:
     """`submit.submit` on the asyncio client; a replay answers the first job's id."""
     task = checked(spec)
+    check_callbacks(settings, [spec])
     guard = guard_for(spec, idempotency) if idempotency is not None else None
     written, existing = await _write_all(connection, settings, [(spec, task)], guard)
     if existing is not None:
@@ -73,7 +74,9 @@ async def first_job(connection: AsyncRedis, job_id: str) -> FirstJob:
 
 async def submit_many_async(connection: AsyncRedis, settings: Settings, specs: list[JobSpec]) -> list[JobWrite]:
     """`submit.submit_many` on the asyncio client: all of them or none."""
-    written, _ = await _write_all(connection, settings, checked_all(specs))
+    items = checked_all(specs)
+    check_callbacks(settings, specs, batch=True)
+    written, _ = await _write_all(connection, settings, items)
     return written
 
 

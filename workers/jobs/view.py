@@ -9,6 +9,7 @@ from typing import Any
 from rq.job import JobStatus
 from rq.results import Result
 
+from workers.callbacks.state import JobCallback, callback_of
 from workers.jobs.submit import ENDED
 from workers.rq_seam.job import TaskJob
 from workers.rq_seam.queue import get_queue
@@ -43,6 +44,7 @@ class JobInfo:
     submitted_by: str | None
     progress: float | None
     progress_message: str | None
+    callback: JobCallback | None
 
 
 def describe(job: TaskJob) -> JobInfo:
@@ -70,6 +72,7 @@ def describe(job: TaskJob) -> JobInfo:
         submitted_by=_text(job.meta.get("submitted_by")),
         progress=_progress(job.meta.get(PROGRESS)),
         progress_message=_progress_message(job.meta.get(PROGRESS_MESSAGE)),
+        callback=callback_of(job.connection, job.id, job.meta),
     )
 
 

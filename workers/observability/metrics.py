@@ -31,6 +31,9 @@ JOB_OUTCOMES = (FINISHED, FAILED, RETRIED, STOPPED, INTERRUPTED, ABANDONED)
 FIRED, MISSED, SKIPPED = "fired", "missed", "skipped"
 ERROR = "error"  # the run could not be fired: its task is no longer registered, its queue was refused...
 SCHEDULE_OUTCOMES = (FIRED, MISSED, SKIPPED, ERROR)
+# What became of one attempt to deliver a completion callback (workers/callbacks/).
+DELIVERED, RETRY, GAVE_UP = "delivered", "retry", "failed"
+CALLBACK_OUTCOMES = (DELIVERED, RETRY, GAVE_UP)
 
 SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 LATENESS_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
@@ -89,7 +92,14 @@ SCHEDULE_LATENESS = Family(
     ("schedule",),
     LATENESS_BUCKETS,
 )
-FAMILIES = (TASK_RUNS, TASK_RUN_SECONDS, TASK_WAIT_SECONDS, SCHEDULE_RUNS, SCHEDULE_LATENESS)
+CALLBACK_ATTEMPTS = Family(
+    "rqs_callback_attempts",
+    "counter",
+    "Attempts to deliver a completion callback, by outcome (delivered; retry: failed, another due; failed: the last).",
+    ("outcome",),
+    outcomes=CALLBACK_OUTCOMES,
+)
+FAMILIES = (TASK_RUNS, TASK_RUN_SECONDS, TASK_WAIT_SECONDS, SCHEDULE_RUNS, SCHEDULE_LATENESS, CALLBACK_ATTEMPTS)
 
 
 @dataclass(frozen=True)
@@ -158,6 +168,13 @@ def record_schedule_run(
     increment(pipeline, SCHEDULE_RUNS, (schedule, outcome), count)
     if lateness is not None:
         observe(pipeline, SCHEDULE_LATENESS, (schedule,), lateness)
+
+
+def record_callback_attempt(pipeline: Pipeline, outcome: str) -> None:
+    """Queue one callback attempt's outcome on `pipeline`."""
+    if outcome not in CALLBACK_OUTCOMES:
+        raise ValueError(f"unknown callback outcome {outcome!r}")
+    increment(pipeline, CALLBACK_ATTEMPTS, (outcome,))
 
 
 @dataclass

@@ -5,9 +5,10 @@ loop dequeues; `execute_job` hands each job to the engine (workers/worker/engine
 worker threads, one event loop for async tasks, deadlines, stops) and returns as soon
 as another job may start. RQ's `perform_job` and its end handlers run unchanged in the
 job's thread. Each concern is a collaborator called from the methods below, the way
-dramatiq attaches middleware: metering (workers/worker/metering.py), the running jobs'
-heartbeat (workers/worker/heartbeat.py). Every RQ method overridden here, and every
-private RQ name used, is pinned by tests/workers/test_rq_seam.py.
+dramatiq attaches middleware: metering (workers/worker/metering.py), the worker's beat
+(workers/worker/heartbeat.py) with its liveness key and reap step (workers/rq_seam/reaper.py).
+Every RQ method overridden here, and every private RQ name used, is pinned by
+tests/workers/test_rq_seam.py.
 """
 
 from __future__ import annotations
@@ -17,23 +18,31 @@ import signal
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
-from rq import Retry, SimpleWorker
+from rq import Retry, SimpleWorker, worker_registration
 from rq.command import parse_payload
 from rq.exceptions import InvalidJobOperation
 from rq.executions import Execution
 from rq.job import Job, JobStatus
 from rq.queue import Queue
+from rq.registry import clean_registries
 from rq.timeouts import BaseDeathPenalty
 from rq.utils import now
 from rq.worker import WorkerStatus
 
+from workers.callbacks.ending import CallbackOnEnd, queue_for_abandoned
+from workers.limits import gate as limits
 from workers.observability.metrics import FINISHED
 from workers.rq_seam.job import SERIALIZER, TaskJob
-from workers.rq_seam.queue import IDLE_POLL, ReliableQueue
+from workers.rq_seam.owned_end import LateEnd, OwnedEnds
+from workers.rq_seam.queue import IDLE_POLL, ReliableQueue, get_queue
+from workers.rq_seam.reaper import LIVENESS_FIELD, LIVENESS_TTL, Recoverer, maintenance_lock, mark_alive, queue_reap
 from workers.tasks.registry import registry
 from workers.worker.engine import INTERRUPTED, STOPPED, JobEngine, Slot
 from workers.worker.heartbeat import HEARTBEAT_TTL, JobHeartbeat
@@ -79,15 +88,20 @@ class ServiceWorker(SimpleWorker):
         kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL)
         super().__init__(queues, connection=connection, **kwargs)
         self.meter = JobMeter()
+        self.callbacks = CallbackOnEnd()
         self.engine = JobEngine(concurrency, run=self._perform_slot, on_abandon=self._finish_abandoned)
         self.job_heartbeat = JobHeartbeat(self.engine.running, self.renew_heartbeats)
+        self.recoverer = Recoverer(self, get_queue)
         self.shutdown_grace = shutdown_grace
         self.stop_signalled = False  # tells work_until_stopped not to start another worker
         self._ready: deque[tuple[Job, Queue]] = deque()  # taken and started, not yet handed to the engine
         self._started: dict[str, Execution] = {}  # job id -> its execution, created with the batch
+        self._limits: dict[str, limits.Holder] = {}  # job id -> its limit slot, admitted with the batch
         self._heartbeat_due = 0.0
         self._failure_lock = threading.Lock()  # RQ reads its one `_stopped_job_id` while it records a failure
+        self.owned_ends = OwnedEnds(self.connection)  # a run handed on elsewhere records no end (owned_end.py)
         self.push_exc_handler(count_abandoned)
+        self.push_exc_handler(queue_for_abandoned)
 
     # Signals, stop and shutdown
 
@@ -130,7 +144,23 @@ class ServiceWorker(SimpleWorker):
         while self._ready:
             self._submit(*self._ready.popleft())
         self.engine.drain()  # burst mode's end, or SIGTERM: jobs in flight end (or are put back) first
+        self.job_heartbeat.stop()
         super().teardown()
+
+    def serialize(self) -> dict:
+        """RQ's worker hash, saying that this worker keeps a liveness key (the reaper trusts only those)."""
+        return {**super().serialize(), LIVENESS_FIELD: LIVENESS_TTL}
+
+    def clean_registries(self) -> None:
+        """RQ's maintenance pass per queue, its lock released when the pass ends, also when it fails half-way."""
+        for queue in self.queues:
+            with maintenance_lock(queue) as held:
+                if held:
+                    self.log.info("Worker %s: cleaning registries for queue: %s", self.name, queue.name)
+                    clean_registries(queue, self._exc_handlers)
+                    worker_registration.clean_worker_registry(queue)
+                    queue.intermediate_queue.cleanup(self, queue)
+        self.last_cleaned_at = now()
 
     # A job's run
 
@@ -150,8 +180,7 @@ class ServiceWorker(SimpleWorker):
                 self._put_back_unstarted(batch)
                 return None
             if batch:
-                self._start_batch(batch)
-                self._ready.extend(batch)
+                self._ready.extend(self._start_batch(batch))
             elif not in_flight:
                 return None
             else:
@@ -168,6 +197,7 @@ class ServiceWorker(SimpleWorker):
 
         The worker reads idle whenever nothing runs, also once its last job ended while it waited here.
         """
+        self.job_heartbeat.start()  # beats while idle too: any live worker reaps a dead one's jobs
         while True:
             if not self.engine.running():
                 self._set_idle()
@@ -192,19 +222,47 @@ class ServiceWorker(SimpleWorker):
                 pipeline.lpush(queue.key, job.id)
                 pipeline.execute()
 
-    def _start_batch(self, batch: list[tuple[Job, Queue]]) -> None:
+    def _start_batch(self, batch: list[tuple[Job, Queue]]) -> list[tuple[Job, Queue]]:
+        """Start the jobs their task's limits admit; the others wait in RQ's scheduled registry. Returns the started."""
+        started, waiting, admitted = self._admit(batch)
         with self.connection.pipeline() as pipeline:
-            for job, queue in batch:
+            for job, queue, delay in waiting:
+                queue.schedule_job(job, now() + timedelta(seconds=delay), pipeline=pipeline)
+                pipeline.lrem(queue.intermediate_queue_key, 1, job.id)
+            for job, queue in started:
                 execution = Execution.create(job, HEARTBEAT_TTL, pipeline=pipeline, worker_name=self.name)
                 self.executions[execution.id] = execution
                 self._started[job.id] = execution
                 job.heartbeat(now(), HEARTBEAT_TTL, pipeline=pipeline)
                 job.prepare_for_execution(self.name, pipeline=pipeline)
                 pipeline.persist(job.key)
+                if job.id in admitted:
+                    pipeline.hset(job.key, limits.ADMITTED_FIELD, admitted[job.id])
                 pipeline.lrem(queue.intermediate_queue_key, 1, job.id)
-            self.set_state(WorkerStatus.BUSY, pipeline=pipeline)
-            self.heartbeat(pipeline=pipeline)
+            if started:
+                mark_alive(pipeline, self.name)
+                self.set_state(WorkerStatus.BUSY, pipeline=pipeline)
+                self.heartbeat(pipeline=pipeline)
             pipeline.execute()
+        return started
+
+    def _admit(self, batch: list[tuple[Job, Queue]]) -> tuple[list[Any], list[Any], dict[str, int]]:
+        """(started, waiting with its delay, admission ms of limited jobs by id): one round trip
+        for the limited jobs of the batch, none otherwise."""
+        holders = [(job, queue, limits.holder_for(job)) for job, queue in batch]
+        verdicts = iter(limits.admit(self.connection, [holder for _, _, holder in holders if holder is not None]))
+        started, waiting, admitted = [], [], {}
+        for job, queue, holder in holders:
+            verdict = None if holder is None else next(verdicts)
+            if verdict is None:
+                started.append((job, queue))
+            elif verdict.admitted_ms is not None:
+                admitted[job.id] = verdict.admitted_ms
+                self._limits[job.id] = holder
+                started.append((job, queue))
+            else:
+                waiting.append((job, queue, verdict.wait))
+        return started, waiting, admitted
 
     def _set_idle(self) -> None:
         if self.get_state() != WorkerStatus.IDLE:
@@ -229,10 +287,23 @@ class ServiceWorker(SimpleWorker):
     def _submit(self, job: Job, queue: Queue) -> None:
         execution = self._started.pop(job.id, None) or self.prepare_execution(job)
         self.job_heartbeat.start()
-        self.engine.submit(Slot(job, queue, execution, timeout=_deadline(job), exclusive=_exclusive(job)))
+        holder = self._limits.pop(job.id, None)
+        self.engine.submit(Slot(job, queue, execution, timeout=_deadline(job), exclusive=_exclusive(job), limit=holder))
 
     def _perform_slot(self, slot: Slot) -> None:
-        self.perform_job(slot.job, slot.queue, slot.execution)
+        try:
+            self.perform_job(slot.job, slot.queue, slot.execution)
+        finally:
+            self._release_limit(slot)
+
+    def _release_limit(self, slot: Slot) -> None:
+        """Free the run's limit slot, once (its thread and an abandonment may both get here)."""
+        holder, slot.limit = slot.limit, None
+        if holder is not None:
+            try:
+                limits.release(self.connection, holder)
+            except Exception:  # noqa: BLE001 - Redis away: the slot's lease ends by itself
+                log.warning("could not free the limit slot of job %s", slot.job_id, exc_info=True)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         return HEARTBEAT_TTL
@@ -243,14 +314,21 @@ class ServiceWorker(SimpleWorker):
             super().prepare_job_execution(job, remove_from_intermediate_queue=True)
         self.meter.started(job)
 
-    def renew_heartbeats(self, slots: list[Slot]) -> None:
-        """The worker's and every running job's heartbeat, in one pipeline."""
-        with self.connection.pipeline() as pipeline:
-            self.heartbeat(self.job_monitoring_interval + 60, pipeline=pipeline)
-            for slot in slots:
-                slot.execution.heartbeat(slot.job.started_job_registry, HEARTBEAT_TTL, pipeline=pipeline)
-                slot.job.heartbeat(now(), HEARTBEAT_TTL, pipeline=pipeline, xx=True)
-            pipeline.execute()
+    def renew_heartbeats(self, slots: list[Slot], jobs_too: bool) -> None:
+        """One beat, one pipeline: the liveness key while jobs run, every running job's heartbeat
+        every few beats, and the reap step; RQ's recovery of the queues it named runs on its own thread."""
+        with self.connection.pipeline(transaction=False) as pipeline:
+            if slots:
+                mark_alive(pipeline, self.name)
+            limits.renew(pipeline, [slot.limit for slot in slots if slot.limit is not None])
+            if slots and jobs_too:
+                self.heartbeat(self.job_monitoring_interval + 60, pipeline=pipeline)
+                for slot in slots:
+                    slot.execution.heartbeat(slot.job.started_job_registry, HEARTBEAT_TTL, pipeline=pipeline)
+                    slot.job.heartbeat(now(), HEARTBEAT_TTL, pipeline=pipeline, xx=True)
+            queue_reap(pipeline)
+            due = pipeline.execute()[-1]
+        self.recoverer.request(due)
 
     # A run's end: recorded once (the job's thread, or the engine for an abandoned one); the
     # outcome is noted before RQ forgets why, and rides on RQ's pipeline
@@ -258,7 +336,7 @@ class ServiceWorker(SimpleWorker):
     def handle_job_success(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
         if not self.engine.claim_end_here():
             return
-        with self.meter.ending(job, FINISHED):
+        with self._owned_end(job, kwargs.get("execution")), self._ending(job, FINISHED):
             super().handle_job_success(job, queue, *args, **kwargs)
 
     def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
@@ -269,32 +347,53 @@ class ServiceWorker(SimpleWorker):
     def handle_job_retry(self, job: Job, queue: Queue, retry: Retry, *args: Any, **kwargs: Any) -> None:
         if not self.engine.claim_end_here():
             return
-        with self.meter.ending(job, retry_outcome(job, retry)):
+        with self._owned_end(job, kwargs.get("execution")), self._ending(job, retry_outcome(job, retry)):
             super().handle_job_retry(job, queue, retry, *args, **kwargs)
+
+    @contextmanager
+    def _owned_end(self, job: Job, execution: Execution | None) -> Iterator[None]:
+        """Around recording a run's end: written only while the run still owns its job, else dropped (and logged)."""
+        if execution is None:
+            yield
+            return
+        try:
+            with self.owned_ends.owned_by(job.key, job.started_job_registry.key, execution.composite_key):
+                yield
+        except LateEnd:
+            pass  # logged where it was found: the end is not recorded
 
     def _finish_abandoned(self, slot: Slot) -> None:
         """A job that did not stop when told: recorded as its thread would have, the thread left behind."""
         slot.job.ended_at = now()
         reason = f"{slot.reason}: the task did not stop, its thread was abandoned"
         self._record_failure(slot.job, slot.queue, slot, exc_string=reason, execution=slot.execution)
+        self._release_limit(slot)
 
     def _record_failure(self, job: Job, queue: Queue, slot: Slot | None, *args: Any, **kwargs: Any) -> None:
         reason = slot.reason if slot is not None else None
-        with self._failure_lock:
+        with self._failure_lock, self._owned_end(job, kwargs.get("execution")):
             self._stopped_job_id = job.id if reason == STOPPED else None
             outcome = failure_outcome(job, stopped=reason == STOPPED, interrupted=reason == INTERRUPTED)
-            with self.meter.ending(job, outcome):
+            with self._ending(job, outcome):
                 super().handle_job_failure(job, queue, *args, **kwargs)
         if reason == INTERRUPTED:
             self._put_back(job, queue)
 
+    @contextmanager
+    def _ending(self, job: Job, outcome: str) -> Iterator[None]:
+        """The run's outcome, noted for what rides on RQ's end pipeline: metrics and the job's callback."""
+        with self.meter.ending(job, outcome), self.callbacks.ending(job, outcome):
+            yield
+
     def increment_successful_job_count(self, pipeline: Pipeline | None = None) -> None:
         super().increment_successful_job_count(pipeline)
         self.meter.record(pipeline)
+        self.callbacks.record(pipeline)
 
     def increment_failed_job_count(self, pipeline: Pipeline | None = None) -> None:
         super().increment_failed_job_count(pipeline)
         self.meter.record(pipeline)
+        self.callbacks.record(pipeline)
 
     def _put_back(self, job: Job, queue: Queue) -> None:
         try:

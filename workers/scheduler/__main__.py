@@ -19,7 +19,13 @@ def main() -> None:
     started = start_process("scheduler", firing)
     settings = started.settings
     if settings.schedules_file is not None:
-        apply_schedules_file(started.connection, settings.schedules_file, time.time(), settings.audit_max_entries)
+        apply_schedules_file(
+            started.connection,
+            settings.schedules_file,
+            time.time(),
+            settings.audit_max_entries,
+            settings.allowed_callback_hosts,
+        )
     warn_if_metrics_too_many(started.connection, started.settings)
     ServiceScheduler(started.connection, started.settings).run()
 

@@ -365,6 +365,7 @@ def _job_spec(spec: ScheduleSpec, job_id: str | None, kept: bool = False) -> Job
         result_ttl=KEPT_RESULT_TTL if kept else spec.result_ttl,
         job_id=job_id,
         meta={"schedule": spec.name},
+        callback_url=spec.callback_url,
     )
 
 

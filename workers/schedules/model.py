@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from workers.core.errors import InvalidJobError
-from workers.core.input_fields import QUEUE_PATTERN, JsonArgs, JsonKwargs, RepresentableDatetime, RetrySpec
+from workers.core.input_fields import QUEUE_PATTERN, CallbackUrl, JsonArgs, JsonKwargs, RepresentableDatetime, RetrySpec
 from workers.schedules.spec import NAME_PATTERN, ScheduleSpec
 
 ScheduleName = Annotated[str, Field(pattern=NAME_PATTERN)]
@@ -43,6 +43,7 @@ class ScheduleIn(BaseModel):
     overlap: Literal["allow", "skip"] = "allow"
     repeat: int | None = Field(default=None, ge=1)
     paused: bool = False
+    callback_url: CallbackUrl | None = None
 
     def to_spec(self, name: str | None = None) -> ScheduleSpec:
         """The definition to store, under `name` (a PUT's path) when given; InvalidJobError when it cannot fire."""

@@ -8,10 +8,12 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from workers.callbacks.hosts import check_url, parse_url
 from workers.core import datetimes
 from workers.core.errors import InvalidJobError
 from workers.core.json_values import check_json_value
 from workers.core.keys import check_queue_name
+from workers.core.settings import Settings
 from workers.schedules import timing
 from workers.tasks.arguments import check_arguments
 from workers.tasks.registry import RetryPolicy, registry
@@ -42,6 +44,7 @@ class ScheduleSpec:
     overlap: Literal["allow", "skip"] = "allow"
     repeat: int | None = None
     paused: bool = False
+    callback_url: str | None = None  # each run's job carries it (workers/callbacks/)
 
     def validate(self) -> ScheduleSpec:
         """Raise InvalidJobError (422) or TaskNotFoundError for what can never fire."""
@@ -69,6 +72,8 @@ class ScheduleSpec:
         except ValueError as error:
             raise InvalidJobError(str(error)) from None
         check_arguments(task, self.args, self.kwargs)
+        if self.callback_url is not None:
+            parse_url(self.callback_url)  # its host is checked against the settings where they are at hand
         return self
 
     def check_due_times(self, now: float) -> ScheduleSpec:
@@ -123,7 +128,10 @@ class ScheduleSpec:
         return RetryPolicy.parse(self.retry)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        data = asdict(self)
+        if data["callback_url"] is None:
+            del data["callback_url"]  # a definition stored before callbacks existed reads as unchanged
+        return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> ScheduleSpec:
@@ -182,6 +190,13 @@ def plan_catch_up(spec: ScheduleSpec, due: float, now: float, keep: int = 50) ->
     fire = runs[-1] if now - runs[-1] <= spec.misfire_grace_time else None
     missed = runs[:-1] if fire is not None else runs
     return CatchUp(missed_total=total - (1 if fire is not None else 0), missed=missed, fire=fire)
+
+
+def check_callback(spec: ScheduleSpec, settings: Settings) -> ScheduleSpec:
+    """`spec`, if its callback_url (if any) names a host CALLBACK_HOSTS lists; InvalidJobError otherwise."""
+    if spec.callback_url is not None:
+        check_url(spec.callback_url, settings.allowed_callback_hosts)
+    return spec
 
 
 def _check_time(name: str, timestamp: float | None) -> None:

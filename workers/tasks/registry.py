@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from workers.core.errors import DuplicateTaskError, TaskNotFoundError
 from workers.core.keys import check_queue_name
+from workers.limits.spec import Limits
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,6 +51,7 @@ class Task:
     description: str = ""
     is_async: bool = field(default=False)
     concurrency_safe: bool = True  # False: never runs beside itself in one worker process
+    limits: Limits | None = None  # cluster-wide: at most N runs at once, at most a rate of starts
 
     def parameters(self) -> list[dict[str, str]]:
         """Parameter names, kinds and annotations as strings, for `GET /tasks`."""
@@ -106,16 +108,24 @@ def task(
     timeout: int | None = None,
     retry: int | dict[str, Any] | None = None,
     concurrency_safe: bool = True,
+    concurrency: int | None = None,
+    rate: str | None = None,
 ) -> Callable[[F], F]:
     """Register a function (sync or async) as a task that jobs may run.
 
     `concurrency_safe=False`: a worker process never runs two of its jobs at once
     (for code that is not thread-safe); other tasks still run beside it.
 
-    A bad `queue` raises ValueError at import, so a process with such a task does not start.
+    `concurrency=N`: at most N runs of this task at once across all workers and hosts;
+    `rate="100/m"` (N/s, N/m or N/h): at most that many starts in any such window,
+    cluster-wide. A job over its limit waits in RQ's scheduled registry, not in a worker.
+
+    A bad `queue`, `concurrency` or `rate` raises ValueError at import, so a process
+    with such a task does not start.
     """
     if queue is not None:
         check_queue_name(queue)
+    limits = Limits.parse(concurrency, rate)
 
     def register(func: F) -> F:
         doc = inspect.getdoc(func) or ""
@@ -129,6 +139,7 @@ def task(
                 description=doc.split("\n\n")[0],
                 is_async=inspect.iscoroutinefunction(func),
                 concurrency_safe=concurrency_safe,
+                limits=limits,
             )
         )
         return func

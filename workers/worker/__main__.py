@@ -6,6 +6,7 @@ is `workers.rq_seam.worker.ServiceWorker`.
 
 from __future__ import annotations
 
+from workers.callbacks.delivery import DeliveryLoop
 from workers.core.settings import Settings
 from workers.core.startup import start_process
 from workers.rq_seam.queue import get_queue
@@ -29,7 +30,11 @@ def main() -> None:
             concurrency=settings.worker_concurrency,
         )
 
-    work_until_stopped(build_worker, connection, settings.log_level)
+    deliveries = DeliveryLoop(connection, settings).start()  # completion callbacks, from every worker process
+    try:
+        work_until_stopped(build_worker, connection, settings.log_level)
+    finally:
+        deliveries.stop()
 
 
 def listening(settings: Settings) -> str:

@@ -50,6 +50,7 @@ class Slot:
     execution: Any
     timeout: float | None  # seconds; None = no deadline
     exclusive: str | None = None  # a task name that must not run beside itself in this process
+    limit: Any = None  # what the worker holds for this run under its task's limits (freed once)
     thread_id: int | None = None
     deadline: float | None = None
     reason: str | None = None  # why the engine cut it short: TIMED_OUT, STOPPED or INTERRUPTED

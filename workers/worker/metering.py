@@ -15,6 +15,7 @@ from rq import Retry
 from rq.exceptions import AbandonedJobError
 from rq.job import Job
 
+from workers.observability.events import add_job_end
 from workers.observability.metrics import (
     ABANDONED,
     FAILED,
@@ -59,7 +60,7 @@ class JobMeter:
     def ending(self, job: Job, outcome: str) -> Iterator[None]:
         """Around RQ's handling of a run's end: what `record` writes, then one log line."""
         run = job_run(job, outcome)
-        self._here.ending = run
+        self._here.ending = (job.id, run)
         try:
             yield
         finally:
@@ -70,7 +71,9 @@ class JobMeter:
         # RQ may rebuild the success transaction after a WatchError; each build records once.
         ending = getattr(self._here, "ending", None)
         if pipeline is not None and ending is not None:
-            record_job_run(pipeline, ending)
+            job_id, run = ending
+            record_job_run(pipeline, run)
+            add_job_end(pipeline, job_id, run.task, run.queue, run.outcome, run.duration)
 
 
 def failure_outcome(job: Job, stopped: bool, interrupted: bool) -> str:
@@ -101,6 +104,7 @@ def count_abandoned(job: Job, exc_type: type[BaseException] | None, *exc: Any) -
     try:
         with job.connection.pipeline() as pipe:
             record_job_run(pipe, run)
+            add_job_end(pipe, job.id, run.task, run.queue, run.outcome, run.duration)
             pipe.execute()
     except RedisError as error:  # the cleanup itself must go on
         log.warning("abandoned job %s not counted: %s", job.id, error)
