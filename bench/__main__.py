@@ -45,6 +45,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default="all",
     )
     parser.add_argument("--quick", action="store_true", help="shorter runs and fewer jobs (a smoke run, noisier)")
+    parser.add_argument(
+        "--phases",
+        default=",".join(sched.PHASES),
+        help=f"sched only: the phases to run, comma-separated (default all: {','.join(sched.PHASES)})",
+    )
+    parser.add_argument("--counts", default="", help="sched only: only the lateness runs of these sizes, e.g. 100000")
     return parser.parse_args(argv)
 
 
@@ -56,7 +62,7 @@ def _benchmark(name: str, body: Callable[[Path], Figures]) -> Figures:
     return run_part(f"{name} benchmark", lambda: body(workdir), workdir / "logs")
 
 
-def run_suite(argv: list[str], which: str, quick: bool) -> int:
+def run_suite(argv: list[str], which: str, quick: bool, args: argparse.Namespace) -> int:
     """http and worker (`all`), one of them, or sched: one header, their tables, bench/results/latest.json."""
     http_plan, worker_plan = HTTP_PLANS.pick(quick), WORKER_PLANS.pick(quick)
     meta = run_meta(argv, {**asdict(http_plan), **asdict(worker_plan)})
@@ -67,7 +73,13 @@ def run_suite(argv: list[str], which: str, quick: bool) -> int:
     if which in ("all", "worker"):
         results["worker"] = _benchmark("worker", lambda workdir: worker.run(worker_plan, workdir))
     if which == "sched":  # not in `all`: it takes ~17 minutes (4 with --quick)
-        results["sched"] = _benchmark("sched", lambda workdir: sched.run(SCHED_PLANS.pick(quick), workdir))
+        phases = tuple(p for p in args.phases.split(",") if p)
+        unknown = set(phases) - set(sched.PHASES)
+        if unknown:
+            raise SystemExit(f"unknown sched phases {sorted(unknown)}; known: {', '.join(sched.PHASES)}")
+        counts = tuple(int(c) for c in args.counts.split(",") if c)
+        plan = SCHED_PLANS.pick(quick)
+        results["sched"] = _benchmark("sched", lambda workdir: sched.run(plan, workdir, phases, counts))
     return finish(meta, results, RESULTS / "latest.json", lambda: _tables(meta, results, http_plan.http_rounds))
 
 
@@ -126,7 +138,7 @@ def main(argv: list[str]) -> int:
             return run_failover(argv, args.quick)
         if args.which == "hosts":
             return run_hosts(argv, args.quick)
-        return run_suite(argv, args.which, args.quick)
+        return run_suite(argv, args.which, args.quick, args)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ class SchedPlan(Plan):
     drain_timeout: float  # after a window, how long the worker may take to start what was fired
     drift_runs: int  # the drift schedule's runs to wait for at the end (0: read what it made meanwhile)
     herd_schedules: int  # cron schedules on one expression, all due at one minute boundary
+    memory_schedules: int  # schedules fired and finished until their kept runs are in steady state
     interval: float = 60.0  # the big counts: every 60 s, spread uniformly over the minute
     settle_seconds: float = 3.0  # from the scheduler holding its lock to the start of a window
 
@@ -57,6 +58,7 @@ FULL = SchedPlan(
     drain_timeout=60.0,
     drift_runs=1_000,
     herd_schedules=10_000,
+    memory_schedules=5_000,
 )
 
 QUICK = SchedPlan(
@@ -70,7 +72,8 @@ QUICK = SchedPlan(
     catch_up_timeout=20.0,
     drain_timeout=20.0,
     drift_runs=0,
-    herd_schedules=1_000,
+    herd_schedules=10_000,  # the figure the goal is stated for: a few seconds even in quick
+    memory_schedules=1_000,
 )
 
 PLANS = Plans(quick=QUICK, full=FULL)

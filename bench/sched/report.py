@@ -8,6 +8,9 @@ GOAL_FIRED_P99_10K_MS = 5.0
 GOAL_START_P99_10K_MS = 10.0
 GOAL_FIRED_P99_100K_MS = 100.0
 GOAL_FAILOVER_GAP_S = 5.0
+GOAL_HERD_LAST_MS = 250.0  # 10,000 cron schedules due at one boundary: the last on its queue after it
+GOAL_CPU_100K_PER_MIN = 15.0  # scheduler CPU-seconds per minute with 100,000 interval schedules
+GOAL_STEADY_GIB = 4.0  # steady-state Redis memory, 100,000 schedules every 60 s
 
 
 def _trio(summary: dict[str, Any] | None) -> str:
@@ -122,30 +125,20 @@ def drift_lines(drift: dict[str, Any], side: dict[str, Any] | None) -> list[str]
 
 
 def memory_lines(result: dict[str, Any]) -> list[str]:
-    """Steady-state memory from measured figures (arithmetic, labelled as such)."""
-    drift = result.get("drift") or {}
-    per_entry = drift.get("ledger_bytes_per_entry")
-    scales = [s for s in result.get("scales", []) if "error" not in s]
-    with_worker = [s for s in scales if s["worker"] and s.get("redis_bytes_per_fired_run")]
-    if not per_entry or not scales:
-        return []
-    at_rest = scales[-1]["redis_bytes_per_schedule"]
-    kept = drift["ledger_entries_kept"]
-    ledger = per_entry * kept
-    rows = [
-        f"memory: {at_rest:.0f} B per schedule at rest (N = {scales[-1]['schedules']}); each run adds a ledger entry "
-        f"of {per_entry:.0f} B, kept up to {kept} per schedule, i.e. up to {ledger / 1024:.0f} KiB per schedule "
-        f"once full: {ledger * 100_000 / 2**30:.1f} GiB at 100,000 schedules (arithmetic, not measured)",
+    """Steady-state memory: measured bytes per run x runs kept, plus per schedule (bench/sched/memory.py)."""
+    m = result.get("memory")
+    if not m or "error" in m:
+        return [f"memory failed: {m['error']}"] if m else []
+    return [
+        f"memory: {m['schedules']} schedules every 60 s fired and finished {m['rounds_fired_and_finished']} times: "
+        f"a kept run {m['bytes_per_run']:.0f} B x {m['runs_kept']} kept, "
+        f"a schedule {m['bytes_per_schedule_without_runs']:.0f} B "
+        f"+ ledger {m['ledger_entries_kept']} x {m['bytes_per_ledger_entry']:.0f} B "
+        f"= {m['bytes_per_schedule_steady']:.0f} B per schedule in steady state "
+        f"({m['bytes_per_schedule_steady_by_used_memory']:.0f} B by used_memory; the larger counts): "
+        f"{m['steady_state_gib_100k']} GiB at 100,000 schedules "
+        f"(before: {m['before_bytes_100k_one_day'] / 2**40:.2f} TiB of runs kept a day)",
     ]
-    if with_worker:
-        run_bytes = with_worker[-1]["redis_bytes_per_fired_run"]
-        per_day = 86_400 / 60 * 100_000 * run_bytes / 2**30
-        rows.append(
-            f"  a fired and finished run costs {run_bytes:.0f} B (N = {with_worker[-1]['schedules']}) and is kept for "
-            f"RESULT_TTL (86,400 s by default): 100,000 schedules every 60 s hold ~{per_day:.0f} GiB of finished jobs, "
-            f"~{per_day / 288:.1f} GiB with `result_ttl: 300` on each schedule (arithmetic, not measured)"
-        )
-    return rows
 
 
 def failover_lines(f: dict[str, Any]) -> list[str]:
@@ -165,7 +158,9 @@ def herd_lines(herd: dict[str, Any]) -> list[str]:
     return [
         f"cron herd: {herd['schedules']} schedules on {herd['expression']!r} ({herd['timezone']}), all due at one "
         f"minute boundary: {herd['fired']} of {herd['due_at_boundary']} fired; fired lateness p50/p99/max "
-        f"{late['p50_ms']} / {late['p99_ms']} / {late['max_ms']} ms (the last fires when all before it have)"
+        f"{late['p50_ms']} / {late['p99_ms']} / {late['max_ms']} ms (the last fires when all before it have); "
+        f"all on the queue {herd.get('last_queued_after_boundary_ms')} ms after the boundary; "
+        f"scheduler CPU {herd.get('scheduler_cpu_s')} s"
     ]
 
 
@@ -179,6 +174,10 @@ def goal_lines(result: dict[str, Any]) -> list[str]:
             rows.append(_goal("start p99 at 10,000", s["start_lateness"]["p99_ms"], GOAL_START_P99_10K_MS, "ms"))
     for s in (s for s in scales if s["schedules"] == 100_000):
         rows.append(_goal("unfired at 100,000", s["unfired"], 0, "runs", strict=False))
+        cpu = s["scheduler_cpu_s_per_min"]
+        rows.append(
+            _goal("scheduler CPU-s/min at 100,000", cpu, GOAL_CPU_100K_PER_MIN, "s", strict=False, at_most=True)
+        )
         rows.append(_goal("fired p99 at 100,000", s["fired_lateness"]["p99_ms"], GOAL_FIRED_P99_100K_MS, "ms"))
     if "drift" in result and "error" not in result["drift"]:
         drift = result["drift"]
@@ -186,6 +185,15 @@ def goal_lines(result: dict[str, Any]) -> list[str]:
         if "runs_made" in drift:
             off = drift["runs_made"] - drift["runs_fired_at_exact_due_times"]
             rows.append(_goal(f"runs of {drift['runs_made']} not at start + n*1s", off, 0, "", strict=False))
+    herd = result.get("herd") or {}
+    if herd and "error" not in herd:
+        last = herd.get("last_queued_after_boundary_ms")
+        rows.append(
+            _goal(f"herd of {herd['schedules']}: last queued after the boundary", last, GOAL_HERD_LAST_MS, "ms")
+        )
+    memory = result.get("memory") or {}
+    if memory and "error" not in memory:
+        rows.append(_goal("steady-state memory at 100,000", memory["steady_state_gib_100k"], GOAL_STEADY_GIB, "GiB"))
     failover = result.get("failover", {})
     if "error" not in failover and failover:
         rows.append(_goal("duplicates under failover", failover["duplicate_runs"], 0, "", strict=False))
@@ -194,11 +202,11 @@ def goal_lines(result: dict[str, Any]) -> list[str]:
     return rows
 
 
-def _goal(what: str, value: float | None, goal: float, unit: str, strict: bool = True) -> str:
+def _goal(what: str, value: float | None, goal: float, unit: str, strict: bool = True, at_most: bool = False) -> str:
     if value is None:
         return f"  {what}: not measured"
     met = value < goal if strict else value <= goal
-    relation = "<" if strict else "="
+    relation = "<" if strict else ("<=" if at_most else "=")
     return f"  {what}: {value} {unit} (goal {relation} {goal} {unit}): {'met' if met else 'NOT met'}"
 
 

@@ -9,7 +9,6 @@ too but understates lateness for every schedule but the first of a batch.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +20,7 @@ from bench.harness.report import summary_ms
 from workers.core import keys
 from workers.rq_seam.job import TaskJob
 from workers.schedules.spec import ScheduleSpec
+from workers.schedules.store import decode_entry
 
 CHUNK = 2_000
 
@@ -56,7 +56,7 @@ def read_runs(connection: Redis, names: list[str]) -> list[Run]:
             ledgers = pipe.execute()
         for name, ledger in zip(chunk, ledgers, strict=True):
             for raw in reversed(ledger):  # the ledger is newest first
-                entry = json.loads(raw)
+                entry = decode_entry(name, raw)
                 runs.append(Run(name, entry["due_at"], entry["status"], entry["fired_at"], entry["job_id"]))
     _add_job_times(connection, [r for r in runs if r.job_id])
     return runs

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from redis import Redis
 
 from service.audit import AuditDep, Auditor
@@ -42,6 +42,10 @@ class ScheduleRun(RunOut):
     """A ledger entry; `reason` says why an `error` run could not be fired (None for every other status)."""
 
     reason: str | None = None
+    job_expired: bool | None = Field(
+        default=None,
+        description="fired runs only: true when the run's job is gone (older than the runs kept, or expired)",
+    )
 
 
 class ScheduleRuns(BaseModel):
@@ -139,10 +143,10 @@ def _shown(info: ScheduleInfo, now: float) -> ScheduleOut | ScheduleUnreadableEr
 
 
 @router.delete("/schedules/{name}", status_code=204)
-def delete_schedule(name: NamePath, redis: RedisDep, key: AdminKey, audit: AuditDep) -> Response:
+def delete_schedule(name: NamePath, redis: RedisDep, settings: SettingsDep, key: AdminKey, audit: AuditDep) -> Response:
     """Delete a schedule; no later run fires."""
     before = audit.stored_schedule(name)
-    schedule_store.delete(redis, name)
+    schedule_store.delete(redis, name, settings.result_ttl)
     audit("schedule.delete", name, before=before)
     return Response(status_code=204)
 
@@ -188,4 +192,5 @@ def _run(entry: dict[str, Any]) -> ScheduleRun:
         fired_at=_time(entry["fired_at"]),
         status=entry["status"],
         reason=entry.get("reason"),
+        job_expired=entry.get("job_expired"),
     )

@@ -91,7 +91,7 @@ def test_any_failure_of_one_schedule_is_its_own_error_run(redis: Redis, settings
     store_raw(redis, "broken", spec)
     assert outcomes(redis, settings, START + 0.001) == {"good": "fired", "broken": "error"}
     assert outcomes(redis, settings, START + 10.001)["good"] == "fired"
-    entry = json.loads(redis.lindex(keys.schedule_runs_key("broken"), 0) or "{}")
+    entry = schedule_store.decode_entry("broken", redis.lindex(keys.schedule_runs_key("broken"), 0) or "{}")
     assert entry["status"] == "error"
     assert entry["reason"] not in (None, "")
     assert redis.zscore(keys.SCHEDULES_DUE, "broken") is not None  # tried again later: a fix or rollback heals it
@@ -102,6 +102,7 @@ def test_the_scheduler_logs_a_broken_schedule_once(
 ) -> None:
     store_broken(redis, "gone-task", task="tests.removed_by_a_deploy")
     scheduler = ServiceScheduler(redis, settings)
+    assert scheduler.acquire_lock()  # the fire step writes only while its scheduler owns the lock
     with caplog.at_level(logging.INFO, logger="workers.scheduler.loop"):
         for n in range(3):
             assert scheduler.fire_pass(START + 10 * n + 0.001).steps[0].outcome == "error"

@@ -46,3 +46,12 @@ def test_worker_concurrency_is_at_least_one(monkeypatch: pytest.MonkeyPatch) -> 
 def test_worker_concurrency_reaches_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WORKER_CONCURRENCY", "16")
     assert Settings().worker_concurrency == 16
+
+
+def test_schedule_runs_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().schedule_runs_kept == 10
+    monkeypatch.setenv("SCHEDULE_RUNS_KEPT", "3")
+    assert Settings().schedule_runs_kept == 3
+    monkeypatch.setenv("SCHEDULE_RUNS_KEPT", "0")  # a run must at least be readable once it has ended
+    with pytest.raises(ValidationError):
+        Settings()

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     worker_shutdown_grace: float = Field(default=25.0, ge=0, le=28)
     # `combined`: the schedule metrics' `schedule` label is "*", so 100,000 schedules are not 1.8M series.
     schedule_metrics: Literal["per_schedule", "combined"] = "per_schedule"
+    # A schedule's runs keep jobs and results by count (its newest N), not RESULT_TTL; its own result_ttl wins.
+    schedule_runs_kept: int = Field(default=10, ge=1, le=10_000)
     audit_max_entries: int = Field(default=10_000, ge=1, le=1_000_000)  # the trail keeps this many, oldest go first
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"

@@ -6,12 +6,16 @@ from typing import Any
 
 from redis import Redis
 from rq.job import Job
+from rq.registry import CanceledJobRegistry, FailedJobRegistry, FinishedJobRegistry
+from rq.results import Result
 
 from workers.core.errors import ForbiddenFunctionError
 from workers.rq_seam.serializer import SERIALIZER
 from workers.runner import RUNNER_PATH, run_task
 
-__all__ = ["SERIALIZER", "TaskJob"]
+__all__ = ["SERIALIZER", "TaskJob", "run_keys"]
+
+ENDED_REGISTRIES = (FinishedJobRegistry, FailedJobRegistry, CanceledJobRegistry)
 
 
 class TaskJob(Job):
@@ -40,3 +44,9 @@ class TaskJob(Job):
         if self.func_name == RUNNER_PATH and args and isinstance(args[0], str):
             return args[0]
         return None
+
+
+def run_keys(job_id: str, queue: str) -> tuple[str, str, list[str]]:
+    """Where RQ keeps an ended job: its hash, its results stream, and the registries that list it by id."""
+    registries = [registry.key_template.format(queue) for registry in ENDED_REGISTRIES]
+    return TaskJob.key_for(job_id), Result.get_key(job_id), registries

@@ -7,7 +7,8 @@ docs/architecture.md lists as its limits:
   the next one (woken early over pub/sub when a schedule changes) instead of
   polling every `interval` seconds;
 - each run is a fresh job whose id comes from the schedule and due time, fired
-  in one watched transaction with the advance (workers/schedules/firing.py, logged by workers/scheduler/loop.py);
+  in one guarded Lua step with the advance, a batch per call, only while this process
+  holds the lock (workers/schedules/firing.py, logged by workers/scheduler/loop.py);
 - the lock carries an owner token: only its owner renews or releases it, and a
   short TTL lets a standby take over within a few seconds of a crash.
 """
@@ -74,8 +75,11 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
             self._lock_acquired = False
 
     def fire_pass(self, now: float) -> Pass:
-        """Fire what is due at `now`, logging each step."""
-        return self.firing.fire_pass(now)
+        """Fire what is due at `now` (only while this process owns the lock, checked in the same call)."""
+        done = self.firing.fire_pass(now, self.token)
+        if done.lock_lost:
+            self._lock_acquired = False  # the next step renews (or finds another holder) before firing again
+        return done
 
     def step(self) -> float:
         """One pass of the loop; returns how long to wait before the next.
@@ -83,7 +87,7 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
         A due run never waits for the lock's renewal: while the lock was renewed
         less than LOCK_FRESH ago (well inside its TTL) the pass fires first and
         renews after. Even a stale view of the lock cannot fire a run twice: each
-        step is watched and its job id derived from the due time.
+        step checks the lock's owner and the due time, and its job id is derived from the due time.
         """
         if not self._lock_is_fresh() and not self._renew_lock():
             return RENEW_EVERY  # another scheduler holds the lock

@@ -29,23 +29,28 @@ class FiringLog:
         self.settings = settings
         self._broken: dict[str, str] = {}  # schedule -> the reason last logged
 
-    def fire_pass(self, now: float) -> Pass:
-        done = fire_due(self.connection, self.settings, now)
+    def fire_pass(self, now: float, token: str = "") -> Pass:
+        """One pass; fired runs are logged at DEBUG (a herd of 10,000 is not 10,000 INFO lines)."""
+        done = fire_due(self.connection, self.settings, now, token)
+        if done.lock_lost:
+            log.warning("scheduler lock lost: this pass wrote nothing")
         if done.steps:  # each step wrote (a run, a skip, an error): have the replicas take it
             confirm_or_warn(self.connection, self.settings, "schedule runs fired")
+        debug = log.isEnabledFor(logging.DEBUG)
         for step in done.steps:
             if step.outcome == ERROR:
                 self._log_broken(step)
                 continue
-            if self._broken.pop(step.name, None) is not None and step.outcome != "gone":
+            if self._broken and self._broken.pop(step.name, None) is not None and step.outcome != "gone":
                 log.info("schedule %s fires again", step.name, extra={"schedule": step.name})
-            log.info(
-                "schedule %s: %s run due %s",
-                step.name,
-                step.outcome,
-                step.due,
-                extra={"schedule": step.name, "job_id": step.job_id, "outcome": step.outcome},
-            )
+            if debug:
+                log.debug(
+                    "schedule %s: %s run due %s",
+                    step.name,
+                    step.outcome,
+                    step.due,
+                    extra={"schedule": step.name, "job_id": step.job_id, "outcome": step.outcome},
+                )
         return done
 
     def _log_broken(self, step: Fired) -> None:

@@ -1,10 +1,17 @@
-"""One atomic step per due schedule: fire (or skip, or record as missed) and advance.
+"""One atomic step per due schedule: fire (or skip, or record as missed) and advance; a batch per call.
 
 The run's job id is derived from the schedule and its due time, and the job's
-creation, the ledger, the counters and the move to the next due time are one
-MULTI/EXEC watched on the schedule's hash (a batch of due schedules shares one
-transaction). So a due time fires at most once however many schedulers run,
+creation, the ledger, the counters, the release of runs no longer kept and the move
+to the next due time are one block of writes; the blocks of up to BATCH due schedules
+(a cron herd due at one instant) go to Redis as ONE Lua call (`fire_script`), applied
+only while the scheduler owns its lock, each only if its schedule is still due at the
+time read and unchanged. So a due time fires at most once however many schedulers run,
 and a crash mid-step leaves either everything done or nothing.
+
+A schedule's runs keep their jobs and results by count: the newest
+SCHEDULE_RUNS_KEPT run jobs do not expire by time, and the one that falls out of them is
+released in the step that fires the next (deleted once finished; a busy one is handed
+back to RESULT_TTL). A schedule that sets `result_ttl` keeps its runs that long instead.
 """
 
 from __future__ import annotations
@@ -16,24 +23,35 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from redis import Redis, WatchError
-from redis.client import Pipeline
+from redis import Redis
 from redis.exceptions import RedisError
-from rq.utils import get_version
 
 from workers.core import keys
 from workers.core.errors import JobServiceError
 from workers.core.settings import Settings
 from workers.jobs.submit import JobSpec, enqueue_in_transaction
 from workers.observability.metrics import ALL_SCHEDULES, ERROR, FIRED, MISSED, SKIPPED, record_schedule_run
-from workers.rq_seam.job import TaskJob
+from workers.rq_seam.job import TaskJob, run_keys
+from workers.schedules import fire_script
+from workers.schedules.fire_script import APPLIED, MOVED, Block, LockLost
+from workers.schedules.run_jobs import run_job
 from workers.schedules.spec import ScheduleSpec, plan_catch_up
-from workers.schedules.store import record_runs
+from workers.schedules.store import KEPT_FIELD, derived_job_id, kept_field, kept_ids, record_runs
 
 log = logging.getLogger(__name__)
 BUSY = {"queued", "started", "scheduled", "deferred"}
 BATCH = 500
+# A pass that fired waits at least this long before the next: 100,000 schedules every minute fall
+# due 0.6 ms apart, and a pass per due time would cost a pass's round trips per run; this way a
+# busy scheduler fires several per pass, each at most PASS_GAP later than it would have.
+PASS_GAP = 0.005
 RETRY_BROKEN = 60.0  # seconds until a schedule with no computable next due time is tried again
+# A run kept by count is released by the step that fires a later run; its own TTL is only a backstop
+# (a schedule deleted while the run was still running), long enough never to matter otherwise. Not -1:
+# RQ's worker logs "result will never expire" for every such job, and a lost one would stay for good.
+KEPT_RESULT_TTL = 10 * 365 * 86_400
+FIELDS = ("spec", "runs_total", "last_job_id", "updated_at", KEPT_FIELD)  # what a step reads of a due schedule
+COMPACTED = 2  # the runs before the one fired whose results streams the step compacts
 REASON_LIMIT = 300  # characters of an error's reason kept in the ledger
 
 
@@ -55,115 +73,124 @@ class Pass:
 
     steps: list[Fired]
     next_due: float | None  # earliest due time left (math.inf: none); None when this pass cannot know
+    lock_lost: bool = False  # the lock was another process's: nothing was written
 
 
-def run_job_id(name: str, due: float) -> str:
-    return f"{name}-{int(round(due * 1000))}"
+run_job_id = derived_job_id
 
 
-def fire_due(connection: Redis, settings: Settings, now: float) -> Pass:
-    """Handle up to BATCH schedules due at or before `now` in one watched transaction.
+def fire_due(connection: Redis, settings: Settings, now: float, token: str = "") -> Pass:
+    """Handle up to BATCH schedules due at or before `now` in one guarded Lua call.
 
-    Three round trips for the whole batch (WATCH, the reads, MULTI/EXEC) after the
-    read of the due set, which also yields the earliest due time not yet reached:
-    with the due times this pass advanced to, that is when to look again, without
-    asking Redis. When a schedule in the batch changed meanwhile (an API call), the
-    batch is redone one by one and the next due time is left unknown.
+    Two round trips for the batch's reads (the due set, then the schedules) and one
+    for all its writes. The read of the due set also yields the earliest due time not
+    yet reached: with the due times this pass advanced to, that is when to look again,
+    without asking Redis. A schedule changed meanwhile (an API call) is left out of the
+    pass, and the next due time is then left unknown. `token`: the lock owner's token,
+    checked in the same call ('' for no lock, as in tests of the step alone).
     """
-    get_version(connection)  # cached on the client, so no INFO round trip inside a MULTI
-    with connection.pipeline(transaction=False) as reads:
-        reads.zrangebyscore(keys.SCHEDULES_DUE, "-inf", now, start=0, num=BATCH, withscores=True)
-        reads.zrangebyscore(keys.SCHEDULES_DUE, f"({now}", "+inf", start=0, num=1, withscores=True)
-        found, later = reads.execute()
-    due = [(name.decode(), score) for name, score in found]
+    found, later = fire_script.read(connection, keys.SCHEDULES_DUE, keys.schedule_key(""), now, BATCH, FIELDS)
+    due = [(name, score) for name, score, _ in found]
     waiting = _next_waiting(due, later, now)
     if not due:
         return Pass([], waiting)
     try:
-        steps = _fire_batch(connection, settings, due, now)
-    except WatchError:
-        steps = _fire_one_by_one(connection, settings, due, now)
+        steps = _fire_batch(connection, settings, due, now, token, [fields for _, _, fields in found])
+    except LockLost:
+        return Pass([], None, lock_lost=True)
     if len(steps) < len(due):
         return Pass(steps, None)  # a schedule moved under us: its due time is Redis's to say
-    return Pass(steps, min([waiting, *(step.next_due for step in steps if step.next_due is not None)]))
+    following = min([waiting, *(step.next_due for step in steps if step.next_due is not None)])
+    if len(due) < BATCH:  # none left due now: what falls due within PASS_GAP waits for the next pass
+        following = max(following, now + PASS_GAP)
+    return Pass(steps, following)
 
 
-def _next_waiting(due: list[tuple[str, float]], later: list[tuple[bytes, float]], now: float) -> float:
+def _next_waiting(due: list[tuple[str, float]], later: float | None, now: float) -> float:
     """The earliest due time not fired in this pass: now when the batch was full, else the first later one."""
     if len(due) == BATCH:
         return now  # more are due already
-    if later:
-        return later[0][1]
-    return math.inf
-
-
-def _fire_one_by_one(connection: Redis, settings: Settings, due: list[tuple[str, float]], now: float) -> list[Fired]:
-    """The batch again, one schedule per step; a schedule another process changed first is left out."""
-    steps = []
-    for name, score in due:
-        fired = fire_one(connection, settings, name, score, now)
-        if fired is not None:
-            steps.append(fired)
-    return steps
-
-
-def fire_one(connection: Redis, settings: Settings, name: str, due: float, now: float) -> Fired | None:
-    """The atomic step for one schedule; None when another process changed it first."""
-    try:
-        steps = _fire_batch(connection, settings, [(name, due)], now)
-    except WatchError:
-        return None
-    return steps[0] if steps else None
+    return later if later is not None else math.inf
 
 
 @dataclass
 class _State:
-    """A due schedule as read inside the watch."""
+    """A due schedule as read before its block is built."""
 
     name: str
     due: float
+    updated_at: bytes
     spec: ScheduleSpec | None
     runs_total: int
     last_job_id: str | None
+    kept: list[str]
     last_status: str | None = None
     unreadable: str | None = None  # why the stored definition could not be read
 
 
-def _fire_batch(connection: Redis, settings: Settings, due: list[tuple[str, float]], now: float) -> list[Fired]:
-    """Every step of the batch in one MULTI, watched on the schedules it touches."""
+def _fire_batch(
+    connection: Redis,
+    settings: Settings,
+    due: list[tuple[str, float]],
+    now: float,
+    token: str,
+    fields: list[list[bytes | None]],
+) -> list[Fired]:
+    """Every step of the batch in one guarded Lua call; a block refused for a key's type becomes an error run.
+
+    `fields`: each due schedule's FIELDS as read with the due set; whether each is
+    still due at the time read (and unchanged) is checked by the write itself.
+    """
     started = time.monotonic()
-    with connection.pipeline() as pipe:
-        pipe.watch(*(keys.schedule_key(name) for name, _ in due))
-        states = _read(connection, due)
-        pipe.multi()
-        steps = [_write_guarded(pipe, connection, settings, state, now, started) for state in states]
-        pipe.execute()
+    states = [_state(name, score, *values) for (name, score), values in zip(due, fields, strict=True)]
+    _read_last_status(connection, [s for s in states if s.spec and s.spec.overlap == "skip" and s.last_job_id])
+    built = [_write_guarded(settings, state, now, started) for state in states]
+    answers = _send(connection, token, [block for block, _ in built])
+    steps, refused = [], []
+    for (_, fired), state, answer in zip(built, states, answers, strict=True):
+        if answer == APPLIED:
+            steps.append(fired)
+        elif answer != MOVED:
+            refused.append((state, str(answer)))
+    if refused:
+        again = [_write_broken(settings, state, now, reason) for state, reason in refused]
+        for (block, fired), answer in zip(again, _send(connection, token, [b for b, _ in again]), strict=True):
+            if answer == APPLIED:
+                steps.append(fired)
+            elif answer != MOVED:
+                raise RedisError(f"schedule {block.name}: {answer}")
     return steps
 
 
-def _read(connection: Redis, due: list[tuple[str, float]]) -> list[_State]:
-    """Definitions, counters and due times in one round trip (plus one for overlap checks)."""
-    with connection.pipeline(transaction=False) as reads:
-        for name, _ in due:
-            reads.hmget(keys.schedule_key(name), "spec", "runs_total", "last_job_id")
-            reads.zscore(keys.SCHEDULES_DUE, name)
-        replies = reads.execute()
-    states = []
-    for (name, score), fields, current in zip(due, replies[::2], replies[1::2], strict=True):
-        if current != score:
-            continue  # moved since the range read: another step handled it
-        states.append(_state(name, score, *fields))
-    _read_last_status(connection, [s for s in states if s.spec and s.spec.overlap == "skip" and s.last_job_id])
-    return states
+def _send(connection: Redis, token: str, blocks: list[Block]) -> list[int | str]:
+    return fire_script.send(connection, keys.SCHEDULER_LOCK, token, keys.SCHEDULES_DUE, blocks)
 
 
-def _state(name: str, due: float, raw: bytes | None, runs: bytes | None, last: bytes | None) -> _State:
+def _state(name: str, due: float, *fields: bytes | None) -> _State:
     """A due schedule as stored; one whose definition cannot be read says why instead of raising."""
+    raw, runs, last, updated, kept = fields
+    stamp = updated or b""
     try:
-        spec = ScheduleSpec.from_json(raw) if raw is not None else None
-        return _State(name, due, spec, int(runs or 0), last.decode() if last else None)
+        spec = _parsed(raw) if raw is not None else None
+        jobs = kept_ids(name, kept)
+        return _State(name, due, stamp, spec, int(runs or 0), last.decode() if last else None, jobs)
     except Exception as error:  # noqa: BLE001 - one unreadable schedule must not stop the others
-        return _State(name, due, None, 0, None, unreadable=f"stored definition unreadable: {_reason(error)}")
+        return _State(name, due, stamp, None, 0, None, [], unreadable=f"stored definition unreadable: {_reason(error)}")
+
+
+_specs: dict[bytes, ScheduleSpec] = {}
+SPECS_MAX = 100_000  # parsed definitions kept by their stored bytes: one per schedule of a big scheduler
+
+
+def _parsed(raw: bytes) -> ScheduleSpec:
+    """The stored definition, parsed once per exact bytes (a schedule fires every minute on the same ones)."""
+    spec = _specs.get(raw)
+    if spec is None:
+        spec = ScheduleSpec.from_json(raw)
+        if len(_specs) >= SPECS_MAX:
+            _specs.clear()
+        _specs[raw] = spec
+    return spec
 
 
 def _read_last_status(connection: Redis, states: list[_State]) -> None:
@@ -176,23 +203,21 @@ def _read_last_status(connection: Redis, states: list[_State]) -> None:
             state.last_status = status.decode() if status else None
 
 
-def _write_guarded(
-    pipe: Pipeline, connection: Redis, settings: Settings, state: _State, now: float, started: float
-) -> Fired:
-    """One schedule's step; anything but Redis going wrong in it becomes that schedule's `error` run.
+def _block(state: _State) -> Block:
+    return Block(state.name, keys.schedule_key(state.name), state.due, state.updated_at)
 
-    A Redis error is the whole pass's (an outage), left to the scheduler's loop.
-    """
-    mark = len(pipe.command_stack)
+
+def _write_guarded(settings: Settings, state: _State, now: float, started: float) -> tuple[Block, Fired]:
+    """One schedule's block; anything but Redis going wrong in it becomes that schedule's `error` run."""
+    if state.unreadable is not None:
+        return _write_broken(settings, state, now, state.unreadable)
+    block = _block(state)
     try:
-        if state.unreadable is not None:
-            return _write_broken(pipe, settings, state, now, state.unreadable)
-        return _write(pipe, connection, settings, state, now, started)
+        return block, _write(block, settings, state, now, started)
     except RedisError:
         raise
     except Exception as error:  # noqa: BLE001 - one schedule must never stop the others
-        del pipe.command_stack[mark:]  # what the failed step queued must not half-happen
-        return _write_broken(pipe, settings, state, now, _reason(error))
+        return _write_broken(settings, state, now, _reason(error))
 
 
 @dataclass
@@ -205,66 +230,89 @@ class _Run:
     reason: str | None = None
 
 
-def _write(pipe: Pipeline, connection: Redis, settings: Settings, state: _State, now: float, started: float) -> Fired:
-    """Queue one schedule's step on the batch's MULTI: fire, skip or record missed, then advance."""
+def _write(block: Block, settings: Settings, state: _State, now: float, started: float) -> Fired:
+    """Record one schedule's step on its block: fire, skip or record missed, then advance."""
     spec = state.spec
     if spec is None:
-        pipe.zrem(keys.SCHEDULES_DUE, state.name)
+        block.zrem(keys.SCHEDULES_DUE, state.name)
         return Fired(state.name, state.due, None, "gone")
-    plan = plan_catch_up(spec, state.due, now)
-    fired_at = now + (time.monotonic() - started)  # later runs of a big batch fire later: say so
-    ledger: list[dict[str, Any]] = [_entry(None, missed, None, MISSED) for missed in plan.missed]
+    plan_ = plan_catch_up(spec, state.due, now)
+    fired_at = now + (time.monotonic() - started)  # later runs of a big batch are planned later: say so
+    ledger: list[dict[str, Any]] = [_entry(None, missed, None, MISSED) for missed in plan_.missed]
     run = _Run(MISSED, None, state.runs_total)
-    if plan.fire is not None and spec.overlap == "skip" and state.last_status in BUSY:
+    if plan_.fire is not None and spec.overlap == "skip" and state.last_status in BUSY:
         run = _Run(SKIPPED, None, state.runs_total)
-        ledger.append(_entry(None, plan.fire, fired_at, SKIPPED))
-    elif plan.fire is not None:
-        run = _fire_run(pipe, connection, settings, spec, plan.fire, fired_at, state.runs_total)
-        ledger.append(_entry(run.job_id, plan.fire, fired_at if run.job_id else None, run.outcome, run.reason))
-    _count(pipe, spec.name, plan.missed_total, run.outcome == SKIPPED)
+        ledger.append(_entry(None, plan_.fire, fired_at, SKIPPED))
+    elif plan_.fire is not None:
+        run = _fire_run(block, settings, spec, state, plan_.fire, fired_at)
+        ledger.append(_entry(run.job_id, plan_.fire, fired_at if run.job_id else None, run.outcome, run.reason))
+    _count(block, spec.name, plan_.missed_total, run.outcome == SKIPPED)
     label = spec.name if settings.schedule_metrics == "per_schedule" else ALL_SCHEDULES
-    _measure(pipe, label, plan.missed_total, run.outcome, fired_at - plan.fire if plan.fire is not None else None)
-    record_runs(pipe, spec.name, ledger)
-    following = _advance(pipe, spec, now, run.runs_total)
-    return Fired(spec.name, plan.fire, run.job_id, run.outcome, following, run.reason)
+    _measure(block, label, plan_.missed_total, run.outcome, fired_at - plan_.fire if plan_.fire is not None else None)
+    record_runs(block, spec.name, ledger)
+    following = _advance(block, spec, now, run.runs_total)
+    return Fired(spec.name, plan_.fire, run.job_id, run.outcome, following, run.reason)
 
 
-def _fire_run(
-    pipe: Pipeline, connection: Redis, settings: Settings, spec: ScheduleSpec, due: float, fired_at: float, runs: int
-) -> _Run:
-    """Enqueue the run's job on the MULTI; a job that cannot be built (task gone, queue refused) is an error run."""
+def _fire_run(block: Block, settings: Settings, spec: ScheduleSpec, state: _State, due: float, fired_at: float) -> _Run:
+    """Write the run's job on the block; a job that cannot be built (task gone, queue refused) is an error run."""
     job_id = run_job_id(spec.name, due)
-    mark = len(pipe.command_stack)
+    mark = block.mark()
+    runs = state.runs_total
     try:
-        enqueue_in_transaction(pipe, settings, _job_spec(spec, job_id))
+        queue, commands = run_job(settings, _job_spec(spec, job_id, kept=spec.result_ttl is None))
     except RedisError:
         raise
     except Exception as error:  # noqa: BLE001 - the schedule keeps its timing; the run is recorded as error
-        del pipe.command_stack[mark:]
+        block.undo(mark)
         return _Run(ERROR, None, runs, _reason(error))
-    last = {"last_run_at": fired_at, "last_due_at": due, "last_job_id": job_id, "runs_total": runs + 1}
-    pipe.hset(keys.schedule_key(spec.name), mapping=last)  # runs_total was read under the watch
+    for name, key, args in commands:
+        block.add(name, key, *args)
+    last: dict[str, Any] = {"last_run_at": fired_at, "last_due_at": due, "last_job_id": job_id, "runs_total": runs + 1}
+    last[KEPT_FIELD] = kept_field(spec.name, _keep(block, settings, spec, queue, job_id, state.kept))
+    block.hset(keys.schedule_key(spec.name), mapping=last)  # runs_total was read with the due time the block checks
     return _Run(FIRED, job_id, runs + 1)
 
 
-def _write_broken(pipe: Pipeline, settings: Settings, state: _State, now: float, reason: str) -> Fired:
+def _keep(block: Block, settings: Settings, spec: ScheduleSpec, queue: str, job_id: str, kept: list[str]) -> list[str]:
+    """The run jobs kept after this run (newest first); release the ones that fall out.
+
+    With its own `result_ttl` a schedule's runs expire by time, so none is kept by count
+    (and the ones an earlier definition kept are released). The results streams of the
+    two runs before this one (finished by now, as a rule) are compacted.
+    """
+    if spec.result_ttl is not None:
+        released, newest = kept, []
+    else:
+        everything = [job_id, *kept]
+        released, newest = everything[settings.schedule_runs_kept :], everything[: settings.schedule_runs_kept]
+    for old in released:
+        job_key, results_key, registries = run_keys(old, queue)
+        block.release(job_key, settings.result_ttl, old, results_key, registries)
+    for previous in newest[1 : COMPACTED + 1]:
+        block.compact(run_keys(previous, queue)[1])
+    return newest
+
+
+def _write_broken(settings: Settings, state: _State, now: float, reason: str) -> tuple[Block, Fired]:
     """Record an error run for a schedule whose step failed, and look again at its next due time.
 
     When that cannot be computed either (an unreadable definition, a cron or timezone
     this version rejects), it is tried again RETRY_BROKEN later, so a fix or a rollback heals it.
     """
+    block = _block(state)
     try:
         following = state.spec.next_due(now) if state.spec is not None else now + RETRY_BROKEN
     except Exception:  # noqa: BLE001 - no next due time to be had: try again later
         following = now + RETRY_BROKEN
-    record_runs(pipe, state.name, [_entry(None, state.due, None, ERROR, reason)])
+    record_runs(block, state.name, [_entry(None, state.due, None, ERROR, reason)])
     label = state.name if settings.schedule_metrics == "per_schedule" else ALL_SCHEDULES
-    record_schedule_run(pipe, label, ERROR, None)
+    record_schedule_run(block, label, ERROR, None)  # type: ignore[arg-type]
     if following is None:
-        pipe.zrem(keys.SCHEDULES_DUE, state.name)
+        block.zrem(keys.SCHEDULES_DUE, state.name)
     else:
-        pipe.zadd(keys.SCHEDULES_DUE, {state.name: following})
-    return Fired(state.name, state.due, None, ERROR, following, reason)
+        block.zadd(keys.SCHEDULES_DUE, {state.name: following})
+    return block, Fired(state.name, state.due, None, ERROR, following, reason)
 
 
 def _reason(error: Exception) -> str:
@@ -273,28 +321,28 @@ def _reason(error: Exception) -> str:
     return text[:REASON_LIMIT]
 
 
-def _count(pipe: Pipeline, name: str, missed: int, skipped: bool) -> None:
+def _count(block: Block, name: str, missed: int, skipped: bool) -> None:
     if missed:
-        pipe.hincrby(keys.schedule_key(name), "missed_total", missed)
+        block.hincrby(keys.schedule_key(name), "missed_total", missed)
     if skipped:
-        pipe.hincrby(keys.schedule_key(name), "skipped_total", 1)
+        block.hincrby(keys.schedule_key(name), "skipped_total", 1)
 
 
-def _measure(pipe: Pipeline, label: str, missed: int, outcome: str, lateness: float | None) -> None:
-    """Prometheus counters and the lateness histogram, in the same transaction as the run."""
+def _measure(block: Block, label: str, missed: int, outcome: str, lateness: float | None) -> None:
+    """Prometheus counters and the lateness histogram, in the same step as the run."""
     if missed:
-        record_schedule_run(pipe, label, MISSED, None, missed)
+        record_schedule_run(block, label, MISSED, None, missed)  # type: ignore[arg-type]
     if outcome in (FIRED, SKIPPED, ERROR):
-        record_schedule_run(pipe, label, outcome, lateness if outcome == FIRED else None)
+        record_schedule_run(block, label, outcome, lateness if outcome == FIRED else None)  # type: ignore[arg-type]
 
 
-def _advance(pipe: Pipeline, spec: ScheduleSpec, now: float, runs_total: int) -> float | None:
+def _advance(block: Block, spec: ScheduleSpec, now: float, runs_total: int) -> float | None:
     """Move the schedule to its next due time (returned), or out of the due set when it has ended."""
     following = spec.next_due(now)
     if following is None or (spec.repeat is not None and runs_total >= spec.repeat):
-        pipe.zrem(keys.SCHEDULES_DUE, spec.name)
+        block.zrem(keys.SCHEDULES_DUE, spec.name)
         return None
-    pipe.zadd(keys.SCHEDULES_DUE, {spec.name: following})
+    block.zadd(keys.SCHEDULES_DUE, {spec.name: following})
     return following
 
 
@@ -305,7 +353,8 @@ def _entry(
     return entry if reason is None else {**entry, "reason": reason}
 
 
-def _job_spec(spec: ScheduleSpec, job_id: str | None) -> JobSpec:
+def _job_spec(spec: ScheduleSpec, job_id: str | None, kept: bool = False) -> JobSpec:
+    """The run's job; `kept`: kept by count (the fire step releases it; KEPT_RESULT_TTL is only a backstop)."""
     return JobSpec(
         task=spec.task,
         args=spec.args,
@@ -313,7 +362,7 @@ def _job_spec(spec: ScheduleSpec, job_id: str | None) -> JobSpec:
         queue=spec.queue,
         timeout=spec.timeout,
         retry=spec.retry_policy(),
-        result_ttl=spec.result_ttl,
+        result_ttl=KEPT_RESULT_TTL if kept else spec.result_ttl,
         job_id=job_id,
         meta={"schedule": spec.name},
         callback_url=spec.callback_url,
