@@ -43,6 +43,19 @@ class Template:
     meta_tail: bytes  # the meta after the schedule's name
 
 
+@dataclass(frozen=True)
+class RunPlan:
+    """A definition's run job but for its id, with what looking up its template takes: built once per definition.
+
+    Building the key (a repr of the whole spec) and the name's JSON cost more than the rest of a run's
+    planning, so the fire step keeps one RunPlan per parsed definition and passes each run's id alone.
+    """
+
+    spec: JobSpec  # its job_id is not used: each run passes its own
+    key: str
+    name: bytes  # the schedule's name as JSON, as the run's meta starts with it
+
+
 _templates: dict[str, Template] = {}
 
 
@@ -54,23 +67,24 @@ def _key(spec: JobSpec) -> str:
     return repr(replace(spec, job_id=None, meta={**spec.meta, "schedule": None}))
 
 
-def run_job(settings: Settings, spec: JobSpec) -> tuple[str, list[tuple[str, str, tuple[Any, ...]]]]:
-    """The queue and the commands for the run job `spec`.
+def run_plan(spec: JobSpec) -> RunPlan:
+    return RunPlan(spec, _key(spec), json.dumps(spec.meta["schedule"]).encode())
+
+
+def run_job(settings: Settings, run: RunPlan, job_id: str) -> tuple[str, list[tuple[str, str, tuple[Any, ...]]]]:
+    """The queue and the commands for the run `job_id` of `run`.
 
     The job hash is an HSETT: the template's fields, then the run's own (`fire_script`).
     """
-    task = registry.get(spec.task)  # raises for a task no longer registered, every run
-    name = json.dumps(spec.meta["schedule"]).encode()
-    key = _key(spec)
-    template = _templates.get(key)
+    task = registry.get(run.spec.task)  # raises for a task no longer registered, every run
+    template = _templates.get(run.key)
     if template is None or template.settings is not settings or template.task is not task:
-        template = _template(settings, spec, task, name)
+        template = _template(settings, run.spec, task, run.name)
         if len(_templates) >= TEMPLATES_MAX:
             _templates.clear()
-        _templates[key] = template
+        _templates[run.key] = template
     stamp = writer.rq_time(datetime.now(UTC))
-    job_id = spec.job_id or ""
-    meta = META_HEAD + name + template.meta_tail
+    meta = META_HEAD + run.name + template.meta_tail
     fields = (("template", template.fields), "created_at", stamp, "enqueued_at", stamp, "meta", meta)
     return template.queue, [
         ("SADD", writer.QUEUES_KEY, (template.queue_key,)),
