@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from hiredis import pack_command
 from redis import Redis
 from redis.exceptions import ConnectionError, NoScriptError, TimeoutError
 
@@ -123,6 +124,7 @@ return {due, later, fields}
 """
 READ_SHA = hashlib.sha1(READ_SCRIPT.encode()).hexdigest()
 APPLIED, MOVED = 1, 0
+REFERRING = frozenset(("HSETT", "RELEASE"))  # the commands whose arguments name keys or templates (as tuples)
 
 
 class LockLost(Exception):
@@ -208,8 +210,9 @@ def command(lock_key: str, token: str, due_key: str, blocks: list[Block]) -> lis
     for block in blocks:
         body.extend((block.name, key(block.schedule_key), repr(block.due), block.updated_at, len(block.commands)))
         for name, target, args in block.commands:
-            flat = [ref(arg) if type(arg) is tuple else arg for arg in args]
-            body.extend((name, key(target), len(flat), *flat))
+            if name in REFERRING:
+                args = tuple([ref(arg) if type(arg) is tuple else arg for arg in args])
+            body.extend((name, key(target), len(args), *args))
     head: list[Any] = [token, len(templates)]
     for template in templates:
         head.extend((template.count, template))
@@ -262,33 +265,38 @@ def _call(connection: Redis, args: list[Any]) -> Any:
 
 
 def _packed(args: list[Any]) -> bytes:
-    """RESP for `args` (str, bytes, int, float, or Packed), as redis-py encodes them."""
-    count = len(args) + sum(arg.count - 1 for arg in args if type(arg) is Packed)
+    """RESP for `args` (str, bytes, int, float, or Packed), as redis-py encodes them.
+
+    hiredis's C packer (redis-py's own dependency here) encodes the runs between Packed
+    parts: floats as repr, str as UTF-8, like redis-py; a type it refuses takes the Python path.
+    """
+    cuts = [at for at, arg in enumerate(args) if type(arg) is Packed]
+    count = len(args) + sum(args[at].count - 1 for at in cuts)
     out = [b"*%d\r\n" % count]
-    run: list[str] = []
-    for arg in args:
-        kind = type(arg)
-        if kind is str:
-            run.append(arg)
-        elif kind is int:
-            run.append(str(arg))
-        elif kind is Packed:
-            out.append(_strings(run))
-            run = []
-            out.append(arg.data)
-        elif kind is bytes:
-            out.append(_strings(run))
-            run = []
-            out.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-        else:
-            run.append(repr(arg))
-    out.append(_strings(run))
+    start = 0
+    for at in [*cuts, len(args)]:
+        if at > start:
+            out.append(_bulk(args[start:at]))
+        if at < len(args):
+            out.append(args[at].data)
+        start = at + 1
     return b"".join(out)
 
 
-def _strings(run: list[str]) -> bytes:
-    """RESP bulk strings for `run`: one format and one encode for an ASCII run (byte length = str length)."""
-    text = "".join([f"${len(part)}\r\n{part}\r\n" for part in run])
-    if text.isascii():
-        return text.encode()
-    return b"".join(b"$%d\r\n%s\r\n" % (len(data), data) for data in (part.encode() for part in run))
+def _bulk(run: list[Any]) -> bytes:
+    """RESP bulk strings for `run`, without the array header."""
+    try:
+        data: bytes = pack_command(tuple(run))
+    except TypeError:
+        return _bulk_python(run)
+    return data[data.index(b"\n") + 1 :]
+
+
+def _bulk_python(run: list[Any]) -> bytes:
+    parts = [
+        arg
+        if type(arg) is bytes
+        else (arg if type(arg) is str else repr(arg) if type(arg) is not int else str(arg)).encode()
+        for arg in run
+    ]
+    return b"".join(b"$%d\r\n%s\r\n" % (len(data), data) for data in parts)
