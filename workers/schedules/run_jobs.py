@@ -13,7 +13,7 @@ the settings and task they were planned with; at most TEMPLATES_MAX are kept.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,7 +64,11 @@ def _key(spec: JobSpec) -> str:
 
     The whole spec, so a field added to JobSpec later is part of the key without anyone remembering to.
     """
-    return repr(replace(spec, job_id=None, meta={**spec.meta, "schedule": None}))
+    values = [getattr(spec, name) for name in _KEYED]
+    return repr((*values, {**spec.meta, "schedule": None}))
+
+
+_KEYED = tuple(item.name for item in fields(JobSpec) if item.name not in ("job_id", "meta"))
 
 
 def run_plan(spec: JobSpec) -> RunPlan:
