@@ -10,7 +10,7 @@ from workers.core import keys
 from workers.core.settings import Settings
 from workers.jobs.submit import fetch
 from workers.schedules import store as schedule_store
-from workers.schedules.firing import fire_due, run_job_id, trigger
+from workers.schedules.firing import PASS_GAP, PASS_GAP_MAX, fire_due, pass_gap, run_job_id, trigger
 from workers.schedules.spec import ScheduleSpec
 
 START = 1_800_000_000.0
@@ -51,6 +51,24 @@ def test_a_pass_knows_when_to_look_again(redis: Redis, settings: Settings) -> No
     assert fire_due(redis, settings, START + 0.001).next_due == START + 10  # the time it just advanced to
     assert fire_due(redis, settings, START + 20.5).next_due == START + 25  # another schedule's is earlier
     assert fire_due(redis, settings, START + 25.5).next_due == START + 30  # the one-shot ended: not counted
+
+
+def test_a_busy_pass_waits_longer_before_the_next(redis: Redis, settings: Settings) -> None:
+    """Runs due close after a pass wait for the next: PASS_GAP after a quiet pass, longer after a busy one."""
+    for i in range(12):
+        store(redis, name=f"herd{i}")
+    store(redis, name="soon", start_at=START + 0.001)
+    store(redis, name="later", start_at=START + 0.004)
+    quiet = fire_due(redis, settings, START - 0.0005)
+    assert quiet.steps == [] and quiet.next_due == START
+    busy = fire_due(redis, settings, START)
+    assert len(busy.steps) == 12
+    assert busy.next_due == START + pass_gap(12) == START + PASS_GAP * 3  # not `soon`'s START + 0.001
+    assert busy.next_due <= START + PASS_GAP_MAX
+    alone = fire_due(redis, settings, START + 0.001)
+    assert [step.name for step in alone.steps] == ["soon"]
+    assert alone.next_due == START + 0.001 + PASS_GAP  # `later` is due before that: it waits
+    assert pass_gap(10_000) == PASS_GAP_MAX
 
 
 def test_runs_keep_their_result_as_long_as_the_schedule_says(redis: Redis, settings: Settings) -> None:
