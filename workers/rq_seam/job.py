@@ -46,6 +46,11 @@ class TaskJob(Job):
         return None
 
 
+def results_key_of(job_id: str) -> str:
+    """The key of a job's results stream (RQ's Result)."""
+    return Result.get_key(job_id)
+
+
 def run_keys(job_id: str, queue: str) -> tuple[str, str, list[str]]:
     """Where RQ keeps an ended job: its hash, its results stream, and the registries that list it by id."""
     registries = [registry.key_template.format(queue) for registry in ENDED_REGISTRIES]

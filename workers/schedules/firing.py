@@ -31,12 +31,12 @@ from workers.core.errors import JobServiceError
 from workers.core.settings import Settings
 from workers.jobs.submit import JobSpec, enqueue_in_transaction
 from workers.observability.metrics import ALL_SCHEDULES, ERROR, FIRED, MISSED, SKIPPED, record_schedule_run
-from workers.rq_seam.job import TaskJob, run_keys
+from workers.rq_seam.job import TaskJob, results_key_of, run_keys
 from workers.schedules import fire_script
 from workers.schedules.fire_script import APPLIED, MOVED, Block, LockLost
 from workers.schedules.run_jobs import RunPlan, run_job, run_plan
 from workers.schedules.spec import ScheduleSpec, plan_catch_up
-from workers.schedules.store import KEPT_FIELD, derived_job_id, kept_field, kept_ids, record_runs
+from workers.schedules.store import KEPT_FIELD, derived_job_id, kept_id, kept_part, kept_parts, record_runs
 
 log = logging.getLogger(__name__)
 BUSY = {"queued", "started", "scheduled", "deferred"}
@@ -133,7 +133,7 @@ class _State:
     spec: ScheduleSpec | None
     runs_total: int
     last_job_id: str | None
-    kept: list[str]
+    kept: list[str]  # KEPT_FIELD's entries as stored (store.kept_parts), newest first
     last_status: str | None = None
     unreadable: str | None = None  # why the stored definition could not be read
 
@@ -182,7 +182,7 @@ def _state(name: str, due: float, *fields: bytes | None) -> _State:
     stamp = updated or b""
     try:
         spec = _parsed(raw) if raw is not None else None
-        jobs = kept_ids(name, kept)
+        jobs = kept_parts(kept)
         return _State(name, due, stamp, spec, int(runs or 0), last.decode() if last else None, jobs)
     except Exception as error:  # noqa: BLE001 - one unreadable schedule must not stop the others
         return _State(name, due, stamp, None, 0, None, [], unreadable=f"stored definition unreadable: {_reason(error)}")
@@ -279,7 +279,7 @@ def _fire_run(block: Block, settings: Settings, spec: ScheduleSpec, state: _Stat
     for name, key, args in commands:
         block.add(name, key, *args)
     last: dict[str, Any] = {"last_run_at": fired_at, "last_due_at": due, "last_job_id": job_id, "runs_total": runs + 1}
-    last[KEPT_FIELD] = kept_field(spec.name, _keep(block, settings, spec, queue, job_id, state.kept))
+    last[KEPT_FIELD] = " ".join(_keep(block, settings, spec, queue, job_id, state.kept))
     block.hset(keys.schedule_key(spec.name), mapping=last)  # runs_total was read with the due time the block checks
     return _Run(FIRED, job_id, runs + 1)
 
@@ -304,22 +304,25 @@ def _run_plan(spec: ScheduleSpec) -> RunPlan:
 
 
 def _keep(block: Block, settings: Settings, spec: ScheduleSpec, queue: str, job_id: str, kept: list[str]) -> list[str]:
-    """The run jobs kept after this run (newest first); release the ones that fall out.
+    """The run jobs kept after this run (newest first, as KEPT_FIELD stores them); release the ones that fall out.
 
     With its own `result_ttl` a schedule's runs expire by time, so none is kept by count
     (and the ones an earlier definition kept are released). The results streams of the
-    two runs before this one (finished by now, as a rule) are compacted.
+    two runs before this one (finished by now, as a rule) are compacted. `kept` and the
+    answer are KEPT_FIELD's parts: a run's full id is built only for the few released or compacted.
     """
+    name = spec.name
     if spec.result_ttl is not None:
         released, newest = kept, []
     else:
-        everything = [job_id, *kept]
+        everything = [kept_part(name, job_id), *kept]
         released, newest = everything[settings.schedule_runs_kept :], everything[: settings.schedule_runs_kept]
-    for old in released:
+    for part in released:
+        old = kept_id(name, part)
         job_key, results_key, registries = run_keys(old, queue)
         block.release(job_key, settings.result_ttl, old, results_key, registries)
     for previous in newest[1 : COMPACTED + 1]:
-        block.compact(run_keys(previous, queue)[1])
+        block.compact(results_key_of(kept_id(name, previous)))
     return newest
 
 

@@ -236,12 +236,25 @@ def _job_statuses(connection: Redis, job_ids: list[str | None]) -> dict[str, str
 
 def kept_ids(name: str, raw: bytes | None) -> list[str]:
     """The run job ids in a schedule's KEPT_FIELD, which holds a derived id's due-time part only."""
-    return [part if not part.isdigit() else f"{name}-{part}" for part in (raw or b"").decode().split()]
+    return [kept_id(name, part) for part in kept_parts(raw)]
+
+
+def kept_parts(raw: bytes | None) -> list[str]:
+    """KEPT_FIELD's entries as stored (the fire step works on these: a run's id is built only when needed)."""
+    return (raw or b"").decode().split()
+
+
+def kept_id(name: str, part: str) -> str:
+    return part if not part.isdigit() else f"{name}-{part}"
+
+
+def kept_part(name: str, job_id: str) -> str:
+    prefix = f"{name}-"
+    return job_id.removeprefix(prefix) if job_id.startswith(prefix) else job_id
 
 
 def kept_field(name: str, job_ids: list[str]) -> str:
-    prefix = f"{name}-"
-    return " ".join(job_id.removeprefix(prefix) if job_id.startswith(prefix) else job_id for job_id in job_ids)
+    return " ".join(kept_part(name, job_id) for job_id in job_ids)
 
 
 def _expire_run(pipe: Pipeline, job_id: str, queue: str, ttl: int) -> None:
