@@ -113,15 +113,23 @@ class JobRun:
     duration: float | None
 
 
-@functools.lru_cache(maxsize=4096)  # the scheduler labels every run: the same few fields over and over
+@functools.lru_cache(maxsize=4096)  # the worker labels every run with the same few fields
 def _field(*parts: object) -> str:
-    """The JSON array of `parts`; plain ASCII strings (every schedule name) without json.dumps's cost."""
-    if all(
-        type(part) is str and part.isascii() and part.isprintable() and '"' not in part and "\\" not in part
-        for part in parts
-    ):
-        return '["' + '","'.join(parts) + '"]'  # type: ignore[arg-type]
-    return json.dumps(parts, separators=(",", ":"))
+    """The JSON array of `parts` (compact), built part by part: a scheduler with 100,000 schedules
+    misses the cache on nearly every run, so a miss must be cheap too (no JSONEncoder per call)."""
+    return "[" + ",".join([_json_part(part) for part in parts]) + "]"
+
+
+def _json_part(part: object) -> str:
+    """`json.dumps(part)`, without its cost for a plain ASCII string (every schedule name) or a finite number."""
+    kind = type(part)
+    if kind is str:
+        text: str = part  # type: ignore[assignment]
+        if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+            return '"' + text + '"'
+    elif (kind is float and math.isfinite(part)) or kind is int:  # type: ignore[arg-type]
+        return repr(part)
+    return json.dumps(part)
 
 
 def increment(pipeline: Pipeline, family: Family, labels: Sequence[str], amount: int = 1) -> None:
