@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -57,7 +58,7 @@ def find_key(keys: list[ApiKey], presented: str | None) -> ApiKey | None:
     return found
 
 
-def presented_key(headers: dict[str, str], allow_basic: bool = False) -> str | None:
+def presented_key(headers: Mapping[str, str], allow_basic: bool = False) -> str | None:
     """The key from `Authorization: Bearer`, `X-API-Key` or (dashboard) basic auth's password."""
     if headers.get("x-api-key"):
         return headers["x-api-key"]

@@ -65,6 +65,10 @@ def require(scope: Scope) -> Callable[..., Awaitable[ApiKey]]:
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
         header_key: Annotated[str | None, Security(api_key_header)],
     ) -> ApiKey:
+        # GuardedRoute already authorized this request's key (read from the same headers, in the same order)
+        checked: ApiKey | None = getattr(request.state, "key", None)
+        if checked is not None and checked.scope >= scope:
+            return checked
         return authorize(request, header_key or (credentials.credentials if credentials else None), scope)
 
     check.required_scope = scope  # type: ignore[attr-defined]

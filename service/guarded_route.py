@@ -7,7 +7,6 @@ answer, which cannot encode it, becomes a 500).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,7 +36,7 @@ class GuardedRoute(APIRoute):
 
         async def guarded(request: Request) -> Response:
             if scope is not None:
-                authorize(request, presented_key(dict(request.headers)), scope)
+                authorize(request, presented_key(request.headers), scope)
             if known is not None:
                 check_query(request, known)
             await check_body(request)
@@ -75,11 +74,10 @@ async def check_body(request: Request) -> None:
 
     A body that is not JSON at all is left to FastAPI, which answers its own 422.
     """
-    raw = await request.body()
-    if not raw:
+    if not await request.body():
         return
     try:
-        body: Any = json.loads(raw)
+        body: Any = await request.json()  # cached on the request: FastAPI's own read then parses nothing again
     except RecursionError:
         raise HTTPException(422, f"the body nests deeper than the limit of {BODY_DEPTH} levels") from None
     except ValueError:

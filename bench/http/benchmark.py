@@ -53,7 +53,7 @@ def run(plan: HttpPlan, workdir: Path) -> dict[str, Any]:
             for _ in range(plan.http_rounds)
             for endpoint in ENDPOINTS
         ]
-        long_polls = _long_polls(plan, ports["ours"])
+        long_polls = _long_polls(plan, ports["ours"], commands["ours"], redis)
         redis.flush()
         figures = batch.measure(bases["ours"], API_KEY, redis, plan.batch_rounds)
     server = _uvicorn_command(ports["ours"], FACTORIES["ours"])
@@ -73,10 +73,15 @@ def _serve(plan: HttpPlan, processes: Processes, name: str, redis_url: str) -> i
     return port
 
 
-def _long_polls(plan: HttpPlan, port: int) -> dict[str, Any]:
-    """/healthz with and without `long_poll_waiters` open long-polls."""
+def _long_polls(plan: HttpPlan, port: int, command: list[str], redis: RedisServer) -> dict[str, Any]:
+    """`POST /jobs` under the same wrk load with none and with `long_poll_waiters` long-polls open.
+
+    Redis is not flushed between these runs: the waiters' job must stay.
+    """
+    redis.flush()
     job_id = waiters.park_a_job(f"http://127.0.0.1:{port}", API_KEY)
-    return waiters.measure("127.0.0.1", port, API_KEY, job_id, plan.long_poll_waiters, plan.healthz_samples)
+    load = waiters.load_with(command, plan.http_seconds, lambda: _settle(redis))
+    return waiters.measure("127.0.0.1", port, API_KEY, job_id, plan.long_poll_waiters, load, plan.latency_rounds)
 
 
 def _wrk_commands(plan: HttpPlan, bases: dict[str, str], script: Path) -> dict[str, list[str]]:

@@ -15,11 +15,13 @@ class HttpPlan(Plan):
     wrk_threads: int = 2
     wrk_connections: int = 32
     long_poll_waiters: int = 500
-    healthz_samples: int = 20
+    latency_rounds: int = 3
     batch_rounds: int = 5
 
 
 PLANS = Plans(
-    quick=HttpPlan(name="quick", http_seconds=3, http_rounds=1, http_warmup_seconds=1, batch_rounds=3),
+    quick=HttpPlan(
+        name="quick", http_seconds=3, http_rounds=1, http_warmup_seconds=1, batch_rounds=3, latency_rounds=2
+    ),
     full=HttpPlan(name="full", http_seconds=10, http_rounds=2, http_warmup_seconds=2),
 )

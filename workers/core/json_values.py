@@ -29,10 +29,14 @@ class JsonDepthError(JsonValueError):
 def check_json_value(value: Any, where: str, max_depth: int = MAX_DEPTH, max_bytes: int | None = MAX_BYTES) -> None:
     """Raise JsonValueError naming `where` (and the path inside it) for what a reader could not take back."""
     _walk(value, where, max_depth, max_depth)
-    if max_bytes is not None:
+    if max_bytes is not None and not _empty_container(value):  # `{}` and `[]` (most kwargs and metas): 2 bytes
         size = len(json.dumps(value, ensure_ascii=False).encode())
         if size > max_bytes:
             raise JsonValueError(f"{where} is {size} bytes as JSON; the limit is {max_bytes}")
+
+
+def _empty_container(value: Any) -> bool:
+    return isinstance(value, dict | list) and not value
 
 
 def _walk(value: Any, path: str, depth_left: int, limit: int) -> None:
