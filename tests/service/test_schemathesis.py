@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 import schemathesis
@@ -36,6 +37,7 @@ from schemathesis.specs.openapi.checks import (
 from service.app import create_app
 from service.settings import ServiceSettings
 from tests.support.keys import ADMIN, KEYS
+from workers.core.datetimes import check_representable
 from workers.jobs import submit as jobs
 from workers.schedules import store as schedule_store
 from workers.schedules.spec import ScheduleSpec
@@ -66,7 +68,8 @@ def make_plausible(case: schemathesis.Case) -> None:
     """Give a positive case a registered task, no unknown dependency, one valid timing, a listed callback host.
 
     The schema cannot say which task names exist, that a schedule takes exactly one of
-    cron, interval and at, or which hosts CALLBACK_HOSTS lists, so without this nearly
+    cron, interval and at, which hosts CALLBACK_HOSTS lists, or that a time must lie
+    between 0001-01-02 and 9999-12-30 in UTC, so without this nearly
     every positive submission is a 422 and the code behind a successful one (the store,
     the answer, the audit entry) is never hit with odd but valid values.
     """
@@ -79,6 +82,7 @@ def make_plausible(case: schemathesis.Case) -> None:
     for item in items if isinstance(items, list) else []:
         if isinstance(item, dict):
             _plausible_job(item)
+            _plausible_times(item)
     if path.startswith("/schedules"):
         _plausible_schedule(body, path)
 
@@ -90,6 +94,18 @@ def _plausible_job(item: dict[str, object]) -> None:
         item.pop("at", None)
     if item.get("callback_url") is not None:
         item["callback_url"] = CALLBACK_URL
+
+
+def _plausible_times(item: dict[str, object]) -> None:
+    """A time the schema allows but every zone cannot show (year 1, say) moved into the range."""
+    for name in ("at", "start_at"):
+        value = item.get(name)
+        if not isinstance(value, str):
+            continue
+        try:
+            check_representable(datetime.fromisoformat(value), name)
+        except (ValueError, OverflowError):
+            item[name] = "2030-01-01T00:00:00Z"
 
 
 def _plausible_schedule(body: dict[str, object], path: str) -> None:
