@@ -6,7 +6,7 @@ from typing import Any
 
 from redis import Redis
 from rq.job import Job
-from rq.registry import CanceledJobRegistry, FailedJobRegistry, FinishedJobRegistry
+from rq.registry import BaseRegistry, CanceledJobRegistry, FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 from rq.results import Result
 
 from workers.core.errors import ForbiddenFunctionError
@@ -27,6 +27,30 @@ class TaskJob(Job):
 
     def __init__(self, id: str | None = None, connection: Redis | None = None, serializer: Any = None) -> None:
         super().__init__(id, connection=connection, serializer=SERIALIZER)
+        self._registries: dict[type[BaseRegistry], BaseRegistry] = {}
+
+    # RQ builds a new registry object on every read of these (each resolving the serializer
+    # again, a slow typing.Protocol check), several times per run; they only name the
+    # job's queue, so each is built once per job object and rebuilt if the queue changes.
+
+    @property
+    def started_job_registry(self) -> StartedJobRegistry:
+        return self._registry(StartedJobRegistry)
+
+    @property
+    def failed_job_registry(self) -> FailedJobRegistry:
+        return self._registry(FailedJobRegistry)
+
+    @property
+    def finished_job_registry(self) -> FinishedJobRegistry:
+        return self._registry(FinishedJobRegistry)
+
+    def _registry(self, kind: type[Any]) -> Any:
+        cached = self.__dict__.setdefault("_registries", {}).get(kind)
+        if cached is None or cached.name != self.origin or cached.connection is not self.connection:
+            cached = kind(self.origin, connection=self.connection, job_class=type(self), serializer=self.serializer)
+            self._registries[kind] = cached
+        return cached
 
     @property
     def func(self) -> Any:

@@ -43,6 +43,7 @@ from workers.rq_seam.job import SERIALIZER, TaskJob
 from workers.rq_seam.owned_end import LateEnd, OwnedEnds
 from workers.rq_seam.queue import IDLE_POLL, ReliableQueue, get_queue
 from workers.rq_seam.reaper import LIVENESS_FIELD, LIVENESS_TTL, Recoverer, maintenance_lock, mark_alive, queue_reap
+from workers.rq_seam.worker_log import RoutineInfoSkipped
 from workers.tasks.registry import registry
 from workers.worker.engine import INTERRUPTED, STOPPED, JobEngine, Slot
 from workers.worker.heartbeat import HEARTBEAT_TTL, JobHeartbeat
@@ -87,6 +88,7 @@ class ServiceWorker(SimpleWorker):
         kwargs.setdefault("worker_ttl", WORKER_TTL)
         kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL)
         super().__init__(queues, connection=connection, **kwargs)
+        self.log = RoutineInfoSkipped(self.log)  # type: ignore[assignment]
         self.meter = JobMeter()
         self.callbacks = CallbackOnEnd()
         self.engine = JobEngine(concurrency, run=self._perform_slot, on_abandon=self._finish_abandoned)
@@ -233,8 +235,7 @@ class ServiceWorker(SimpleWorker):
                 execution = Execution.create(job, HEARTBEAT_TTL, pipeline=pipeline, worker_name=self.name)
                 self.executions[execution.id] = execution
                 self._started[job.id] = execution
-                job.heartbeat(now(), HEARTBEAT_TTL, pipeline=pipeline)
-                job.prepare_for_execution(self.name, pipeline=pipeline)
+                job.prepare_for_execution(self.name, pipeline=pipeline)  # writes last_heartbeat too
                 pipeline.persist(job.key)
                 if job.id in admitted:
                     pipeline.hset(job.key, limits.ADMITTED_FIELD, admitted[job.id])
