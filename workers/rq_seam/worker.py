@@ -358,7 +358,8 @@ class ServiceWorker(SimpleWorker):
             yield
             return
         try:
-            with self.owned_ends.owned_by(job.key, job.started_job_registry.key, execution.composite_key):
+            registry_key = job.started_job_registry.key
+            with self.owned_ends.owned_by(job.key, registry_key, execution.composite_key, job.dependents_key):
                 yield
         except LateEnd:
             pass  # logged where it was found: the end is not recorded
