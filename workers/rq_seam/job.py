@@ -16,6 +16,8 @@ from workers.runner import RUNNER_PATH, run_task
 __all__ = ["SERIALIZER", "TaskJob", "run_keys"]
 
 ENDED_REGISTRIES = (FinishedJobRegistry, FailedJobRegistry, CanceledJobRegistry)
+REGISTRIES_KEPT = 512
+_REGISTRIES: dict[tuple[type[BaseRegistry], type[Job], str], BaseRegistry] = {}  # see TaskJob._registry
 
 
 class TaskJob(Job):
@@ -27,11 +29,11 @@ class TaskJob(Job):
 
     def __init__(self, id: str | None = None, connection: Redis | None = None, serializer: Any = None) -> None:
         super().__init__(id, connection=connection, serializer=SERIALIZER)
-        self._registries: dict[type[BaseRegistry], BaseRegistry] = {}
 
     # RQ builds a new registry object on every read of these (each resolving the serializer
-    # again, a slow typing.Protocol check), several times per run; they only name the
-    # job's queue, so each is built once per job object and rebuilt if the queue changes.
+    # again, a slow typing.Protocol check), several times per run. A registry holds only
+    # its queue's name, the connection and the (fixed) serializer and job class, so one
+    # object per kind and queue serves every job on the same connection.
 
     @property
     def started_job_registry(self) -> StartedJobRegistry:
@@ -46,10 +48,13 @@ class TaskJob(Job):
         return self._registry(FinishedJobRegistry)
 
     def _registry(self, kind: type[Any]) -> Any:
-        cached = self.__dict__.setdefault("_registries", {}).get(kind)
-        if cached is None or cached.name != self.origin or cached.connection is not self.connection:
+        key = (kind, type(self), self.origin)
+        cached = _REGISTRIES.get(key)
+        if cached is None or cached.connection is not self.connection:
             cached = kind(self.origin, connection=self.connection, job_class=type(self), serializer=self.serializer)
-            self._registries[kind] = cached
+            if len(_REGISTRIES) >= REGISTRIES_KEPT:
+                _REGISTRIES.clear()  # a bound, whatever queue names a caller makes up
+            _REGISTRIES[key] = cached
         return cached
 
     @property
