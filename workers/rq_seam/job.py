@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import rq.job
 from redis import Redis
 from rq.job import Job
 from rq.registry import BaseRegistry, CanceledJobRegistry, FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 from rq.results import Result
 
 from workers.core.errors import ForbiddenFunctionError
+from workers.rq_seam.compression import KnownCompression
 from workers.rq_seam.serializer import SERIALIZER
 from workers.runner import RUNNER_PATH, run_task
 
 __all__ = ["SERIALIZER", "TaskJob", "run_keys"]
 
 ENDED_REGISTRIES = (FinishedJobRegistry, FailedJobRegistry, CanceledJobRegistry)
+rq.job.zlib = KnownCompression()  # type: ignore[assignment]  # see compression.py: no recompressing on save
 REGISTRIES_KEPT = 512
 _REGISTRIES: dict[tuple[type[BaseRegistry], type[Job], str], BaseRegistry] = {}  # see TaskJob._registry
 
