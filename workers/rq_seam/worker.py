@@ -242,7 +242,8 @@ class ServiceWorker(SimpleWorker):
                 pipeline.lrem(queue.intermediate_queue_key, 1, job.id)
             if started:
                 mark_alive(pipeline, self.name)
-                self.set_state(WorkerStatus.BUSY, pipeline=pipeline)
+                if self.get_state() != WorkerStatus.BUSY:  # busy already while earlier jobs run
+                    self.set_state(WorkerStatus.BUSY, pipeline=pipeline)
                 self.heartbeat(pipeline=pipeline)
             pipeline.execute()
         return started
@@ -270,8 +271,9 @@ class ServiceWorker(SimpleWorker):
             self.set_state(WorkerStatus.IDLE)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
-        """RQ's worker heartbeat, at most every WORKER_HEARTBEAT_EVERY s on its own (RQ sends one per job)."""
-        if pipeline is None and timeout is None and self._heartbeat_due > time.monotonic():
+        """RQ's worker heartbeat, at most every WORKER_HEARTBEAT_EVERY s (RQ sends one per job, and one with
+        each suspension check); one with a timeout, the job beat's (`renew_heartbeats`), always goes."""
+        if timeout is None and self._heartbeat_due > time.monotonic():
             return
         super().heartbeat(timeout, pipeline)
         self._heartbeat_due = time.monotonic() + WORKER_HEARTBEAT_EVERY
