@@ -8,6 +8,7 @@ one place, instead of silently bypassing an override.
 from __future__ import annotations
 
 import inspect
+import logging
 import pathlib
 import re
 
@@ -181,3 +182,38 @@ def test_service_imports_no_rq_module() -> None:
         if re.match(r"\s*(from|import) (rq|rq_scheduler|rq_dashboard)\b", line)
     ]
     assert imports == []
+
+
+def test_worker_logs_through_its_log_attribute(redis: Redis) -> None:
+    """workers/rq_seam/worker_log.py wraps `worker.log`, the logger RQ's per-job lines go through."""
+    assert SimpleWorker([Queue("default", connection=redis)], connection=redis).log is logging.getLogger("rq.worker")
+    assert ServiceWorker([get_queue("default", redis)], connection=redis).log.logger is logging.getLogger("rq.worker")
+
+
+@pytest.mark.parametrize("name", ["started_job_registry", "failed_job_registry", "finished_job_registry"])
+def test_job_registries_the_task_job_caches_are_rq_properties(redis: Redis, name: str) -> None:
+    """TaskJob builds each of these once per job object; each stays the registry RQ's own property builds."""
+    assert isinstance(getattr(Job, name), property)
+    job = get_queue("default", redis).enqueue_call("workers.runner.run_task", args=["tests.echo", [], {}])
+    ours = getattr(job, name)
+    assert ours is getattr(job, name)
+    assert type(ours) is type(getattr(Job, name).fget(job))
+    assert ours == getattr(Job, name).fget(job)
+    assert (ours.key, ours.job_class, ours.serializer) == (
+        getattr(Job, name).fget(job).key,
+        type(job),
+        job.serializer,
+    )
+    job.origin = "other"
+    assert getattr(job, name).key.endswith(":other")
+
+
+def test_prepare_for_execution_writes_the_jobs_heartbeat(redis: Redis) -> None:
+    """`_start_batch` relies on it instead of a `Job.heartbeat` of its own."""
+    job = get_queue("default", redis).enqueue_call("workers.runner.run_task", args=["tests.echo", [], {}])
+    assert redis.hget(job.key, "last_heartbeat") in (None, b"")
+    with redis.pipeline() as pipeline:
+        job.prepare_for_execution("w", pipeline=pipeline)
+        pipeline.execute()
+    assert redis.hget(job.key, "last_heartbeat") not in (None, b"")
+    assert job.last_heartbeat is not None

@@ -48,8 +48,25 @@ def _is_routine(record: logging.LogRecord) -> bool:
     if not record.name.startswith(RQ_LOGGERS):
         return False
     if record.levelno == logging.INFO:
-        return not KEPT_RQ_INFO.search(str(record.msg))
+        return is_routine_rq_info(record.name, record.msg)
     return record.levelno >= logging.ERROR and _interrupted(record)
+
+
+def is_routine_rq_info(logger_name: str, message: object) -> bool:
+    """An INFO message of an rq logger that `RoutineDemotion` turns into DEBUG (all but an operator's shutdown)."""
+    return logger_name.startswith(RQ_LOGGERS) and not KEPT_RQ_INFO.search(str(message))
+
+
+def routine_rq_info_dropped(logger: logging.Logger) -> bool:
+    """Whether every handler `logger`'s records reach demotes routine rq INFO and then drops it (no DEBUG here)."""
+    if logging.DEBUG >= logging.getLogger().getEffectiveLevel():
+        return False
+    handlers: list[logging.Handler] = []
+    current: logging.Logger | None = logger
+    while current is not None:
+        handlers += current.handlers
+        current = current.parent if current.propagate else None
+    return bool(handlers) and all(any(isinstance(f, RoutineDemotion) for f in h.filters) for h in handlers)
 
 
 def _interrupted(record: logging.LogRecord) -> bool:

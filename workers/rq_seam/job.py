@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import rq.job
 from redis import Redis
 from rq.job import Job
-from rq.registry import CanceledJobRegistry, FailedJobRegistry, FinishedJobRegistry
+from rq.registry import BaseRegistry, CanceledJobRegistry, FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 from rq.results import Result
 
 from workers.core.errors import ForbiddenFunctionError
+from workers.rq_seam.compression import KnownCompression
 from workers.rq_seam.serializer import SERIALIZER
 from workers.runner import RUNNER_PATH, run_task
 
 __all__ = ["SERIALIZER", "TaskJob", "run_keys"]
 
 ENDED_REGISTRIES = (FinishedJobRegistry, FailedJobRegistry, CanceledJobRegistry)
+rq.job.zlib = KnownCompression()  # type: ignore[assignment]  # see compression.py: no recompressing on save
+REGISTRIES_KEPT = 512
+_REGISTRIES: dict[tuple[type[BaseRegistry], type[Job], str], BaseRegistry] = {}  # see TaskJob._registry
 
 
 class TaskJob(Job):
@@ -27,6 +32,33 @@ class TaskJob(Job):
 
     def __init__(self, id: str | None = None, connection: Redis | None = None, serializer: Any = None) -> None:
         super().__init__(id, connection=connection, serializer=SERIALIZER)
+
+    # RQ builds a new registry object on every read of these (each resolving the serializer
+    # again, a slow typing.Protocol check), several times per run. A registry holds only
+    # its queue's name, the connection and the (fixed) serializer and job class, so one
+    # object per kind and queue serves every job on the same connection.
+
+    @property
+    def started_job_registry(self) -> StartedJobRegistry:
+        return self._registry(StartedJobRegistry)
+
+    @property
+    def failed_job_registry(self) -> FailedJobRegistry:
+        return self._registry(FailedJobRegistry)
+
+    @property
+    def finished_job_registry(self) -> FinishedJobRegistry:
+        return self._registry(FinishedJobRegistry)
+
+    def _registry(self, kind: type[Any]) -> Any:
+        key = (kind, type(self), self.origin)
+        cached = _REGISTRIES.get(key)
+        if cached is None or cached.connection is not self.connection:
+            cached = kind(self.origin, connection=self.connection, job_class=type(self), serializer=self.serializer)
+            if len(_REGISTRIES) >= REGISTRIES_KEPT:
+                _REGISTRIES.clear()  # a bound, whatever queue names a caller makes up
+            _REGISTRIES[key] = cached
+        return cached
 
     @property
     def func(self) -> Any:

@@ -12,8 +12,9 @@ heartbeat only renews an entry that is still there (ZADD XX). RQ records an end
 in one transaction; while a run's end is being recorded, the pipelines this
 thread opens on the worker's connection WATCH the job's hash (which the recovery
 and any rerun write) and read the entry before their MULTI, in one round trip
-(RQ's success end already WATCHes: it costs no extra round trip; a failure or
-retry end costs one). So the check and the write are atomic: a change in between
+(RQ's success end already WATCHes: it costs no extra round trip, and RQ's read of
+the job's dependents that follows its WATCH is sent in that same round trip; a
+failure or retry end costs one). So the check and the write are atomic: a change in between
 aborts the transaction (WatchError: RQ's success loop builds it again, a queued
 failure or retry transaction is replayed here); an entry gone raises `LateEnd`,
 nothing is written, and the run is logged as `late end of run <job>:<execution>
@@ -41,10 +42,11 @@ class LateEnd(Exception):
 
 
 class _Owner:
-    def __init__(self, job_key: str, registry_key: str, member: str) -> None:
+    def __init__(self, job_key: str, registry_key: str, member: str, dependents_key: str | None = None) -> None:
         self.job_key = job_key
         self.registry_key = registry_key
         self.member = member
+        self.dependents_key = dependents_key
         self.recorded = False  # the end's transaction went through: later ones (dependents) are not the end
 
 
@@ -54,6 +56,7 @@ class OwnedEndPipeline(Pipeline):
     def __init__(self, client: Redis, owner: _Owner, transaction: bool, shard_hint: Any) -> None:
         super().__init__(client.connection_pool, client.response_callbacks, transaction, shard_hint)
         self.owner = owner
+        self._prefetched: tuple[str, Any] | None = None  # (dependents key, its members) read with the WATCH
 
     def watch(self, *names: Any) -> bool:
         """WATCH `names` and the job's hash, and read the run's entry, in one round trip; LateEnd if it is gone."""
@@ -66,20 +69,47 @@ class OwnedEndPipeline(Pipeline):
         return True
 
     def _owned(self, names: tuple[Any, ...]) -> float | None:
-        """The run's score in the started registry, read right after the WATCH on the same connection."""
+        """The run's score in the started registry, read right after the WATCH on the same connection.
+
+        RQ's success end WATCHes the job's dependents key and then reads its members
+        (`Queue.move_dependents_to_ready`, one round trip of its own): that read rides
+        along here, after the WATCH as before, and is handed to RQ when it asks.
+        """
         if self.connection is None:
             self.connection = self.connection_pool.get_connection()
         connection = self.connection
+        dependents = self.owner.dependents_key if self.owner.dependents_key in names else None
         commands = [("WATCH", *names, self.owner.job_key), ("ZSCORE", self.owner.registry_key, self.owner.member)]
+        if dependents is not None:
+            commands.append(("SMEMBERS", dependents))
+        self._prefetched = None
         try:
             connection.send_packed_command(connection.pack_commands(commands))
             self.parse_response(connection, "WATCH")  # the pipeline now reads as watching
             score: float | None = self.parse_response(connection, "ZSCORE")
+            if dependents is not None:
+                self._prefetched = (dependents, self.parse_response(connection, "SMEMBERS"))
         except BaseException:
             connection.disconnect()  # a reply left unread must not reach the next user of this connection
             self.reset()
             raise
         return score
+
+    def immediate_execute_command(self, *args: Any, **options: Any) -> Any:
+        """RQ's read of the dependents right after its WATCH: answered from the read sent with it."""
+        prefetched, self._prefetched = self._prefetched, None
+        if (
+            prefetched is not None
+            and args[0] == "SMEMBERS"
+            and args[1:] == (prefetched[0],)
+            and set(options) <= {"keys"}
+        ):
+            return prefetched[1]
+        return super().immediate_execute_command(*args, **options)
+
+    def reset(self) -> None:
+        self._prefetched = None
+        super().reset()
 
     def multi(self) -> None:
         if not self.watching:
@@ -133,9 +163,14 @@ class OwnedEnds:
         connection.pipeline = pipeline  # type: ignore[method-assign]
 
     @contextmanager
-    def owned_by(self, job_key: str, registry_key: str, member: str) -> Iterator[None]:
-        """Within: this thread's transactions write only while `member` is in `registry_key`."""
-        self._here.owner = _Owner(job_key, registry_key, member)
+    def owned_by(
+        self, job_key: str, registry_key: str, member: str, dependents_key: str | None = None
+    ) -> Iterator[None]:
+        """Within: this thread's transactions write only while `member` is in `registry_key`.
+
+        `dependents_key` (the job's): when RQ WATCHes it, its members are read in the same round trip.
+        """
+        self._here.owner = _Owner(job_key, registry_key, member, dependents_key)
         try:
             yield
         finally:

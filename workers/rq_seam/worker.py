@@ -43,6 +43,7 @@ from workers.rq_seam.job import SERIALIZER, TaskJob
 from workers.rq_seam.owned_end import LateEnd, OwnedEnds
 from workers.rq_seam.queue import IDLE_POLL, ReliableQueue, get_queue
 from workers.rq_seam.reaper import LIVENESS_FIELD, LIVENESS_TTL, Recoverer, maintenance_lock, mark_alive, queue_reap
+from workers.rq_seam.worker_log import RoutineInfoSkipped
 from workers.tasks.registry import registry
 from workers.worker.engine import INTERRUPTED, STOPPED, JobEngine, Slot
 from workers.worker.heartbeat import HEARTBEAT_TTL, JobHeartbeat
@@ -87,6 +88,7 @@ class ServiceWorker(SimpleWorker):
         kwargs.setdefault("worker_ttl", WORKER_TTL)
         kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL)
         super().__init__(queues, connection=connection, **kwargs)
+        self.log = RoutineInfoSkipped(self.log)  # type: ignore[assignment]
         self.meter = JobMeter()
         self.callbacks = CallbackOnEnd()
         self.engine = JobEngine(concurrency, run=self._perform_slot, on_abandon=self._finish_abandoned)
@@ -233,15 +235,15 @@ class ServiceWorker(SimpleWorker):
                 execution = Execution.create(job, HEARTBEAT_TTL, pipeline=pipeline, worker_name=self.name)
                 self.executions[execution.id] = execution
                 self._started[job.id] = execution
-                job.heartbeat(now(), HEARTBEAT_TTL, pipeline=pipeline)
-                job.prepare_for_execution(self.name, pipeline=pipeline)
+                job.prepare_for_execution(self.name, pipeline=pipeline)  # writes last_heartbeat too
                 pipeline.persist(job.key)
                 if job.id in admitted:
                     pipeline.hset(job.key, limits.ADMITTED_FIELD, admitted[job.id])
                 pipeline.lrem(queue.intermediate_queue_key, 1, job.id)
             if started:
                 mark_alive(pipeline, self.name)
-                self.set_state(WorkerStatus.BUSY, pipeline=pipeline)
+                if self.get_state() != WorkerStatus.BUSY:  # busy already while earlier jobs run
+                    self.set_state(WorkerStatus.BUSY, pipeline=pipeline)
                 self.heartbeat(pipeline=pipeline)
             pipeline.execute()
         return started
@@ -269,8 +271,9 @@ class ServiceWorker(SimpleWorker):
             self.set_state(WorkerStatus.IDLE)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
-        """RQ's worker heartbeat, at most every WORKER_HEARTBEAT_EVERY s on its own (RQ sends one per job)."""
-        if pipeline is None and timeout is None and self._heartbeat_due > time.monotonic():
+        """RQ's worker heartbeat, at most every WORKER_HEARTBEAT_EVERY s (RQ sends one per job, and one with
+        each suspension check); one with a timeout, the job beat's (`renew_heartbeats`), always goes."""
+        if timeout is None and self._heartbeat_due > time.monotonic():
             return
         super().heartbeat(timeout, pipeline)
         self._heartbeat_due = time.monotonic() + WORKER_HEARTBEAT_EVERY
@@ -357,7 +360,8 @@ class ServiceWorker(SimpleWorker):
             yield
             return
         try:
-            with self.owned_ends.owned_by(job.key, job.started_job_registry.key, execution.composite_key):
+            registry_key = job.started_job_registry.key
+            with self.owned_ends.owned_by(job.key, registry_key, execution.composite_key, job.dependents_key):
                 yield
         except LateEnd:
             pass  # logged where it was found: the end is not recorded
