@@ -70,14 +70,14 @@ def test_a_job_description_loses_its_arguments(capsys: pytest.CaptureFixture[str
 @FORMATS
 @pytest.mark.usefixtures("root_restored")
 def test_redis_passwords_in_messages_are_masked(capsys: pytest.CaptureFixture[str], fmt: str) -> None:
-    assert SECRET not in logged(capsys, fmt, "cannot reach %s", f"redis://h:6379/0?password={SECRET}")
+    assert SECRET not in logged(capsys, fmt, "cannot reach %s", f"redis://h:6390/0?password={SECRET}")
 
 
 @FORMATS
 @pytest.mark.usefixtures("root_restored")
 def test_redis_passwords_in_tracebacks_are_masked(capsys: pytest.CaptureFixture[str], fmt: str) -> None:
     try:
-        raise ConnectionError(f"Error connecting to redis://:{SECRET}@h:6379/0")
+        raise ConnectionError(f"Error connecting to redis://:{SECRET}@h:6390/0")
     except ConnectionError:
         assert SECRET not in logged(capsys, fmt, "failed", exc_info=True)
 

@@ -12,10 +12,10 @@ SECRET = "s3cr3t-pw"
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        (f"redis://user:{SECRET}@host:6379/0", "redis://***:***@host:6379/0"),
-        (f"redis://:{SECRET}@host:6379/0", "redis://***:***@host:6379/0"),
+        (f"redis://user:{SECRET}@host:6390/0", "redis://***:***@host:6390/0"),
+        (f"redis://:{SECRET}@host:6390/0", "redis://***:***@host:6390/0"),
         (f"rediss://user:{SECRET}@host:6380/0", "rediss://***:***@host:6380/0"),
-        (f"redis://host:6379/0?password={SECRET}", "redis://host:6379/0?password=***"),
+        (f"redis://host:6390/0?password={SECRET}", "redis://host:6390/0?password=***"),
         (f"redis://host/0?username=admin&password={SECRET}", "redis://host/0?username=***&password=***"),
         (f"redis://host/0?PassWord={SECRET}", "redis://host/0?PassWord=***"),
         (f"redis://host/0?auth_token={SECRET}", "redis://host/0?auth_token=***"),
@@ -34,11 +34,11 @@ def test_a_password_that_breaks_parsing_is_not_shown(password: str) -> None:
 
 
 def test_a_url_without_credentials_is_unchanged() -> None:
-    assert mask_url("redis://127.0.0.1:6379/0?socket_timeout=1") == "redis://127.0.0.1:6379/0?socket_timeout=1"
+    assert mask_url("redis://127.0.0.1:6390/0?socket_timeout=1") == "redis://127.0.0.1:6390/0?socket_timeout=1"
 
 
 def test_urls_inside_text_are_masked() -> None:
-    text = f"Error connecting to redis://:{SECRET}@host:6379/0. (also 'rediss://h/0?password={SECRET}')"
+    text = f"Error connecting to redis://:{SECRET}@host:6390/0. (also 'rediss://h/0?password={SECRET}')"
     assert SECRET not in mask_urls_in(text)
 
 

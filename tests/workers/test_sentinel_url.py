@@ -7,13 +7,13 @@ import ssl
 import pytest
 
 from workers.core.connection import connect
-from workers.core.sentinel_url import SentinelUrlError, is_sentinel_url, parse_sentinel_url
+from workers.core.sentinel_url import DEFAULT_SENTINEL_PORT, SentinelUrlError, is_sentinel_url, parse_sentinel_url
 from workers.core.settings import Settings
 
 
 def test_hosts_master_group_and_db() -> None:
-    url = parse_sentinel_url("redis+sentinel://:s3cret@h1:26379,h2:26380,h3/mymaster/2")
-    assert url.sentinels == (("h1", 26379), ("h2", 26380), ("h3", 26379))
+    url = parse_sentinel_url("redis+sentinel://:s3cret@h1:26390,h2:26380,h3/mymaster/2")
+    assert url.sentinels == (("h1", 26390), ("h2", 26380), ("h3", DEFAULT_SENTINEL_PORT))
     assert (url.service_name, url.db, url.tls, url.password, url.username) == ("mymaster", 2, False, "s3cret", None)
 
 
@@ -37,10 +37,10 @@ def test_only_the_sentinel_schemes_are_sentinel_urls() -> None:
 @pytest.mark.parametrize(
     ("url", "says"),
     [
-        ("redis+sentinel://h1:26379", "must name the master group"),
-        ("redis+sentinel://h1:26379/", "must name the master group"),
-        ("redis+sentinel://h1:26379/m/x", "database 'x'"),
-        ("redis+sentinel://h1:26379/m/0/extra", "too many path parts"),
+        ("redis+sentinel://h1:26390", "must name the master group"),
+        ("redis+sentinel://h1:26390/", "must name the master group"),
+        ("redis+sentinel://h1:26390/m/x", "database 'x'"),
+        ("redis+sentinel://h1:26390/m/0/extra", "too many path parts"),
         ("redis+sentinel://h1:port/m", "port 'port'"),
         ("redis+sentinel://h1:70000/m", "1-65535"),
         ("redis+sentinel://h1:1,,h2:2/m", "empty sentinel address"),
