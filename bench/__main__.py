@@ -95,28 +95,16 @@ def _tables(meta: dict[str, Any], results: dict[str, Figures], http_rounds: int)
     return "\n\n".join(parts)
 
 
-def run_recovery(argv: list[str], quick: bool) -> int:
-    """Crash recovery: its own table and bench/results/recovery.json."""
-    plan = RECOVERY_PLANS.pick(quick)
-    workdir = WORKDIR / "recovery"
+def run_alone(argv: list[str], quick: bool, name: str, plans: Any, bench: Any, report: Callable) -> int:
+    """A benchmark with its own table and bench/results/<name>.json (recovery, failover)."""
+    plan = plans.pick(quick)
+    workdir = WORKDIR / name
     shutil.rmtree(workdir, ignore_errors=True)  # only ours: other benchmarks may be running
     meta = run_meta(argv, asdict(plan))
     started = time.monotonic()
-    results = recovery.run(plan, workdir)
+    results = bench.run(plan, workdir)
     meta["wall_s"] = round(time.monotonic() - started, 1)
-    return finish(meta, results, RESULTS / "recovery.json", lambda: recovery_report(meta, results))
-
-
-def run_failover(argv: list[str], quick: bool) -> int:
-    """Sentinel failover: its own table and bench/results/failover.json."""
-    plan = FAILOVER_PLANS.pick(quick)
-    workdir = WORKDIR / "failover"
-    shutil.rmtree(workdir, ignore_errors=True)
-    meta = run_meta(argv, asdict(plan))
-    started = time.monotonic()
-    results = failover.run(plan, workdir)
-    meta["wall_s"] = round(time.monotonic() - started, 1)
-    return finish(meta, results, RESULTS / "failover.json", lambda: failover_report(meta, results))
+    return finish(meta, results, RESULTS / f"{name}.json", lambda: report(meta, results))
 
 
 def run_hosts(argv: list[str], quick: bool) -> int:
@@ -133,9 +121,9 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     with stopping_cleanly():
         if args.which == "recovery":
-            return run_recovery(argv, args.quick)
+            return run_alone(argv, args.quick, "recovery", RECOVERY_PLANS, recovery, recovery_report)
         if args.which == "failover":
-            return run_failover(argv, args.quick)
+            return run_alone(argv, args.quick, "failover", FAILOVER_PLANS, failover, failover_report)
         if args.which == "hosts":
             return run_hosts(argv, args.quick)
         return run_suite(argv, args.which, args.quick, args)

@@ -8,14 +8,12 @@ from assets the web process serves itself.
 from __future__ import annotations
 
 import html
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.support.browser import CHROMIUM_FLAGS as HEADLESS
-from tests.support.needs import missing
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -25,14 +23,6 @@ OFFLINE_FLAGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # no internet: a CDN cannot be reached
     "--virtual-time-budget=10000",  # let the page fetch /openapi.json and draw it before the dump
 ]
-
-
-@pytest.fixture
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        missing("chromium is not installed: apt-get install -y chromium (.ci/run does so)")
-    return found
 
 
 def rendered(chromium: str, url: str, profile: Path) -> str:

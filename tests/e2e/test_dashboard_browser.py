@@ -7,7 +7,6 @@ that markup inert while the dashboard's own scripts still work.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import threading
 import uuid
@@ -19,7 +18,6 @@ import pytest
 
 from tests.support.browser import CHROMIUM_FLAGS as HEADLESS
 from tests.support.keys import ADMIN_KEY
-from tests.support.needs import missing
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -77,14 +75,6 @@ def beacon() -> Iterator[Beacon]:
     yield server
     server.server.shutdown()
     server.server.server_close()
-
-
-@pytest.fixture
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        missing("chromium is not installed: apt-get install -y chromium (.ci/run does so)")
-    return found
 
 
 def browse(chromium: str, url: str, profile: Path, *output: str) -> str:

@@ -7,7 +7,6 @@ and the queue's started-jobs page lists every job it is running, not just one.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -19,7 +18,6 @@ from redis import Redis
 from bench.harness.redis import RedisServer
 from tests.support.browser import CHROMIUM_FLAGS as HEADLESS
 from tests.support.keys import ADMIN_KEY
-from tests.support.needs import missing
 from tests.support.stack import Stack, eventually
 
 pytestmark = pytest.mark.e2e
@@ -27,14 +25,6 @@ pytestmark = pytest.mark.e2e
 QUEUE = "dash"
 IN_FLIGHT = 3
 CHROMIUM_FLAGS = [*HEADLESS, "--virtual-time-budget=5000"]  # let the page fetch and draw its data
-
-
-@pytest.fixture
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        missing("chromium is not installed: apt-get install -y chromium (.ci/run does so)")
-    return found
 
 
 @pytest.fixture
