@@ -39,6 +39,7 @@ from rq.worker import WorkerStatus
 from workers.callbacks.ending import CallbackOnEnd, queue_for_abandoned
 from workers.limits import gate as limits
 from workers.observability.metrics import FINISHED
+from workers.rq_seam.fast_end import LATE, RECORDED, FastEnds
 from workers.rq_seam.job import SERIALIZER, TaskJob
 from workers.rq_seam.owned_end import LateEnd, OwnedEnds
 from workers.rq_seam.queue import IDLE_POLL, ReliableQueue, get_queue
@@ -102,6 +103,7 @@ class ServiceWorker(SimpleWorker):
         self._heartbeat_due = 0.0
         self._failure_lock = threading.Lock()  # RQ reads its one `_stopped_job_id` while it records a failure
         self.owned_ends = OwnedEnds(self.connection)  # a run handed on elsewhere records no end (owned_end.py)
+        self.fast_ends = FastEnds(self.connection)  # the common success end in one round trip (fast_end.py)
         self.push_exc_handler(count_abandoned)
         self.push_exc_handler(queue_for_abandoned)
 
@@ -339,8 +341,13 @@ class ServiceWorker(SimpleWorker):
     def handle_job_success(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
         if not self.engine.claim_end_here():
             return
-        with self._owned_end(job, kwargs.get("execution")), self._ending(job, FINISHED):
-            super().handle_job_success(job, queue, *args, **kwargs)
+        execution = kwargs.get("execution")
+        with self._owned_end(job, execution), self._ending(job, FINISHED):
+            verdict = None if execution is None else self.fast_ends.record_success(self, job, execution)
+            if verdict == LATE:
+                raise LateEnd(execution.composite_key)  # type: ignore[union-attr]
+            if verdict != RECORDED:
+                super().handle_job_success(job, queue, *args, **kwargs)
 
     def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
         if not self.engine.claim_end_here():
