@@ -39,7 +39,8 @@ from rq.worker import WorkerStatus
 from workers.callbacks.ending import CallbackOnEnd, queue_for_abandoned
 from workers.limits import gate as limits
 from workers.observability.metrics import FINISHED
-from workers.rq_seam.fast_end import LATE, RECORDED, FastEnds
+from workers.rq_seam.end_batch import LATE, RECORDED
+from workers.rq_seam.fast_end import FastEnds
 from workers.rq_seam.job import SERIALIZER, TaskJob
 from workers.rq_seam.owned_end import LateEnd, OwnedEnds
 from workers.rq_seam.queue import IDLE_POLL, ReliableQueue, get_queue
