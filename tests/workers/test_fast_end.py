@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from redis import Redis
+from redis.exceptions import ResponseError
 from rq.job import JobStatus
 
 from service.settings import ServiceSettings
@@ -197,3 +198,16 @@ def test_ends_sent_together_are_each_checked_and_applied_on_their_own(redis: Red
         verdicts = dict(zip(blocks, pool.map(batches.send, blocks.values()), strict=True))
     assert verdicts == {"owned": RECORDED, "late": LATE, "dependents": RQ_PATH}
     assert [redis.get(key) for key in blocks] == [b"written", None, None]
+
+
+def test_a_failing_command_fails_its_own_block_only_and_the_rest_of_it_is_applied(redis: Redis) -> None:
+    """As in RQ's MULTI/EXEC: the other commands still apply, and the end's sender sees the error."""
+    batches = EndBatches(redis)
+    redis.zadd("rq:wip:default", {"a:e1": 1})
+    redis.set("a-string", "x")
+    commands = [4, "HSET", "a-string", "f", "v"], [3, "SET", "after", "written"]
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        batches.send(EndBlock(["rq:wip:default", "a:e1", "rq:job:a:dependents", 2, *commands[0], *commands[1]]))
+    assert redis.get("after") == b"written"
+    redis.zadd("rq:wip:default", {"b:e2": 1})
+    assert batches.send(EndBlock(["rq:wip:default", "b:e2", "rq:job:b:dependents", 0])) == RECORDED

@@ -8,6 +8,10 @@ and go together in the next call, sent by the first of them (leader and follower
 no thread of its own): one round trip, one packing and one script run for the lot,
 each block checked and applied on its own. A thread returns once its own end is
 written (or refused), as it did when it sent its end itself.
+
+Only one call is in flight at a time, so the calls go on one connection held for the
+purpose (taken from the client's pool once, given back when it fails): no pool
+round per call, and the script's SHA is loaded on it when Redis does not know it.
 """
 
 from __future__ import annotations
@@ -17,13 +21,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis import Redis
+from redis.connection import AbstractConnection
+from redis.exceptions import NoScriptError, ResponseError
 
 RECORDED, LATE, RQ_PATH = b"ok", b"late", b"dependents"  # RQ_PATH: not this script's to record
 
 # ARGV: per block: the started registry's key, the run's `<job>:<execution>` member, the
 # job's dependents key, the number of commands, then each command as its argument count
 # and its arguments. A block is applied only while the member is in the registry and the
-# job has no dependents (RQ's own end enqueues those). Answers one verdict per block.
+# job has no dependents (RQ's own end enqueues those). Answers one verdict per block. As in
+# a MULTI/EXEC, a command that fails does not stop the others: the block's verdict is then
+# the first error, which its sender raises.
 END_SCRIPT = """
 local verdicts, i = {}, 1
 while i <= #ARGV do
@@ -33,16 +41,21 @@ while i <= #ARGV do
   elseif redis.call('EXISTS', ARGV[i + 2]) == 1 then
     verdict = 'dependents'
   end
+  local apply = verdict == 'ok'
   i = i + 4
   for _ = 1, commands do
     local count = tonumber(ARGV[i])
-    if verdict == 'ok' then redis.call(unpack(ARGV, i + 1, i + count)) end
+    if apply then
+      local reply = redis.pcall(unpack(ARGV, i + 1, i + count))
+      if type(reply) == 'table' and reply.err and verdict == 'ok' then verdict = 'error ' .. reply.err end
+    end
     i = i + count + 1
   end
   verdicts[#verdicts + 1] = verdict
 end
 return verdicts
 """
+FAILED = b"error "
 
 
 @dataclass(eq=False)
@@ -69,7 +82,9 @@ class EndBatches:
     """Sends end blocks through END_SCRIPT, those waiting together."""
 
     def __init__(self, connection: Redis) -> None:
-        self._script = connection.register_script(END_SCRIPT)
+        self._pool = connection.connection_pool
+        self._sha = connection.register_script(END_SCRIPT).sha
+        self._connection: AbstractConnection | None = None  # only the sending thread uses it
         self._lock = threading.Lock()
         self._waiting: list[EndBlock] = []
         self._sending = False
@@ -94,14 +109,36 @@ class EndBatches:
             blocks, self._waiting = self._waiting, []
         try:
             args = [arg for block in blocks for arg in block.args]
-            verdicts = self._script(args=args)
+            verdicts = self._call(args)
             for block, verdict in zip(blocks, verdicts, strict=True):
                 block.verdict = verdict
+                if verdict.startswith(FAILED):
+                    block.error = ResponseError(verdict.removeprefix(FAILED).decode(errors="replace"))
         except BaseException as error:  # noqa: BLE001 - every sender of the call sees why its end was not written
             for block in blocks:
                 block.error = error
         finally:
             self._hand_on(blocks)
+
+    def _call(self, args: list[Any]) -> list[bytes]:
+        """EVALSHA on the held connection; a connection that failed goes back to the pool, closed."""
+        connection = self._connection or self._pool.get_connection()
+        self._connection = None
+        try:
+            try:
+                connection.send_command("EVALSHA", self._sha, 0, *args)
+                verdicts: list[bytes] = connection.read_response()
+            except NoScriptError:  # a restarted Redis, or SCRIPT FLUSH: load it, and send again
+                connection.send_command("SCRIPT", "LOAD", END_SCRIPT)
+                connection.read_response()
+                connection.send_command("EVALSHA", self._sha, 0, *args)
+                verdicts = connection.read_response()
+        except BaseException:
+            connection.disconnect()
+            self._pool.release(connection)
+            raise
+        self._connection = connection
+        return verdicts
 
     def _hand_on(self, sent: list[EndBlock]) -> None:
         """Wake the answered blocks' threads, and make the first block that waits meanwhile the next sender."""

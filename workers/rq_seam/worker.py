@@ -39,7 +39,6 @@ from rq.worker import WorkerStatus
 from workers.callbacks.ending import CallbackOnEnd, queue_for_abandoned
 from workers.limits import gate as limits
 from workers.observability.metrics import FINISHED
-from workers.rq_seam.end_batch import LATE, RECORDED
 from workers.rq_seam.fast_end import FastEnds
 from workers.rq_seam.job import SERIALIZER, TaskJob
 from workers.rq_seam.owned_end import LateEnd, OwnedEnds
@@ -343,12 +342,11 @@ class ServiceWorker(SimpleWorker):
         if not self.engine.claim_end_here():
             return
         execution = kwargs.get("execution")
-        with self._owned_end(job, execution), self._ending(job, FINISHED):
+        with self._ending(job, FINISHED):
             verdict = None if execution is None else self.fast_ends.record_success(self, job, execution)
-            if verdict == LATE:
-                raise LateEnd(execution.composite_key)  # type: ignore[union-attr]
-            if verdict != RECORDED:
-                super().handle_job_success(job, queue, *args, **kwargs)
+            if verdict is None:  # not one for the fast end (fast_end.py): RQ's own
+                with self._owned_end(job, execution):
+                    super().handle_job_success(job, queue, *args, **kwargs)
 
     def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
         if not self.engine.claim_end_here():
