@@ -9,6 +9,7 @@ value such as a job description (`task("arg", key=1)`, rq prints it) to `task(..
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -94,7 +95,7 @@ class JobDataFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         for field in [name for name in vars(record) if name not in STANDARD_FIELDS]:
-            if JOB_DATA_FIELD.search(field):
+            if _is_job_data_field(field):
                 delattr(record, field)
         if isinstance(record.args, tuple) and record.args:
             shown = _values_before_job_data(record.msg, len(record.args))
@@ -104,10 +105,20 @@ class JobDataFilter(logging.Filter):
         return True
 
 
+@functools.lru_cache(maxsize=256)  # the same few `extra=` names on every record
+def _is_job_data_field(name: str) -> bool:
+    return JOB_DATA_FIELD.search(name) is not None
+
+
 def _values_before_job_data(template: object, count: int) -> int:
     """How many of a message's values come before a word naming job data (`result: %r`): those are shown."""
     if not isinstance(template, str):
         return count
+    return _shown_values(template, count)
+
+
+@functools.lru_cache(maxsize=256)  # messages are a program's constant templates, logged again and again
+def _shown_values(template: str, count: int) -> int:
     word = JOB_DATA_WORD.search(template)
     if word is None:
         return count
@@ -116,7 +127,7 @@ def _values_before_job_data(template: object, count: int) -> int:
 
 def _without_call_arguments(value: object) -> object:
     """`task("secret", 1)` (a job description) becomes `task(...)`; anything else is kept."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "(" not in value:  # no call without a parenthesis
         return value
     match = CALL_SHAPED.match(value)
     return f"{match.group('name')}(...)" if match else value
