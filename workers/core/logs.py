@@ -16,6 +16,7 @@ import re
 import sys
 from datetime import UTC, datetime
 
+from workers.core.log_buffer import BufferedStreamHandler
 from workers.core.redact import mask_urls_in
 
 STANDARD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
@@ -159,9 +160,12 @@ class JsonFormatter(logging.Formatter):
         return mask_urls_in(json.dumps(entry, default=str))
 
 
-def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
-    """Set up the root logger once per process; `fmt="json"` switches to JSON lines."""
-    handler = logging.StreamHandler()
+def configure_logging(level: str = "INFO", fmt: str = "text", buffered: bool = False) -> None:
+    """Set up the root logger once per process; `fmt="json"` switches to JSON lines.
+
+    `buffered`: lines are written a few at a time, at most 50 ms late (workers/core/log_buffer.py).
+    """
+    handler = BufferedStreamHandler() if buffered else logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(RoutineDemotion())
     handler.addFilter(JobDataFilter())
