@@ -20,6 +20,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from hiredis import pack_command
 from redis import Redis
 from redis.connection import AbstractConnection
 from redis.exceptions import NoScriptError, ResponseError
@@ -125,13 +126,14 @@ class EndBatches:
         connection = self._connection or self._pool.get_connection()
         self._connection = None
         try:
+            command = _packed(connection, ("EVALSHA", self._sha, 0, *args))
             try:
-                connection.send_command("EVALSHA", self._sha, 0, *args)
+                connection.send_packed_command(command)
                 verdicts: list[bytes] = connection.read_response()
             except NoScriptError:  # a restarted Redis, or SCRIPT FLUSH: load it, and send again
                 connection.send_command("SCRIPT", "LOAD", END_SCRIPT)
                 connection.read_response()
-                connection.send_command("EVALSHA", self._sha, 0, *args)
+                connection.send_packed_command(command)
                 verdicts = connection.read_response()
         except BaseException:
             connection.disconnect()
@@ -152,3 +154,12 @@ class EndBatches:
                 block.wake()
         if leader is not None:
             leader.wake()
+
+
+def _packed(connection: AbstractConnection, command: tuple[Any, ...]) -> list[bytes]:
+    """RESP for `command` by hiredis's C packer, as redis-py packs it (str as UTF-8, numbers as repr),
+    without redis-py's per-argument pass in Python; a type hiredis refuses takes redis-py's way."""
+    try:
+        return [pack_command(command)]
+    except TypeError:
+        return connection.pack_command(*command)  # type: ignore[no-any-return]
