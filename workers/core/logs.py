@@ -95,7 +95,7 @@ class JobDataFilter(logging.Filter):
     """Keep job arguments out of every record, whoever logged it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        for field in [name for name in vars(record) if name not in STANDARD_FIELDS]:
+        for field in vars(record).keys() - STANDARD_FIELDS:
             if _is_job_data_field(field):
                 delattr(record, field)
         if isinstance(record.args, tuple) and record.args:
