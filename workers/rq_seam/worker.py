@@ -4,9 +4,11 @@ No fork per job (the fork, not the task, is where plain RQ spends its time). RQ'
 loop dequeues; `execute_job` hands each job to the engine (workers/worker/engine.py:
 worker threads, one event loop for async tasks, deadlines, stops) and returns as soon
 as another job may start. RQ's `perform_job` and its end handlers run unchanged in the
-job's thread. Each concern is a collaborator called from the methods below, the way
-dramatiq attaches middleware: metering (workers/worker/metering.py), the worker's beat
-(workers/worker/heartbeat.py) with its liveness key and reap step (workers/rq_seam/reaper.py).
+job's thread, but for the common success end, which goes to Redis as one Lua call
+(workers/rq_seam/fast_end.py: the same writes, checked the same way). Each concern is
+a collaborator called from the methods below, the way dramatiq attaches middleware:
+metering (workers/worker/metering.py), the worker's beat (workers/worker/heartbeat.py)
+with its liveness key and reap step (workers/rq_seam/reaper.py).
 Every RQ method overridden here, and every private RQ name used, is pinned by
 tests/workers/test_rq_seam.py.
 """
