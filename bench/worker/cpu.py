@@ -12,6 +12,7 @@ command counts.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import sys
@@ -37,6 +38,8 @@ def drain_once(jobs: int, workdir: Path) -> dict[str, float]:
             started, cpu = time.perf_counter(), time.process_time()
             worker.work(burst=True, logging_level="INFO")
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+            for handler in logging.getLogger().handlers:  # lines still kept (log_buffer.py) go to the file too
+                handler.flush()
         after = redis.client.info("stats")
         finished, failed = (redis.client.zcard(key) for key in registry_keys("service", redis.client))
     if finished != jobs or failed:

@@ -35,7 +35,7 @@ def build_worker(kind: str, queue_name: str, redis_url: str, concurrency: int | 
     """The worker the service runs, or raw RQ's with its defaults (pickle, rq.job.Job)."""
     if kind == "service":
         settings = Settings(redis_url=redis_url, log_level=LOG_LEVEL, task_modules=[TASK_MODULES])
-        configure_logging(settings.log_level, settings.log_format)  # as `workers.worker.main` does
+        configure_logging(settings.log_level, settings.log_format, buffered=True)  # as `workers.worker.main` does
         load_task_modules(settings.task_modules)
         connection = connect(settings)
         return ServiceWorker(

@@ -123,7 +123,7 @@ def test_worker_and_scheduler_check_at_start(
         raise Started
 
     monkeypatch.setenv("REDIS_URL", settings.redis_url)
-    monkeypatch.setattr(process, "configure_logging", lambda *args: None)  # keep caplog's handler
+    monkeypatch.setattr(process, "configure_logging", lambda *args, **kwargs: None)  # keep caplog's handler
     monkeypatch.setattr(process, "check_redis", check_then_stop)
     with caplog.at_level(logging.INFO, logger=LOGGER), pytest.raises(Started):
         module.main()

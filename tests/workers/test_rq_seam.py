@@ -17,10 +17,12 @@ import rq.serializers
 import rq_dashboard.web
 from redis import Redis
 from rq import Queue, SimpleWorker, worker_registration
-from rq.executions import Execution
+from rq.defaults import UNSERIALIZABLE_RETURN_VALUE_PAYLOAD
+from rq.executions import Execution, ExecutionRegistry
 from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job
 from rq.registry import StartedJobRegistry, clean_registries
+from rq.results import Result
 from rq.scheduler import RQScheduler
 from rq.worker import Worker
 from rq_scheduler import Scheduler
@@ -85,6 +87,19 @@ METHODS: list[tuple[type, str, list[str]]] = [
     (StartedJobRegistry, "cleanup", ["self", "timestamp", "exception_handlers"]),
     (IntermediateQueue, "cleanup", ["self", "worker", "queue"]),
     (Queue, "schedule_job", ["self", "job", "datetime", "pipeline", "unique"]),
+    # workers/rq_seam/fast_end.py builds what these write at a success end
+    (Job, "to_dict", ["self", "include_meta", "include_result"]),
+    (Job, "get_result_ttl", ["self", "default_ttl"]),
+    (
+        Job,
+        "_handle_success",
+        ["self", "result_ttl", "pipeline", "worker_name", "execution_id", "execution_started_at", "execution_ended_at"],
+    ),
+    (Job, "cleanup", ["self", "ttl", "pipeline", "remove_from_queue"]),
+    (Result, "save", ["self", "ttl", "pipeline"]),
+    (Result, "serialize", ["self"]),
+    (Execution, "delete", ["self", "job", "pipeline"]),
+    (SimpleWorker, "increment_total_working_time", ["self", "job_execution_time", "pipeline"]),
 ]
 
 FUNCTIONS = [
@@ -217,3 +232,19 @@ def test_prepare_for_execution_writes_the_jobs_heartbeat(redis: Redis) -> None:
         pipeline.execute()
     assert redis.hget(job.key, "last_heartbeat") not in (None, b"")
     assert job.last_heartbeat is not None
+
+
+def test_names_the_fast_end_mirrors_exist(redis: Redis) -> None:
+    """workers/rq_seam/fast_end.py writes what RQ's success end writes, from these names and values."""
+    job = get_queue("default", redis).enqueue_call("workers.runner.run_task", args=["tests.echo", [], {}])
+    assert Result.Type.SUCCESSFUL.value == 1
+    assert Result.get_key(job.id) == f"rq:results:{job.id}"
+    assert ExecutionRegistry(job_id=job.id, connection=redis).key == ExecutionRegistry.key_template.format(job.id)
+    assert UNSERIALIZABLE_RETURN_VALUE_PAYLOAD == "Unserializable return value"
+    for attribute in ("_result", "_status", "repeats_left", "rate_limit_key", "dependents_key", "dependencies_key"):
+        assert hasattr(job, attribute), attribute
+    execution = Execution(id="e1", job_id=job.id, connection=redis, worker_name="w")
+    assert execution.worker_executions_key.endswith("w:executions")
+    worker = ServiceWorker([get_queue("default", redis)], connection=redis)
+    assert isinstance(worker.default_result_ttl, int)
+    assert isinstance(worker.executions, dict)

@@ -9,12 +9,14 @@ value such as a job description (`task("arg", key=1)`, rq prints it) to `task(..
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 import sys
 from datetime import UTC, datetime
 
+from workers.core.log_buffer import BufferedStreamHandler
 from workers.core.redact import mask_urls_in
 
 STANDARD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
@@ -93,8 +95,8 @@ class JobDataFilter(logging.Filter):
     """Keep job arguments out of every record, whoever logged it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        for field in [name for name in vars(record) if name not in STANDARD_FIELDS]:
-            if JOB_DATA_FIELD.search(field):
+        for field in vars(record).keys() - STANDARD_FIELDS:
+            if _is_job_data_field(field):
                 delattr(record, field)
         if isinstance(record.args, tuple) and record.args:
             shown = _values_before_job_data(record.msg, len(record.args))
@@ -104,10 +106,20 @@ class JobDataFilter(logging.Filter):
         return True
 
 
+@functools.lru_cache(maxsize=256)  # the same few `extra=` names on every record
+def _is_job_data_field(name: str) -> bool:
+    return JOB_DATA_FIELD.search(name) is not None
+
+
 def _values_before_job_data(template: object, count: int) -> int:
     """How many of a message's values come before a word naming job data (`result: %r`): those are shown."""
     if not isinstance(template, str):
         return count
+    return _shown_values(template, count)
+
+
+@functools.lru_cache(maxsize=256)  # messages are a program's constant templates, logged again and again
+def _shown_values(template: str, count: int) -> int:
     word = JOB_DATA_WORD.search(template)
     if word is None:
         return count
@@ -116,7 +128,7 @@ def _values_before_job_data(template: object, count: int) -> int:
 
 def _without_call_arguments(value: object) -> object:
     """`task("secret", 1)` (a job description) becomes `task(...)`; anything else is kept."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "(" not in value:  # no call without a parenthesis
         return value
     match = CALL_SHAPED.match(value)
     return f"{match.group('name')}(...)" if match else value
@@ -148,9 +160,12 @@ class JsonFormatter(logging.Formatter):
         return mask_urls_in(json.dumps(entry, default=str))
 
 
-def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
-    """Set up the root logger once per process; `fmt="json"` switches to JSON lines."""
-    handler = logging.StreamHandler()
+def configure_logging(level: str = "INFO", fmt: str = "text", buffered: bool = False) -> None:
+    """Set up the root logger once per process; `fmt="json"` switches to JSON lines.
+
+    `buffered`: lines are written a few at a time, at most 50 ms late (workers/core/log_buffer.py).
+    """
+    handler = BufferedStreamHandler() if buffered else logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(RoutineDemotion())
     handler.addFilter(JobDataFilter())

@@ -41,6 +41,8 @@ def mask_url(url: str) -> str:
 
 def mask_urls_in(text: str) -> str:
     """`text` with every URL in it masked (log lines, error messages)."""
+    if "://" not in text:  # every URL the pattern finds has one; most log lines have none
+        return text
     return URL_IN_TEXT.sub(lambda match: mask_url(match.group(0)), text)
 
 

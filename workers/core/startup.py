@@ -25,15 +25,16 @@ class Started:
     connection: Redis
 
 
-def start_process(process: str, doing: Callable[[Settings], str]) -> Started:
+def start_process(process: str, doing: Callable[[Settings], str], buffered_logs: bool = False) -> Started:
     """JSON only, pickle refused; read the environment, set up logging, import the tasks, connect, check Redis.
 
-    `process` and `doing(settings)` make the one start-up line (workers/core/banner.py).
+    `process` and `doing(settings)` make the one start-up line (workers/core/banner.py);
+    `buffered_logs`: lines written a few at a time (the worker's two lines per job).
     """
     make_json_the_only_serializer()
     refuse_unpickling()
     settings = get_settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, buffered=buffered_logs)
     load_task_modules(settings.task_modules)
     connection = connect(settings)
     log_banner(process, doing(settings), settings)

@@ -4,9 +4,11 @@ No fork per job (the fork, not the task, is where plain RQ spends its time). RQ'
 loop dequeues; `execute_job` hands each job to the engine (workers/worker/engine.py:
 worker threads, one event loop for async tasks, deadlines, stops) and returns as soon
 as another job may start. RQ's `perform_job` and its end handlers run unchanged in the
-job's thread. Each concern is a collaborator called from the methods below, the way
-dramatiq attaches middleware: metering (workers/worker/metering.py), the worker's beat
-(workers/worker/heartbeat.py) with its liveness key and reap step (workers/rq_seam/reaper.py).
+job's thread, but for the common success end, which goes to Redis as one Lua call
+(workers/rq_seam/fast_end.py: the same writes, checked the same way). Each concern is
+a collaborator called from the methods below, the way dramatiq attaches middleware:
+metering (workers/worker/metering.py), the worker's beat (workers/worker/heartbeat.py)
+with its liveness key and reap step (workers/rq_seam/reaper.py).
 Every RQ method overridden here, and every private RQ name used, is pinned by
 tests/workers/test_rq_seam.py.
 """
@@ -39,6 +41,7 @@ from rq.worker import WorkerStatus
 from workers.callbacks.ending import CallbackOnEnd, queue_for_abandoned
 from workers.limits import gate as limits
 from workers.observability.metrics import FINISHED
+from workers.rq_seam.fast_end import FastEnds
 from workers.rq_seam.job import SERIALIZER, TaskJob
 from workers.rq_seam.owned_end import LateEnd, OwnedEnds
 from workers.rq_seam.queue import IDLE_POLL, ReliableQueue, get_queue
@@ -102,6 +105,7 @@ class ServiceWorker(SimpleWorker):
         self._heartbeat_due = 0.0
         self._failure_lock = threading.Lock()  # RQ reads its one `_stopped_job_id` while it records a failure
         self.owned_ends = OwnedEnds(self.connection)  # a run handed on elsewhere records no end (owned_end.py)
+        self.fast_ends = FastEnds(self.connection)  # the common success end in one round trip (fast_end.py)
         self.push_exc_handler(count_abandoned)
         self.push_exc_handler(queue_for_abandoned)
 
@@ -339,8 +343,12 @@ class ServiceWorker(SimpleWorker):
     def handle_job_success(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
         if not self.engine.claim_end_here():
             return
-        with self._owned_end(job, kwargs.get("execution")), self._ending(job, FINISHED):
-            super().handle_job_success(job, queue, *args, **kwargs)
+        execution = kwargs.get("execution")
+        with self._ending(job, FINISHED):
+            verdict = None if execution is None else self.fast_ends.record_success(self, job, execution)
+            if verdict is None:  # not one for the fast end (fast_end.py): RQ's own
+                with self._owned_end(job, execution):
+                    super().handle_job_success(job, queue, *args, **kwargs)
 
     def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
         if not self.engine.claim_end_here():

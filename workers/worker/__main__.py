@@ -17,7 +17,7 @@ from workers.worker.naming import worker_name
 
 def main() -> None:
     """Run a worker on QUEUES (in priority order) until SIGTERM."""
-    started = start_process("worker", listening)
+    started = start_process("worker", listening, buffered_logs=True)  # two lines per job: written in batches
     settings, connection = started.settings, started.connection
     queues = [get_queue(name, connection) for name in settings.queues]
 
