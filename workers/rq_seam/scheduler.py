@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 LOCK_TTL_MS = 3000  # a dead holder's lock expires this fast
 RENEW_EVERY = 1.0  # the holder renews (and standbys retry) at least this often
 LOCK_FRESH = 2.0  # seconds after a renewal that the holder fires before renewing again (TTL is 3 s)
+STAGE_SPARE = 0.05  # seconds to the next due time below which the loop does not stage ahead (a batch: ~50 ms)
 
 RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
 RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
@@ -96,8 +97,16 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
             return RENEW_EVERY
         # The pass usually knows the next due time (no round trip); a change made
         # meanwhile by the API publishes a wake-up, and the wait is capped anyway.
-        until = self.seconds_until_next_due() if done.next_due is None else done.next_due - time.time()
-        return max(0.0, min(RENEW_EVERY, until))
+        next_due = self.next_due() if done.next_due is None else done.next_due
+        # Time to spare before it: stage a batch of a herd coming (each one waits a pass first).
+        if next_due - time.time() > STAGE_SPARE and self.firing.stage_ahead(time.time(), self.token):
+            return 0.0
+        return max(0.0, min(RENEW_EVERY, next_due - time.time()))
+
+    def next_due(self) -> float:
+        """The earliest due time in Redis (a round trip: when the pass could not know it)."""
+        nearest = self.connection.zrange(self.scheduled_jobs_key, 0, 0, withscores=True)
+        return float(nearest[0][1]) if nearest else time.time() + RENEW_EVERY
 
     def _lock_is_fresh(self) -> bool:
         """We hold the lock and renewed it less than LOCK_FRESH ago, well inside its TTL."""
