@@ -96,15 +96,17 @@ class Herds:
     def release(self, now: float, token: str) -> list[Fired]:
         """Release every staged run due at `now`; the ones it leaves out are the fire step's. Raises LockLost."""
         steps: list[Fired] = []
+        started = time.monotonic()
         for due in sorted(d for d in self._staged if d <= now):
             runs = list(self._staged.pop(due).values())
             self._done.discard(due)
             for start in range(0, len(runs), RELEASE_BATCH):
-                chunk = [staged for staged in runs[start : start + RELEASE_BATCH] if _in_time(staged, time.time())]
+                fired_at = now + (time.monotonic() - started)  # as the fire step stamps a batch it built later
+                chunk = [staged for staged in runs[start : start + RELEASE_BATCH] if _in_time(staged, fired_at)]
                 if not chunk:
                     continue
                 try:
-                    answers = release_script.release(self.connection, token, time.time(), [s.run for s in chunk])
+                    answers = release_script.release(self.connection, token, fired_at, [s.run for s in chunk])
                 except LockLost:
                     self._forget()
                     raise
@@ -132,11 +134,11 @@ class Herds:
         if len(names) < BATCH:
             self._target = None
             self._done.add(due)
-        self._stage_batch(due, [state_of(n.decode(), due, *v) for n, v in zip(names, values, strict=True)], token)
+        self._stage_batch(now, [state_of(n.decode(), due, *v) for n, v in zip(names, values, strict=True)], token)
         return self._target is not None
 
-    def _stage_batch(self, due: float, states: list[State], token: str) -> None:
-        planned = [(state, found) for state in states if (found := self._plan(state)) is not None]
+    def _stage_batch(self, now: float, states: list[State], token: str) -> None:
+        planned = [(state, found) for state in states if (found := self._plan(state, now)) is not None]
         if not planned:
             return
         try:
@@ -146,12 +148,11 @@ class Herds:
         except LockLost:
             self._forget()
             raise
-        staged = self._staged.setdefault(due, {})
         for (state, (_, run)), answer in zip(planned, answers, strict=True):
             if answer == APPLIED:
-                staged[state.name] = run
+                self._staged.setdefault(state.due, {})[state.name] = run
 
-    def _plan(self, state: State) -> tuple[Block, Staged] | None:
+    def _plan(self, state: State, now: float) -> tuple[Block, Staged] | None:
         """The staging block and the release arguments of one schedule's run; None: leave it to the fire step.
 
         Left to the fire step: what it would not simply fire (unreadable, `overlap: skip`, whose
@@ -174,7 +175,7 @@ class Herds:
         block = Block(name, keys.schedule_key(name), due, state.updated_at)
         block.add("SADD", writer.QUEUES_KEY, template.queue_key)
         block.add("HSETT", job_key, *fields)
-        block.add("EXPIRE", job_key, math.ceil(due - time.time() + spec.misfire_grace_time) + TTL_MARGIN)
+        block.add("EXPIRE", job_key, math.ceil(due - now + spec.misfire_grace_time) + TTL_MARGIN)
         cleanup = Block(name, "", due, b"")
         kept = " ".join(keep_runs(cleanup, self.settings, spec, template.queue, job_id, state.kept))
         label = name if self.settings.schedule_metrics == "per_schedule" else ALL_SCHEDULES
