@@ -123,6 +123,7 @@ class Herds:
             if found is None or float(found) in self._done:
                 return False
             self._target, self._offset = float(found), 0
+            release_script.load(self.connection)
         due = self._target
         if due <= now:
             self._target = None

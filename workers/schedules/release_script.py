@@ -49,16 +49,19 @@ local fired, stamp, ledger_kept, n = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4
 local bounds, texts = {}, {}
 for b = 1, n do bounds[b] = tonumber(ARGV[5 + b]) end
 for b = 1, n + 1 do texts[b] = ARGV[5 + n + b] end
-local checked, answers, i = {}, {}, 7 + 2 * n
+local checked, answers, entries, i = {}, {}, {}, 7 + 2 * n
+local pushes, order, advanced, CHUNK = {}, {}, {}, 1000
 local function wrong(key, want)
   if checked[key] then return nil end
   local kind = redis.call('TYPE', key)['ok']
   if kind ~= 'none' and kind ~= want then
-    return 'WRONGTYPE ' .. key .. ' holds a ' .. kind .. ': this run was not released'
+    return 'WRONGTYPE ' .. key .. ' holds a ' .. kind .. ': not released'
   end
   if kind ~= 'none' then checked[key] = true end
   return nil
 end
+local shared = wrong(KEYS[2], 'zset') or wrong(KEYS[3], 'hash') or wrong(KEYS[4], 'hash')
+if shared then return redis.error_reply(shared) end
 local function decimal(x)  -- like Python's repr(round(x, 6)), read back with float()
   local text = string.format('%.6f', x):gsub('0+$', '')
   if text:sub(-1) == '.' then text = text .. '0' end
@@ -79,46 +82,68 @@ while i <= #ARGV do
       i = i + 2
     end
   end
-  local refused = wrong(jkey, 'hash') or wrong(skey, 'hash') or wrong(rkey, 'list') or wrong(qkey, 'list')
-    or wrong(KEYS[2], 'zset') or wrong(KEYS[3], 'hash') or wrong(KEYS[4], 'hash')
-  for _, e in ipairs(extras) do refused = refused or wrong(e[1], e[2] and 'hash' or 'stream') end
-  local status = not refused and redis.call('HGET', jkey, 'status')
+  local status = redis.pcall('HGET', jkey, 'status')
+  local current = redis.pcall('HGET', skey, 'updated_at')
   local score = redis.call('ZSCORE', KEYS[2], name)
-  local current = not refused and (redis.call('HGET', skey, 'updated_at') or '')
+  local refused = wrong(qkey, 'list')
+  for _, e in ipairs(extras) do refused = refused or wrong(e[1], e[2] and 'hash' or 'stream') end
+  if type(status) == 'table' or type(current) == 'table' then refused = 'WRONGTYPE ' .. jkey .. ' or ' .. skey end
   if refused then
     answers[#answers + 1] = refused
-  elseif not score or tonumber(score) ~= tonumber(due) or current ~= updated then
+  elseif not score or tonumber(score) ~= tonumber(due) or (current or '') ~= updated then
     if status == 'scheduled' then redis.call('DEL', jkey) end
     answers[#answers + 1] = 0
   elseif not status then
     answers[#answers + 1] = 0
   else
-    if status == 'scheduled' then
-      redis.call('HSET', jkey, 'status', 'queued', 'enqueued_at', stamp)
-      redis.call('PERSIST', jkey)
-      redis.call(push, qkey, jid)
-    end
     local late = fired - tonumber(due)
-    if redis.call('LPUSH', rkey, entry .. decimal(late)) > ledger_kept then
-      redis.call('LTRIM', rkey, 0, ledger_kept - 1)
+    local text = entries[due]  -- a herd's runs share their due time, and so their lateness and its bucket
+    if not text then
+      local b = 1
+      while b <= n and late > bounds[b] do b = b + 1 end
+      text = {decimal(late), texts[b] .. ']'}
+      entries[due] = text
     end
-    redis.call('HSET', skey, 'last_run_at', ARGV[2], 'last_due_at', due, 'last_job_id', jid, 'runs_total', runs,
-      'kept', kept)
-    if following == '' then
-      redis.call('ZREM', KEYS[2], name)
+    local length = redis.pcall('LPUSH', rkey, entry .. text[1])  -- the first write: a wrong type refuses the run
+    if type(length) == 'table' then
+      answers[#answers + 1] = 'WRONGTYPE ' .. rkey .. ': this run was not released'
     else
-      redis.call('ZADD', KEYS[2], following, name)
+      if length > ledger_kept then redis.call('LTRIM', rkey, 0, ledger_kept - 1) end
+      if status == 'scheduled' then
+        redis.call('HSET', jkey, 'status', 'queued', 'enqueued_at', stamp)
+        redis.call('PERSIST', jkey)
+        local key = push .. ' ' .. qkey
+        if not pushes[key] then
+          pushes[key] = {}
+          order[#order + 1] = {push, qkey, key}
+        end
+        table.insert(pushes[key], jid)
+      end
+      redis.call('HSET', skey, 'last_run_at', ARGV[2], 'last_due_at', due, 'last_job_id', jid, 'runs_total', runs,
+        'kept', kept)
+      if following == '' then
+        redis.call('ZREM', KEYS[2], name)
+      else
+        advanced[#advanced + 1] = following
+        advanced[#advanced + 1] = name
+      end
+      redis.call('HINCRBY', KEYS[3], rfield, 1)
+      redis.call('HINCRBY', KEYS[4], lfield .. text[2], 1)
+      redis.call('HINCRBYFLOAT', KEYS[4], lfield .. '"sum"]', late)
+      for _, e in ipairs(extras) do
+        if e[2] then release_run(e[1], e[2], e[3], e[4], e[5]) else compact(e[1]) end
+      end
+      answers[#answers + 1] = 1
     end
-    redis.call('HINCRBY', KEYS[3], rfield, 1)
-    local b = 1
-    while b <= n and late > bounds[b] do b = b + 1 end
-    redis.call('HINCRBY', KEYS[4], lfield .. texts[b] .. ']', 1)
-    redis.call('HINCRBYFLOAT', KEYS[4], lfield .. '"sum"]', late)
-    for _, e in ipairs(extras) do
-      if e[2] then release_run(e[1], e[2], e[3], e[4], e[5]) else compact(e[1]) end
-    end
-    answers[#answers + 1] = 1
   end
+end
+-- The pushes and the moves to the next due time, a command per queue (in order) and per call.
+for _, p in ipairs(order) do
+  local ids = pushes[p[3]]
+  for c = 1, #ids, CHUNK do redis.call(p[1], p[2], unpack(ids, c, math.min(c + CHUNK - 1, #ids))) end
+end
+for c = 1, #advanced, 2 * CHUNK do
+  redis.call('ZADD', KEYS[2], unpack(advanced, c, math.min(c + 2 * CHUNK - 1, #advanced)))
 end
 return answers
 """
@@ -126,6 +151,11 @@ return answers
 RELEASE_SHA = hashlib.sha1(RELEASE_SCRIPT.encode()).hexdigest()
 _BOUNDS, _TEXTS = lateness_buckets()
 _HEAD = (len(_BOUNDS), *(repr(float(bound)) for bound in _BOUNDS), *_TEXTS)
+
+
+def load(connection: Redis) -> None:
+    """Have Redis compile the script ahead (staging does), so the release's first call sends its arguments once."""
+    connection.script_load(RELEASE_SCRIPT)
 
 
 def release(connection: Redis, token: str, fired_at: float, runs: list[Packed]) -> list[int | str]:
