@@ -137,7 +137,7 @@ def test_a_lock_lost_after_staging_fires_every_run_once(redis: Redis, settings: 
     names = store(redis, "herd", HERD_MIN + 10)
     first, second = ServiceScheduler(redis, settings), ServiceScheduler(redis, settings)
     assert first.acquire_lock()
-    while first.firing.stage_ahead(START - 3, first.token):
+    while first.firing.stage_ahead(START - 3, first.token, START):
         pass
     redis.delete(keys.SCHEDULER_LOCK)
     assert second.acquire_lock()
@@ -164,11 +164,11 @@ def test_a_scheduler_that_takes_over_before_the_due_time_stages_and_releases_onc
     names = store(redis, "herd", HERD_MIN)
     first, second = ServiceScheduler(redis, settings), ServiceScheduler(redis, settings)
     assert first.acquire_lock()
-    while first.firing.stage_ahead(START - 4, first.token):
+    while first.firing.stage_ahead(START - 4, first.token, START):
         pass
     redis.delete(keys.SCHEDULER_LOCK)
     assert second.acquire_lock()
-    while second.firing.stage_ahead(START - 3, second.token):
+    while second.firing.stage_ahead(START - 3, second.token, START):
         pass
     assert first.fire_pass(START + 0.01).lock_lost
     done = second.fire_pass(START + 0.01)

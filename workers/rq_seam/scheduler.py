@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 LOCK_TTL_MS = 3000  # a dead holder's lock expires this fast
 RENEW_EVERY = 1.0  # the holder renews (and standbys retry) at least this often
 LOCK_FRESH = 2.0  # seconds after a renewal that the holder fires before renewing again (TTL is 3 s)
-STAGE_SPARE = 0.05  # seconds to the next due time below which the loop does not stage ahead (a batch: ~50 ms)
 
 RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
 RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
@@ -99,7 +98,7 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
         # meanwhile by the API publishes a wake-up, and the wait is capped anyway.
         next_due = self.next_due() if done.next_due is None else done.next_due
         # Time to spare before it: stage a batch of a herd coming (each one waits a pass first).
-        if next_due - time.time() > STAGE_SPARE and self.firing.stage_ahead(time.time(), self.token):
+        if self.firing.stage_ahead(time.time(), self.token, next_due):
             return 0.0
         return max(0.0, min(RENEW_EVERY, next_due - time.time()))
 

@@ -67,10 +67,11 @@ class FiringLog:
         done = fire_due(self.connection, self.settings, now, token)
         return Pass(released + done.steps, done.next_due, done.lock_lost) if released else done
 
-    def stage_ahead(self, now: float, token: str) -> bool:
-        """Stage a batch of a herd coming within seconds (workers/schedules/herds.py); True while more is left."""
+    def stage_ahead(self, now: float, token: str, next_due: float) -> bool:
+        """Stage a batch of a herd coming within seconds (workers/schedules/herds.py) if it fits before
+        `next_due`; True while more is left."""
         try:
-            return self.herds.stage(now, token)
+            return self.herds.stage(now, token, next_due)
         except LockLost:
             log.warning("scheduler lock lost: nothing staged")
             return False

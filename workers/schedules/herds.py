@@ -42,7 +42,8 @@ from workers.schedules.run_jobs import staged_job
 from workers.schedules.store import derived_job_id
 
 HERD_MIN = 50  # schedules due at one whole second that make a herd worth staging
-LEAD = 4.0  # seconds before a herd's due time that staging starts
+LEAD = 10.0  # seconds before a herd's due time that staging starts (10,000 runs take 1-4 s, with the machine's load)
+SPARE = 0.05  # seconds a batch may take at least (it takes ~50 ms, longer on a loaded machine: the last one is used)
 PROBE_EVERY = 0.25  # seconds between looks for a herd coming
 RELEASE_BATCH = 1000  # staged runs per release call (each ~20 us of Redis)
 TTL_MARGIN = 60  # seconds a staged job outlives its run's grace (the fire step makes it persistent)
@@ -86,6 +87,7 @@ class Herds:
         self._offset = 0  # how many of its schedules (in the due set's order) were looked at
         self._done: set[float] = set()  # herds staged whole
         self._probed = -math.inf
+        self._batch_seconds = SPARE  # what the last staging batch took
         self._probe = connection.register_script(PROBE_SCRIPT)
         self._read = connection.register_script(READ_SCRIPT)
 
@@ -113,8 +115,14 @@ class Herds:
                 steps.extend(staged.fired for staged, answer in zip(chunk, answers, strict=True) if answer == APPLIED)
         return steps
 
-    def stage(self, now: float, token: str) -> bool:
-        """Stage one batch of a herd due within LEAD of `now`; True while more of it is left to stage."""
+    def stage(self, now: float, token: str, next_due: float = math.inf) -> bool:
+        """Stage one batch of a herd due within LEAD of `now`; True while more of it is left to stage.
+
+        Only while a batch (twice what the last one took) fits before `next_due`, so staging never
+        delays what is due: the rest of a herd not staged in time is fired by the fire step.
+        """
+        if next_due - now < max(SPARE, 2 * self._batch_seconds):
+            return False
         if self._target is None:
             if time.monotonic() - self._probed < PROBE_EVERY:
                 return False
@@ -128,6 +136,7 @@ class Herds:
         if due <= now:
             self._target = None
             return False
+        started = time.monotonic()
         names, values = self._read(
             keys=[keys.SCHEDULES_DUE], args=[repr(due), self._offset, BATCH, keys.schedule_key(""), *FIELDS]
         )
@@ -136,6 +145,7 @@ class Herds:
             self._target = None
             self._done.add(due)
         self._stage_batch(now, [state_of(n.decode(), due, *v) for n, v in zip(names, values, strict=True)], token)
+        self._batch_seconds = time.monotonic() - started
         return self._target is not None
 
     def _stage_batch(self, now: float, states: list[State], token: str) -> None:
