@@ -259,3 +259,20 @@ def test_the_scheduler_loop_stages_a_herd_and_fires_each_run_once(redis: Redis, 
     # Then each ran once
     assert redis.llen(QUEUE) == len(names)
     assert {info.runs_total for info in schedule_store.get_many(redis, names)} == {1}
+
+
+def test_a_key_of_the_wrong_type_refuses_that_run_only(redis: Redis, settings: ServiceSettings) -> None:
+    # Given a staged herd, one of whose staged jobs someone overwrote with a string
+    names = store(redis, "herd", HERD_MIN)
+    herds = Herds(redis, settings)
+    stage_all(herds, START - 3)
+    broken = TaskJob.key_for(run_job_id(names[0], START))
+    redis.delete(broken)
+    redis.set(broken, "not a job")
+    # When the herd is released: that run is refused, every other one released
+    assert [step.name for step in herds.release(START + 0.001, "")] == names[1:]
+    # Then the fire step records it as an error run, as it does for such a key; nothing half-written
+    steps = fire_due(redis, settings, START + 0.002).steps
+    assert [(step.name, step.outcome) for step in steps] == [(names[0], "error")]
+    assert redis.llen(QUEUE) == len(names) - 1
+    assert redis.get(broken) == b"not a job"

@@ -49,10 +49,9 @@ RELEASE_BATCH = 1000  # staged runs per release call (each ~20 us of Redis)
 TTL_MARGIN = 60  # seconds a staged job outlives its run's grace (the fire step makes it persistent)
 
 PROBE_SCRIPT = """
--- KEYS: 1 the due set. ARGV: now, lead, least. The first whole second in (now, now + lead] with at
--- least `least` schedules due, or false.
-local now = tonumber(ARGV[1])
-for s = math.floor(now) + 1, math.floor(now + tonumber(ARGV[2])) do
+-- KEYS: 1 the due set. ARGV: from, to, least. The first whole second in [from, to] with at least
+-- `least` schedules due then, or false.
+for s = tonumber(ARGV[1]), tonumber(ARGV[2]) do
   if redis.call('ZCOUNT', KEYS[1], s, s) >= tonumber(ARGV[3]) then return s end
 end
 return false
@@ -127,8 +126,10 @@ class Herds:
             if time.monotonic() - self._probed < PROBE_EVERY:
                 return False
             self._probed = time.monotonic()
-            found = self._probe(keys=[keys.SCHEDULES_DUE], args=[repr(now), LEAD, HERD_MIN])
-            if found is None or float(found) in self._done:
+            self._done = {due for due in self._done if due > now}
+            start = max([math.floor(now), *self._done]) + 1  # past the herds staged already
+            found = self._probe(keys=[keys.SCHEDULES_DUE], args=[start, math.floor(now + LEAD), HERD_MIN])
+            if found is None:
                 return False
             self._target, self._offset = float(found), 0
             release_script.load(self.connection)
