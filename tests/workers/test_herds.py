@@ -13,6 +13,7 @@ from workers.jobs import submit
 from workers.observability.metrics import LATENESS_BUCKETS, SCHEDULE_LATENESS, SCHEDULE_RUNS
 from workers.rq_seam.job import TaskJob
 from workers.rq_seam.scheduler import ServiceScheduler
+from workers.schedules import release_script
 from workers.schedules import store as schedule_store
 from workers.schedules.firing import fire_due, run_job_id
 from workers.schedules.herds import HERD_MIN, Herds
@@ -276,3 +277,29 @@ def test_a_key_of_the_wrong_type_refuses_that_run_only(redis: Redis, settings: S
     assert [(step.name, step.outcome) for step in steps] == [(names[0], "error")]
     assert redis.llen(QUEUE) == len(names) - 1
     assert redis.get(broken) == b"not a job"
+
+
+def test_runs_released_by_a_scheduler_that_died_before_recording_them_are_recorded_once(
+    redis: Redis, settings: ServiceSettings
+) -> None:
+    # Given a herd released at its due time by a scheduler that died before its recording step
+    names = store(redis, "herd", HERD_MIN)
+    herds = Herds(redis, settings)
+    stage_all(herds, START - 3)
+    staged = herds._staged[START].values()  # the release's first step alone, as a crash would leave it
+    answers = release_script.release(redis, "", START + 0.001, [run.run for run in staged])
+    assert answers == [1] * len(names)
+    assert redis.llen(QUEUE) == len(names)
+    assert schedule_store.runs(redis, names[0], 10) == []
+
+    # When another scheduler's loop passes by, twice
+    other = ServiceScheduler(redis, settings)
+    other.fire_pass(START + 0.5)
+    other.fire_pass(START + 0.5)
+
+    # Then each run is in its ledger and counted once, and nothing fired again
+    for name in names:
+        assert [run["due_at"] for run in schedule_store.runs(redis, name, 10)] == [START]
+    assert metrics_of(redis, names[0])[b'["*","fired"]'] == b"1"
+    assert redis.llen(keys.SCHEDULES_RECORDING) == 0
+    assert redis.llen(QUEUE) == len(names)

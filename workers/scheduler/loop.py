@@ -65,6 +65,7 @@ class FiringLog:
         except LockLost:
             return Pass([], None, lock_lost=True)
         done = fire_due(self.connection, self.settings, now, token)
+        self.herds.record_left()
         return Pass(released + done.steps, done.next_due, done.lock_lost) if released else done
 
     def stage_ahead(self, now: float, token: str, next_due: float) -> bool:

@@ -11,7 +11,8 @@ whole second within LEAD seconds) stages it, a batch per loop step while it has 
   writes over it (and makes it persistent) if the run fires the usual way after all;
 - the rest of the run's writes are packed as the release step's arguments and kept here.
 
-At the due time `release_script` releases every staged run in a few calls. The staged job is
+At the due time `release_script` releases every staged run in a few calls, and records them
+(ledger, metrics, runs kept) right after. The staged job is
 in no RQ registry: RQ's scheduler (in every worker) moves due jobs out of ScheduledJobRegistry
 by reading them and then pushing them in a MULTI that checks nothing, so a job staged there
 could be pushed by it and by the release both; here only the release (or the fire step) pushes it.
@@ -46,6 +47,7 @@ LEAD = 10.0  # seconds before a herd's due time that staging starts (10,000 runs
 SPARE = 0.05  # seconds a batch may take at least (it takes ~50 ms, longer on a loaded machine: the last one is used)
 PROBE_EVERY = 0.25  # seconds between looks for a herd coming
 RELEASE_BATCH = 1000  # staged runs per release call (each ~20 us of Redis)
+RECORD_EVERY = 1.0  # seconds between looks for runs released but not recorded (a scheduler died in between)
 TTL_MARGIN = 60  # seconds a staged job outlives its run's grace (the fire step makes it persistent)
 
 PROBE_SCRIPT = """
@@ -87,6 +89,7 @@ class Herds:
         self._done: set[float] = set()  # herds staged whole
         self._probed = -math.inf
         self._batch_seconds = SPARE  # what the last staging batch took
+        self._looked = -math.inf  # when the recording list was last looked at
         self._probe = connection.register_script(PROBE_SCRIPT)
         self._read = connection.register_script(READ_SCRIPT)
 
@@ -95,7 +98,10 @@ class Herds:
         return any(due <= now for due in self._staged)
 
     def release(self, now: float, token: str) -> list[Fired]:
-        """Release every staged run due at `now`; the ones it leaves out are the fire step's. Raises LockLost."""
+        """Release every staged run due at `now`; the ones it leaves out are the fire step's. Raises LockLost.
+
+        Their ledger entries and metrics are recorded once every one is on its queue.
+        """
         steps: list[Fired] = []
         started = time.monotonic()
         for due in sorted(d for d in self._staged if d <= now):
@@ -112,6 +118,8 @@ class Herds:
                     self._forget()
                     raise
                 steps.extend(staged.fired for staged, answer in zip(chunk, answers, strict=True) if answer == APPLIED)
+        if steps:  # every one on its queue: now their ledger entries and metrics
+            release_script.record(self.connection)
         return steps
 
     def stage(self, now: float, token: str, next_due: float = math.inf) -> bool:
@@ -192,10 +200,12 @@ class Herds:
         kept = " ".join(keep_runs(cleanup, self.settings, spec, template.queue, job_id, state.kept))
         label = name if self.settings.schedule_metrics == "per_schedule" else ALL_SCHEDULES
         runs_field, lateness_field = fired_run_fields(label)
-        args = [name, keys.schedule_key(name), repr(due), state.updated_at, job_key, job_id, template.queue_key]
-        after = "" if following is None else repr(following)
-        args += [template.push, keys.schedule_runs_key(name), f"f|{due!r}|", after]
-        args += [runs_total, kept, runs_field, lateness_field, len(cleanup.commands), *_extras(cleanup)]
+        skey = keys.schedule_key(name)
+        record = release_script.entry(
+            repr(due), skey, keys.schedule_runs_key(name), f"f|{due!r}|", runs_field, lateness_field, *_extras(cleanup)
+        )
+        args = [name, skey, repr(due), state.updated_at, job_key, job_id, template.queue_key, template.push]
+        args += ["" if following is None else repr(following), runs_total, kept, record]
         fired = Fired(name, due, job_id, FIRED, following)
         return block, Staged(fired, packed(tuple(args)), spec.misfire_grace_time)
 
@@ -204,6 +214,13 @@ class Herds:
         self._staged.clear()
         self._done.clear()
         self._target = None
+
+    def record_left(self) -> None:
+        """Record runs released but not recorded (a scheduler died between the two): looked for every RECORD_EVERY."""
+        if time.monotonic() - self._looked > RECORD_EVERY:
+            self._looked = time.monotonic()
+            if release_script.waiting(self.connection):
+                release_script.record(self.connection)
 
 
 def _in_time(staged: Staged, now: float) -> bool:
