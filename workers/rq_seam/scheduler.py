@@ -140,5 +140,6 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
                 if burst:
                     break
         finally:
+            self.firing.finish()
             self.remove_lock()
             self.register_death()

@@ -11,6 +11,7 @@ import time
 
 from redis import Redis
 from redis.client import PubSub
+from redis.exceptions import RedisError
 
 from workers.core.replication import confirm_or_warn
 from workers.core.settings import Settings
@@ -67,6 +68,13 @@ class FiringLog:
         done = fire_due(self.connection, self.settings, now, token)
         self.herds.record_left()
         return Pass(released + done.steps, done.next_due, done.lock_lost) if released else done
+
+    def finish(self) -> None:
+        """On the way out: record the runs released and not recorded yet (a stop mid-herd), if Redis lets us."""
+        try:
+            self.herds.record_left(now=True)
+        except RedisError as error:
+            log.warning("runs released but not recorded are left to the next scheduler (%s)", error)
 
     def stage_ahead(self, now: float, token: str, next_due: float) -> bool:
         """Stage a batch of a herd coming within seconds (workers/schedules/herds.py) if it fits before

@@ -215,9 +215,10 @@ class Herds:
         self._done.clear()
         self._target = None
 
-    def record_left(self) -> None:
-        """Record runs released but not recorded (a scheduler died between the two): looked for every RECORD_EVERY."""
-        if time.monotonic() - self._looked > RECORD_EVERY:
+    def record_left(self, now: bool = False) -> None:
+        """Record runs released but not recorded (a scheduler died between the two): looked for every
+        RECORD_EVERY, or `now`."""
+        if now or time.monotonic() - self._looked > RECORD_EVERY:
             self._looked = time.monotonic()
             if release_script.waiting(self.connection):
                 release_script.record(self.connection)
