@@ -11,7 +11,7 @@ from service.settings import ServiceSettings
 from workers.core import keys
 from workers.jobs import submit
 from workers.observability.metrics import LATENESS_BUCKETS, SCHEDULE_LATENESS, SCHEDULE_RUNS
-from workers.rq_seam.job import TaskJob
+from workers.rq_seam.job import TaskJob, run_keys
 from workers.rq_seam.scheduler import ServiceScheduler
 from workers.schedules import release_script
 from workers.schedules import store as schedule_store
@@ -303,3 +303,24 @@ def test_runs_released_by_a_scheduler_that_died_before_recording_them_are_record
     assert metrics_of(redis, names[0])[b'["*","fired"]'] == b"1"
     assert redis.llen(keys.SCHEDULES_RECORDING) == 0
     assert redis.llen(QUEUE) == len(names)
+
+
+def test_a_finished_run_that_falls_out_is_deleted_unless_its_webhook_is_pending(
+    redis: Redis, settings: ServiceSettings, run_worker: Any
+) -> None:
+    # Given two herds that keep one run each, one with a webhook nobody answers, fired once and run
+    kept = settings.model_copy(update={"schedule_runs_kept": 1, "callback_hosts": ["hooks.example.com"]})
+    hooked = store(redis, "hooked", HERD_MIN, callback_url="https://hooks.example.com/rqs")
+    plain = store(redis, "plain", HERD_MIN)
+    assert fire_all(redis, kept, START + 0.001) == hooked + plain
+    run_worker()
+    # When their next runs are staged and released
+    herds = Herds(redis, kept)
+    stage_all(herds, START + 57)
+    assert len(herds.release(START + 60.001, "")) == 2 * HERD_MIN
+    # Then a first run without a webhook is gone; one whose webhook is pending lives RESULT_TTL for it
+    gone = run_keys(run_job_id(plain[0], START), "default")
+    assert redis.exists(gone[0], gone[1]) == 0
+    job_key, results_key, _ = run_keys(run_job_id(hooked[0], START), "default")
+    assert 0 < redis.ttl(job_key) <= kept.result_ttl
+    assert 0 < redis.ttl(results_key) <= kept.result_ttl

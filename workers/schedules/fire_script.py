@@ -26,17 +26,31 @@ from hiredis import pack_command
 from redis import Redis
 from redis.exceptions import ConnectionError, NoScriptError, TimeoutError
 
+from workers.core.keys import callback_key
+
 RUN_CLEANUP = """
 local DONE = {finished = true, failed = true, stopped = true, canceled = true}
 -- A run that fell out of the kept ones: a finished run's job, result and registry entries go now;
--- one still queued or running is handed back to `ttl` (it expires like any job).
-local function release_run(key, ttl, id, results_key, registries)
+-- one still queued or running is handed back to `ttl` (it expires like any job), and so is one
+-- whose webhook has not read it yet (its callback's status is `pending`), as any job's result is.
+local function release_run(key, ttl, id, callback, results, registries)
   local status = redis.call('HGET', key, 'status')
   if status and not DONE[status] then
     redis.call('HSET', key, 'result_ttl', ttl)
     return
   end
-  redis.call('DEL', key, results_key)
+  ttl = tonumber(ttl)
+  if ttl ~= 0 and redis.call('HGET', callback, 'status') == 'pending' then
+    local at = '+inf'
+    if ttl > 0 then
+      redis.call('EXPIRE', key, ttl)
+      redis.call('EXPIRE', results, ttl)
+      at = tonumber(redis.call('TIME')[1]) + ttl
+    end
+    for _, registry in ipairs(registries) do redis.call('ZADD', registry, 'XX', at, id) end
+    return
+  end
+  redis.call('DEL', key, results)
   for _, registry in ipairs(registries) do redis.call('ZREM', registry, id) end
 end
 -- Redis preallocates 4 KB for a new stream node, so a one-entry results stream costs ~4.7 KB; DUMP and
@@ -59,8 +73,8 @@ FIRE_SCRIPT = (
 --   then each command as: name, key index, argument count, arguments.
 -- Custom command HSETT: HSET of a template's fields (args[1]: its number) and then args[2..]; the
 --   job hash is made persistent (a run staged ahead carried a TTL until it fired).
--- Custom command RELEASE (key: a run's job hash): args = ttl, job id, results key index,
---   then registry key indexes (RUN_CLEANUP's release_run).
+-- Custom command RELEASE (key: a run's job hash): args = ttl, job id, callback key index, results key
+--   index, then registry key indexes (RUN_CLEANUP's release_run).
 -- Custom command COMPACT (key: a run's results stream; RUN_CLEANUP's compact).
 -- Answers one entry per block: 1 applied, 0 moved (left out), or a reason string (refused).
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'not-owner' end
@@ -74,9 +88,10 @@ for t = 1, tonumber(ARGV[2]) do
   i = i + 1 + n
 end
 local function release(key, args)
+  -- args: RESULT_TTL, the job id, its callback's key, its results key, its registries
   local registries = {}
-  for r = 4, #args do registries[#registries + 1] = KEYS[tonumber(args[r])] end
-  release_run(key, args[1], args[2], KEYS[tonumber(args[3])], registries)
+  for r = 5, #args do registries[#registries + 1] = KEYS[tonumber(args[r])] end
+  release_run(key, args[1], args[2], KEYS[tonumber(args[3])], KEYS[tonumber(args[4])], registries)
 end
 while i <= #ARGV do
   local name, skey, due, updated = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
@@ -181,8 +196,9 @@ class Block:
         self.add("ZREM", key, *names)
 
     def release(self, job_key: str, ttl: int, job_id: str, results_key: str, registries: Iterable[str]) -> None:
-        """Drop a run's job that fell out of the kept ones (or hand it back to `ttl` while it is busy)."""
-        indexed = (("key", results_key), *(("key", registry) for registry in registries))
+        """Drop a run's job that fell out of the kept ones; hand it to `ttl` instead while it is busy
+        or its webhook is still to be delivered (the delivery reads the job)."""
+        indexed = (("key", callback_key(job_id)), ("key", results_key), *(("key", registry) for registry in registries))
         self.commands.append(("RELEASE", job_key, (ttl, job_id, *indexed)))
 
     def compact(self, results_key: str) -> None:

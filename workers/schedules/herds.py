@@ -238,6 +238,7 @@ def _extras(cleanup: Block) -> list[object]:
         if name == "COMPACT":
             out += ["C", key]
         else:
-            ttl, job_id, (_, results_key), *registries = args
-            out += ["R", key, ttl, job_id, results_key, len(registries), *(registry for _, registry in registries)]
+            ttl, job_id, (_, callback), (_, results_key), *registries = args
+            out += ["R", key, ttl, job_id, callback, results_key, len(registries)]
+            out += [registry for _, registry in registries]
     return out

@@ -113,7 +113,7 @@ RECORD_SCRIPT = (
 -- ARGV: 1 how many entries, 2 ledger entries kept, 3 n buckets, then n bounds and n + 1 bucket texts
 --   (the last +Inf). An entry: fired_at, due, schedule key, ledger key, ledger entry up to its lateness,
 --   runs counter field, lateness field up to its bucket, then extras: 'R', job key, ttl, job id,
---   results key, registry count, registries (a run released by count) or 'C', key (compacted).
+--   callback key, results key, registry count, registries (a run released by count) or 'C', key (compacted).
 -- Answers how many entries it recorded.
 for _, key in ipairs({KEYS[2], KEYS[3]}) do
   local kind = redis.call('TYPE', key)['ok']
@@ -156,11 +156,11 @@ for _, raw in ipairs(entries) do
   local i = 8
   while i <= #f do
     if f[i] == 'R' then
-      local count = tonumber(f[i + 5])
-      if kind_of(f[i + 1], 'hash') and kind_of(f[i + 4], 'stream') then
-        release_run(f[i + 1], f[i + 2], f[i + 3], f[i + 4], {unpack(f, i + 6, i + 5 + count)})
+      local count = tonumber(f[i + 6])
+      if kind_of(f[i + 1], 'hash') and kind_of(f[i + 4], 'hash') and kind_of(f[i + 5], 'stream') then
+        release_run(f[i + 1], f[i + 2], f[i + 3], f[i + 4], f[i + 5], {unpack(f, i + 7, i + 6 + count)})
       end
-      i = i + 6 + count
+      i = i + 7 + count
     else
       if kind_of(f[i + 1], 'stream') then compact(f[i + 1]) end
       i = i + 2
