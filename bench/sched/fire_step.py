@@ -24,6 +24,8 @@ from bench.sched.fill import bulk_upsert, make_specs
 from workers.core import keys
 from workers.core.settings import Settings
 from workers.schedules import firing
+from workers.schedules import herds as herds_module
+from workers.schedules.herds import Herds
 from workers.schedules.spec import ScheduleSpec
 from workers.tasks.registry import load_task_modules
 
@@ -45,6 +47,8 @@ def main() -> None:
                 server.client.flushall()
             if options.herd:
                 print(herd(server.client, settings, options.herd))
+                server.client.flushall()
+                print(staged_herd(server.client, settings, options.herd))
         finally:
             server.stop()
 
@@ -60,17 +64,39 @@ def steady(connection: Redis, settings: Settings, count: int) -> str:
 
 
 def herd(connection: Redis, settings: Settings, count: int) -> str:
-    specs = [
-        ScheduleSpec(name=f"herd-{i:06d}", task="examples.noop", cron="* * * * *", timezone="Europe/Berlin", queue="h")
-        for i in range(count)
-    ]
-    bulk_upsert(connection, specs, time.time())
-    boundary = _earliest(connection)
+    boundary = _store_herd(connection, count)
     before = _cpu(connection)
     fired = passes = 0
     while steps := firing.fire_due(connection, settings, boundary + 0.001).steps:
         fired, passes = fired + len(steps), passes + 1
     return _line(f"herd of {count} cron schedules due at one boundary", fired, passes, before, _cpu(connection))
+
+
+def staged_herd(connection: Redis, settings: Settings, count: int) -> str:
+    """The same herd staged ahead (workers/schedules/herds.py), then released at the boundary: both measured."""
+    boundary = _store_herd(connection, count)
+    herds = Herds(connection, settings)
+    before = _cpu(connection)
+    while herds.stage(boundary - herds_module.LEAD + 1, ""):
+        pass
+    ahead = _cpu(connection)
+    released = len(herds.release(boundary + 0.001, ""))
+    passes = 1
+    while steps := firing.fire_due(connection, settings, boundary + 0.001).steps:  # none left as a rule
+        released, passes = released + len(steps), passes + 1
+    staging = _line(f"herd of {count} staged ahead", released, 0, before, ahead)
+    return (
+        staging + "\n" + _line(f"herd of {count} released at the boundary", released, passes, ahead, _cpu(connection))
+    )
+
+
+def _store_herd(connection: Redis, count: int) -> float:
+    specs = [
+        ScheduleSpec(name=f"herd-{i:06d}", task="examples.noop", cron="* * * * *", timezone="Europe/Berlin", queue="h")
+        for i in range(count)
+    ]
+    bulk_upsert(connection, specs, time.time())
+    return _earliest(connection)
 
 
 def _minute(connection: Redis, settings: Settings, start: float) -> tuple[int, int]:

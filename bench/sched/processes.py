@@ -48,11 +48,12 @@ def wait_for_worker(connection: Redis, queue: str, timeout: float) -> None:
 
 
 def wait_caught_up(connection: Redis, until: float, timeout: float) -> bool:
-    """Wait (bounded) until nothing due before `until` is left in the due set; False on timeout."""
+    """Wait (bounded) until nothing due before `until` is left in the due set, and every run released
+    ahead is recorded (workers/schedules/herds.py: ledger entries follow the queue pushes); False on timeout."""
 
     def caught_up() -> bool:
         nearest = connection.zrange(keys.SCHEDULES_DUE, 0, 0, withscores=True)
-        return not nearest or nearest[0][1] >= until
+        return (not nearest or nearest[0][1] >= until) and connection.llen(keys.SCHEDULES_RECORDING) == 0
 
     return poll_until(caught_up, timeout, "the scheduler to catch up", interval=0.1)
 

@@ -7,7 +7,7 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -233,3 +233,31 @@ def test_declared_schedule_survives_restarts_and_a_double_deploy(redis_server: R
         assert [(e["action"], e["key"]) for e in trail] == [("schedule.create", "schedules-file:schedules.yaml")]
     finally:
         stack.stop_all()
+
+
+def test_a_herd_staged_by_a_lock_holder_killed_before_its_time_runs_each_run_once(sched_stack: Stack) -> None:
+    # given three schedulers, and a herd of 60 schedules all due at one whole second some seconds away
+    schedulers = [sched_stack.start("scheduler") for _ in range(3)]
+    client = Redis.from_url(sched_stack.env["REDIS_URL"])
+    assert eventually(lambda: lock_holder(client) is not None, timeout=15)
+    due = float(int(time.time()) + 12)  # herds are staged from 10 s ahead
+    herd = f"herd{uuid.uuid4().hex[:6]}"
+    names = [f"{herd}-{n:02d}" for n in range(60)]
+    for name in names:
+        put_interval(sched_stack, name, interval=60, start_at=datetime.fromtimestamp(due, UTC).isoformat())
+
+    # when the lock holder has staged it (the runs' jobs are written, `scheduled`) and is killed before its time
+    staged = f"rq:job:{names[-1]}-{int(due * 1000)}"
+    assert eventually(lambda: client.hget(staged, "status") == b"scheduled", timeout=15)
+    holder_pid = lock_holder(client)
+    assert holder_pid is not None
+    os.kill(holder_pid, signal.SIGKILL)
+    next(p for p in schedulers if p.popen.pid == holder_pid).popen.wait()
+
+    # then another scheduler fires every run, once, and the worker runs each once
+    assert eventually(lambda: all(len(fired(sched_stack, name)) == 1 for name in names), timeout=30)
+    assert eventually(lambda: sum(executions(name) for name in names) == len(names), timeout=30)
+    for name in names:
+        sched_stack.http.post(f"/schedules/{name}/pause")
+    assert [executions(name) for name in names] == [1] * len(names)
+    assert {due_seconds(fired(sched_stack, name)[0]) for name in names} == {due}

@@ -31,6 +31,7 @@ def schedule_runs_key(name: str) -> str:
 
 SCHEDULE_NAMES = f"{PREFIX}schedules"  # set of every schedule name
 SCHEDULES_DUE = f"{PREFIX}schedules:due"  # sorted set: name -> next due time (float seconds)
+SCHEDULES_RECORDING = f"{PREFIX}schedules:recording"  # list: runs released whose ledger and metrics are next
 SCHEDULER_LOCK = f"{PREFIX}scheduler:lock"
 SCHEDULER_WAKE = f"{PREFIX}scheduler:wake"  # pub/sub channel: a schedule changed
 SCHEDULER_INSTANCE_PREFIX = f"{PREFIX}scheduler:instance:"

@@ -235,3 +235,15 @@ def _fill_outcomes(data: FamilyData) -> None:
     for labels in list(data.counters):
         for outcome in data.family.outcomes:
             data.counters.setdefault((*labels[:-1], outcome), 0.0)
+
+
+def fired_run_fields(schedule: str) -> tuple[str, str]:
+    """For a fired run recorded in Lua (workers/schedules/release_script.py): its SCHEDULE_RUNS field, and the
+    start of its SCHEDULE_LATENESS fields (the script adds a bucket's text, or `"sum"`, and the closing bracket)."""
+    return _field(schedule, FIRED), _field(schedule)[:-1] + ","
+
+
+def lateness_buckets() -> tuple[tuple[float, ...], tuple[str, ...]]:
+    """SCHEDULE_LATENESS's bounds, and each bucket's text in a field (one more: `+Inf`), as `observe` writes them."""
+    bounds = SCHEDULE_LATENESS.buckets
+    return bounds, (*(_json_part(bound) for bound in bounds), _json_part(INF))

@@ -96,8 +96,16 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
             return RENEW_EVERY
         # The pass usually knows the next due time (no round trip); a change made
         # meanwhile by the API publishes a wake-up, and the wait is capped anyway.
-        until = self.seconds_until_next_due() if done.next_due is None else done.next_due - time.time()
-        return max(0.0, min(RENEW_EVERY, until))
+        next_due = self.next_due() if done.next_due is None else done.next_due
+        # Time to spare before it: stage a batch of a herd coming (each one waits a pass first).
+        if self.firing.stage_ahead(time.time(), self.token, next_due):
+            return 0.0
+        return max(0.0, min(RENEW_EVERY, next_due - time.time()))
+
+    def next_due(self) -> float:
+        """The earliest due time in Redis (a round trip: when the pass could not know it)."""
+        nearest = self.connection.zrange(self.scheduled_jobs_key, 0, 0, withscores=True)
+        return float(nearest[0][1]) if nearest else time.time() + RENEW_EVERY
 
     def _lock_is_fresh(self) -> bool:
         """We hold the lock and renewed it less than LOCK_FRESH ago, well inside its TTL."""
@@ -132,5 +140,6 @@ class ServiceScheduler(Scheduler):  # type: ignore[misc]
                 if burst:
                     break
         finally:
+            self.firing.finish()
             self.remove_lock()
             self.register_death()

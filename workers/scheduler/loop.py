@@ -11,11 +11,14 @@ import time
 
 from redis import Redis
 from redis.client import PubSub
+from redis.exceptions import RedisError
 
 from workers.core.replication import confirm_or_warn
 from workers.core.settings import Settings
 from workers.observability.metrics import ERROR
+from workers.schedules.fire_script import LockLost
 from workers.schedules.firing import Fired, Pass, fire_due
+from workers.schedules.herds import Herds
 
 log = logging.getLogger(__name__)
 WAKE_EARLY = 0.003  # seconds before a due time that the pub/sub wait hands over to a precise sleep
@@ -28,10 +31,14 @@ class FiringLog:
         self.connection = connection
         self.settings = settings
         self._broken: dict[str, str] = {}  # schedule -> the reason last logged
+        self.herds = Herds(connection, settings)
 
     def fire_pass(self, now: float, token: str = "") -> Pass:
-        """One pass; fired runs are logged at DEBUG (a herd of 10,000 is not 10,000 INFO lines)."""
-        done = fire_due(self.connection, self.settings, now, token)
+        """One pass: release the herds staged for `now`, then fire what else is due.
+
+        Fired runs are logged at DEBUG (a herd of 10,000 is not 10,000 INFO lines).
+        """
+        done = self._release_and_fire(now, token)
         if done.lock_lost:
             log.warning("scheduler lock lost: this pass wrote nothing")
         if done.steps:  # each step wrote (a run, a skip, an error): have the replicas take it
@@ -52,6 +59,31 @@ class FiringLog:
                     extra={"schedule": step.name, "job_id": step.job_id, "outcome": step.outcome},
                 )
         return done
+
+    def _release_and_fire(self, now: float, token: str) -> Pass:
+        try:
+            released = self.herds.release(now, token) if self.herds.pending(now) else []
+        except LockLost:
+            return Pass([], None, lock_lost=True)
+        done = fire_due(self.connection, self.settings, now, token)
+        self.herds.record_left()
+        return Pass(released + done.steps, done.next_due, done.lock_lost) if released else done
+
+    def finish(self) -> None:
+        """On the way out: record the runs released and not recorded yet (a stop mid-herd), if Redis lets us."""
+        try:
+            self.herds.record_left(now=True)
+        except RedisError as error:
+            log.warning("runs released but not recorded are left to the next scheduler (%s)", error)
+
+    def stage_ahead(self, now: float, token: str, next_due: float) -> bool:
+        """Stage a batch of a herd coming within seconds (workers/schedules/herds.py) if it fits before
+        `next_due`; True while more is left."""
+        try:
+            return self.herds.stage(now, token, next_due)
+        except LockLost:
+            log.warning("scheduler lock lost: nothing staged")
+            return False
 
     def _log_broken(self, step: Fired) -> None:
         reason = step.reason or "unknown"

@@ -28,24 +28,59 @@ from redis.exceptions import ConnectionError, NoScriptError, TimeoutError
 
 from workers.core.keys import callback_key
 
-FIRE_SCRIPT = """
+RUN_CLEANUP = """
+local DONE = {finished = true, failed = true, stopped = true, canceled = true}
+-- A run that fell out of the kept ones: a finished run's job, result and registry entries go now;
+-- one still queued or running is handed back to `ttl` (it expires like any job), and so is one
+-- whose webhook has not read it yet (its callback's status is `pending`), as any job's result is.
+local function release_run(key, ttl, id, callback, results, registries)
+  local status = redis.call('HGET', key, 'status')
+  if status and not DONE[status] then
+    redis.call('HSET', key, 'result_ttl', ttl)
+    return
+  end
+  ttl = tonumber(ttl)
+  if ttl ~= 0 and redis.call('HGET', callback, 'status') == 'pending' then
+    local at = '+inf'
+    if ttl > 0 then
+      redis.call('EXPIRE', key, ttl)
+      redis.call('EXPIRE', results, ttl)
+      at = tonumber(redis.call('TIME')[1]) + ttl
+    end
+    for _, registry in ipairs(registries) do redis.call('ZADD', registry, 'XX', at, id) end
+    return
+  end
+  redis.call('DEL', key, results)
+  for _, registry in ipairs(registries) do redis.call('ZREM', registry, id) end
+end
+-- Redis preallocates 4 KB for a new stream node, so a one-entry results stream costs ~4.7 KB; DUMP and
+-- RESTORE (its TTL kept) rewrite it at its size (~0.9 KB). Only a large one is rewritten: twice costs little.
+local function compact(key)
+  local size = redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')
+  if not size or size < 2048 then return end
+  local ttl = redis.call('PTTL', key)
+  redis.call('RESTORE', key, ttl > 0 and ttl or 0, redis.call('DUMP', key), 'REPLACE')
+end
+"""
+
+FIRE_SCRIPT = (
+    RUN_CLEANUP
+    + """
 -- KEYS: 1 the lock, 2 the due set, then every key the blocks write.
 -- ARGV: 1 the lock owner's token ('' = no lock check), 2 the number of templates, then each
 --   template as: field count, fields (a job hash's fields shared by many runs); then blocks:
 --   name, schedule key index, due score, updated_at ('' = none), command count,
 --   then each command as: name, key index, argument count, arguments.
--- Custom command HSETT: HSET of a template's fields (args[1]: its number) and then args[2..].
--- Custom command RELEASE (key: a run's job hash): args = ttl, job id, results key index,
---   then registry key indexes. A finished run's job, result and registry entries go now;
---   one still queued or running is handed back to `ttl` (it expires like any job).
--- Custom command COMPACT (key: a run's results stream): Redis preallocates 4 KB for a new stream
---   node, so a one-entry results stream costs ~4.7 KB; DUMP and RESTORE (its TTL kept) rewrite it
---   at its size (~0.9 KB). Only a large one is rewritten, so doing it twice costs little.
+-- Custom command HSETT: HSET of a template's fields (args[1]: its number) and then args[2..]; the
+--   job hash is made persistent (a run staged ahead carried a TTL until it fired).
+-- Custom command RELEASE (key: a run's job hash): args = ttl, job id, callback key index, results key
+--   index, then registry key indexes (RUN_CLEANUP's release_run).
+-- Custom command COMPACT (key: a run's results stream; RUN_CLEANUP's compact).
 -- Answers one entry per block: 1 applied, 0 moved (left out), or a reason string (refused).
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'not-owner' end
-local TYPES = {HSET = 'hash', HSETT = 'hash', HINCRBY = 'hash', HINCRBYFLOAT = 'hash', RPUSH = 'list', LPUSH = 'list',
-  LTRIM = 'list', ZADD = 'zset', ZREM = 'zset', SADD = 'set', RELEASE = 'hash', COMPACT = 'stream'}
-local DONE = {finished = true, failed = true, stopped = true, canceled = true}
+local TYPES = {HSET = 'hash', HSETT = 'hash', EXPIRE = 'hash', HINCRBY = 'hash', HINCRBYFLOAT = 'hash',
+  RPUSH = 'list', LPUSH = 'list', LTRIM = 'list', ZADD = 'zset', ZREM = 'zset', SADD = 'set', RELEASE = 'hash',
+  COMPACT = 'stream'}
 local answers, checked, templates, i = {}, {}, {}, 3
 for t = 1, tonumber(ARGV[2]) do
   local n = tonumber(ARGV[i])
@@ -54,31 +89,9 @@ for t = 1, tonumber(ARGV[2]) do
 end
 local function release(key, args)
   -- args: RESULT_TTL, the job id, its callback's key, its results key, its registries
-  local status = redis.call('HGET', key, 'status')
-  if status and not DONE[status] then
-    redis.call('HSET', key, 'result_ttl', args[1])
-    return
-  end
-  local ttl, results = tonumber(args[1]), KEYS[tonumber(args[4])]
-  if ttl ~= 0 and redis.call('HGET', KEYS[tonumber(args[3])], 'status') == 'pending' then
-    -- its webhook has not read it yet: it lives RESULT_TTL instead, as any job's result does
-    local at = '+inf'
-    if ttl > 0 then
-      redis.call('EXPIRE', key, ttl)
-      redis.call('EXPIRE', results, ttl)
-      at = tonumber(redis.call('TIME')[1]) + ttl
-    end
-    for r = 5, #args do redis.call('ZADD', KEYS[tonumber(args[r])], 'XX', at, args[2]) end
-    return
-  end
-  redis.call('DEL', key, results)
-  for r = 5, #args do redis.call('ZREM', KEYS[tonumber(args[r])], args[2]) end
-end
-local function compact(key)
-  local size = redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')
-  if not size or size < 2048 then return end
-  local ttl = redis.call('PTTL', key)
-  redis.call('RESTORE', key, ttl > 0 and ttl or 0, redis.call('DUMP', key), 'REPLACE')
+  local registries = {}
+  for r = 5, #args do registries[#registries + 1] = KEYS[tonumber(args[r])] end
+  release_run(key, args[1], args[2], KEYS[tonumber(args[3])], KEYS[tonumber(args[4])], registries)
 end
 while i <= #ARGV do
   local name, skey, due, updated = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
@@ -114,6 +127,7 @@ while i <= #ARGV do
         local t = templates[tonumber(ARGV[c[3]])]
         redis.call('HSET', c[2], unpack(ARGV, t[1], t[2]))
         redis.call('HSET', c[2], unpack(ARGV, c[3] + 1, c[3] + c[4] - 1))
+        redis.call('PERSIST', c[2])  -- a run staged ahead (workers/schedules/herds.py) had a TTL
       else
         redis.call(c[1], c[2], unpack(ARGV, c[3], c[3] + c[4] - 1))
       end
@@ -123,6 +137,7 @@ while i <= #ARGV do
 end
 return answers
 """
+)
 
 SCRIPT_SHA = hashlib.sha1(FIRE_SCRIPT.encode()).hexdigest()
 
@@ -241,14 +256,23 @@ def send(connection: Redis, lock_key: str, token: str, due_key: str, blocks: lis
     The call carries some 40 arguments per run: packed here in one pass (redis-py's
     general packer cost more than planning the runs), sent on a connection of the pool.
     """
-    args = command(lock_key, token, due_key, blocks)
-    try:
-        reply = _call(connection, ["EVALSHA", SCRIPT_SHA, *args])
-    except NoScriptError:
-        reply = _call(connection, ["EVAL", FIRE_SCRIPT, *args])
+    reply = call(connection, FIRE_SCRIPT, SCRIPT_SHA, command(lock_key, token, due_key, blocks))
+    return answers(reply)
+
+
+def answers(reply: Any) -> list[int | str]:
+    """A guarded script's answers, one per block; LockLost when it found the lock another process's."""
     if reply in (b"not-owner", "not-owner"):
         raise LockLost("the scheduler lock is held by another process")
     return [answer.decode() if isinstance(answer, bytes) else answer for answer in reply]
+
+
+def call(connection: Redis, script: str, sha: str, args: list[Any]) -> Any:
+    """EVALSHA of `script` with `args` (Packed parts sent as they are); the whole script once if Redis lacks it."""
+    try:
+        return _call(connection, ["EVALSHA", sha, *args])
+    except NoScriptError:
+        return _call(connection, ["EVAL", script, *args])
 
 
 def read(

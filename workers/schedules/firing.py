@@ -124,7 +124,7 @@ def _next_waiting(due: list[tuple[str, float]], later: float | None, now: float)
 
 
 @dataclass
-class _State:
+class State:
     """A due schedule as read before its block is built."""
 
     name: str
@@ -152,7 +152,7 @@ def _fire_batch(
     still due at the time read (and unchanged) is checked by the write itself.
     """
     started = time.monotonic()
-    states = [_state(name, score, *values) for (name, score), values in zip(due, fields, strict=True)]
+    states = [state_of(name, score, *values) for (name, score), values in zip(due, fields, strict=True)]
     _read_last_status(connection, [s for s in states if s.spec and s.spec.overlap == "skip" and s.last_job_id])
     built = [_write_guarded(settings, state, now, started) for state in states]
     answers = _send(connection, token, [block for block, _ in built])
@@ -176,16 +176,16 @@ def _send(connection: Redis, token: str, blocks: list[Block]) -> list[int | str]
     return fire_script.send(connection, keys.SCHEDULER_LOCK, token, keys.SCHEDULES_DUE, blocks)
 
 
-def _state(name: str, due: float, *fields: bytes | None) -> _State:
+def state_of(name: str, due: float, *fields: bytes | None) -> State:
     """A due schedule as stored; one whose definition cannot be read says why instead of raising."""
     raw, runs, last, updated, kept = fields
     stamp = updated or b""
     try:
         spec = _parsed(raw) if raw is not None else None
         jobs = kept_parts(kept)
-        return _State(name, due, stamp, spec, int(runs or 0), last.decode() if last else None, jobs)
+        return State(name, due, stamp, spec, int(runs or 0), last.decode() if last else None, jobs)
     except Exception as error:  # noqa: BLE001 - one unreadable schedule must not stop the others
-        return _State(name, due, stamp, None, 0, None, [], unreadable=f"stored definition unreadable: {_reason(error)}")
+        return State(name, due, stamp, None, 0, None, [], unreadable=f"stored definition unreadable: {_reason(error)}")
 
 
 _specs: dict[bytes, ScheduleSpec] = {}
@@ -203,7 +203,7 @@ def _parsed(raw: bytes) -> ScheduleSpec:
     return spec
 
 
-def _read_last_status(connection: Redis, states: list[_State]) -> None:
+def _read_last_status(connection: Redis, states: list[State]) -> None:
     if not states:
         return
     with connection.pipeline(transaction=False) as reads:
@@ -213,11 +213,11 @@ def _read_last_status(connection: Redis, states: list[_State]) -> None:
             state.last_status = status.decode() if status else None
 
 
-def _block(state: _State) -> Block:
+def _block(state: State) -> Block:
     return Block(state.name, keys.schedule_key(state.name), state.due, state.updated_at)
 
 
-def _write_guarded(settings: Settings, state: _State, now: float, started: float) -> tuple[Block, Fired]:
+def _write_guarded(settings: Settings, state: State, now: float, started: float) -> tuple[Block, Fired]:
     """One schedule's block; anything but Redis going wrong in it becomes that schedule's `error` run."""
     if state.unreadable is not None:
         return _write_broken(settings, state, now, state.unreadable)
@@ -240,7 +240,7 @@ class _Run:
     reason: str | None = None
 
 
-def _write(block: Block, settings: Settings, state: _State, now: float, started: float) -> Fired:
+def _write(block: Block, settings: Settings, state: State, now: float, started: float) -> Fired:
     """Record one schedule's step on its block: fire, skip or record missed, then advance."""
     spec = state.spec
     if spec is None:
@@ -264,13 +264,13 @@ def _write(block: Block, settings: Settings, state: _State, now: float, started:
     return Fired(spec.name, plan_.fire, run.job_id, run.outcome, following, run.reason)
 
 
-def _fire_run(block: Block, settings: Settings, spec: ScheduleSpec, state: _State, due: float, fired_at: float) -> _Run:
+def _fire_run(block: Block, settings: Settings, spec: ScheduleSpec, state: State, due: float, fired_at: float) -> _Run:
     """Write the run's job on the block; a job that cannot be built (task gone, queue refused) is an error run."""
     job_id = run_job_id(spec.name, due)
     mark = block.mark()
     runs = state.runs_total
     try:
-        queue, commands = run_job(settings, _run_plan(spec), job_id)
+        queue, commands = run_job(settings, plan_of(spec), job_id)
     except RedisError:
         raise
     except Exception as error:  # noqa: BLE001 - the schedule keeps its timing; the run is recorded as error
@@ -279,7 +279,7 @@ def _fire_run(block: Block, settings: Settings, spec: ScheduleSpec, state: _Stat
     for name, key, args in commands:
         block.add(name, key, *args)
     last: dict[str, Any] = {"last_run_at": fired_at, "last_due_at": due, "last_job_id": job_id, "runs_total": runs + 1}
-    last[KEPT_FIELD] = " ".join(_keep(block, settings, spec, queue, job_id, state.kept))
+    last[KEPT_FIELD] = " ".join(keep_runs(block, settings, spec, queue, job_id, state.kept))
     block.hset(keys.schedule_key(spec.name), mapping=last)  # runs_total was read with the due time the block checks
     return _Run(FIRED, job_id, runs + 1)
 
@@ -287,7 +287,7 @@ def _fire_run(block: Block, settings: Settings, spec: ScheduleSpec, state: _Stat
 _run_plans: dict[int, tuple[ScheduleSpec, RunPlan]] = {}
 
 
-def _run_plan(spec: ScheduleSpec) -> RunPlan:
+def plan_of(spec: ScheduleSpec) -> RunPlan:
     """The run job of a parsed definition (cached with it, by identity: `_parsed` keeps one object per definition).
 
     Built on the first run, inside the step's guard: a definition whose job cannot be built
@@ -303,7 +303,9 @@ def _run_plan(spec: ScheduleSpec) -> RunPlan:
     return made
 
 
-def _keep(block: Block, settings: Settings, spec: ScheduleSpec, queue: str, job_id: str, kept: list[str]) -> list[str]:
+def keep_runs(
+    block: Block, settings: Settings, spec: ScheduleSpec, queue: str, job_id: str, kept: list[str]
+) -> list[str]:
     """The run jobs kept after this run (newest first, as KEPT_FIELD stores them); release the ones that fall out.
 
     With its own `result_ttl` a schedule's runs expire by time, so none is kept by count
@@ -326,7 +328,7 @@ def _keep(block: Block, settings: Settings, spec: ScheduleSpec, queue: str, job_
     return newest
 
 
-def _write_broken(settings: Settings, state: _State, now: float, reason: str) -> tuple[Block, Fired]:
+def _write_broken(settings: Settings, state: State, now: float, reason: str) -> tuple[Block, Fired]:
     """Record an error run for a schedule whose step failed, and look again at its next due time.
 
     When that cannot be computed either (an unreadable definition, a cron or timezone

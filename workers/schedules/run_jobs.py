@@ -80,21 +80,42 @@ def run_job(settings: Settings, run: RunPlan, job_id: str) -> tuple[str, list[tu
 
     The job hash is an HSETT: the template's fields, then the run's own (`fire_script`).
     """
-    task = registry.get(run.spec.task)  # raises for a task no longer registered, every run
+    template = template_of(settings, run)
+    stamp = writer.rq_time(datetime.now(UTC))
+    fields = (("template", template.fields), "created_at", stamp, "enqueued_at", stamp, "meta", meta_of(template, run))
+    return template.queue, [
+        ("SADD", writer.QUEUES_KEY, (template.queue_key,)),
+        ("HSETT", TaskJob.key_for(job_id), fields),
+        (template.push, template.queue_key, (job_id,)),
+    ]
+
+
+def staged_job(settings: Settings, run: RunPlan, job_id: str) -> tuple[Template, tuple[Any, ...]]:
+    """The template and HSETT fields of the run `job_id` written ahead of its due time (workers/schedules/herds.py).
+
+    Status `scheduled` and no `enqueued_at`, as RQ writes a job that waits for its time; the
+    release sets both as RQ's enqueue of it would.
+    """
+    template = template_of(settings, run)
+    stamp = writer.rq_time(datetime.now(UTC))
+    meta = meta_of(template, run)
+    return template, (("template", template.fields), "created_at", stamp, "status", "scheduled", "meta", meta)
+
+
+def template_of(settings: Settings, run: RunPlan) -> Template:
+    """The run's job template, planned on first use; raises for a task no longer registered, every run."""
+    task = registry.get(run.spec.task)
     template = _templates.get(run.key)
     if template is None or template.settings is not settings or template.task is not task:
         template = _template(settings, run.spec, task, run.name)
         if len(_templates) >= TEMPLATES_MAX:
             _templates.clear()
         _templates[run.key] = template
-    stamp = writer.rq_time(datetime.now(UTC))
-    meta = META_HEAD + run.name + template.meta_tail
-    fields = (("template", template.fields), "created_at", stamp, "enqueued_at", stamp, "meta", meta)
-    return template.queue, [
-        ("SADD", writer.QUEUES_KEY, (template.queue_key,)),
-        ("HSETT", TaskJob.key_for(job_id), fields),
-        (template.push, template.queue_key, (job_id,)),
-    ]
+    return template
+
+
+def meta_of(template: Template, run: RunPlan) -> bytes:
+    return META_HEAD + run.name + template.meta_tail
 
 
 def _template(settings: Settings, spec: JobSpec, task: Task, name: bytes) -> Template:
