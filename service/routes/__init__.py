@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, ConfigDict
 
 from service.routes import audit, bulk, catalog, events, jobs, ops, schedules
@@ -42,6 +42,13 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     ),
 }
 
-api_router = APIRouter()
-for module in (bulk, events, jobs, schedules, catalog, ops, audit):  # before jobs: their paths are not job ids
-    api_router.include_router(module.router, responses=ERROR_RESPONSES)
+ROUTERS: tuple[APIRouter, ...] = tuple(
+    module.router
+    for module in (bulk, events, jobs, schedules, catalog, ops, audit)  # before jobs: not job ids
+)
+
+
+def include_api(app: FastAPI) -> None:
+    """Every API router, each included in `app` itself: one level of routers to match a request through, not two."""
+    for router in ROUTERS:
+        app.include_router(router, responses=ERROR_RESPONSES)
