@@ -177,7 +177,7 @@ def main() -> int:
     for name, values in runs.items():
         unit = "job" if name == "batch" else "request"
         shown = ", ".join(f"{v:.0f}" for v in values)
-        print(f"{name:<12} CPU us per {unit}: median {statistics.median(values):.0f} ({shown})")
+        print(f"{name:<12} CPU us per {unit}: median {statistics.median(values):.0f}, min {min(values):.0f} ({shown})")
     return 0
 
 

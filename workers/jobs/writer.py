@@ -35,6 +35,7 @@ from rq.job import JobStatus
 from rq.registry import DeferredJobRegistry, ScheduledJobRegistry
 
 from workers.core.errors import JobStateError
+from workers.core.shared_trips import shared_trips
 from workers.rq_seam.job import SERIALIZER, TaskJob
 from workers.runner import RUNNER_PATH
 
@@ -268,12 +269,13 @@ def send(connection: Redis, writes: list[JobWrite], guard: Guard | None = None) 
 
 
 async def send_async(connection: AsyncRedis, writes: list[JobWrite], guard: Guard | None = None) -> str | None:
-    """`send`, on the asyncio client."""
+    """`send`, on the asyncio client, sharing its round trip with other requests' (workers/core/shared_trips.py)."""
     call = command(writes, guard)
+    trips = shared_trips(connection)
     try:
-        return existing(await connection.execute_command("EVALSHA", SCRIPT_SHA, *call[2:]))
+        return existing(await trips.execute("EVALSHA", SCRIPT_SHA, *call[2:]))
     except NoScriptError:
-        return existing(await connection.execute_command(*call))
+        return existing(await trips.execute(*call))
 
 
 def queue_on(pipeline: Any, writes: list[JobWrite], guard: Guard | None = None) -> None:
