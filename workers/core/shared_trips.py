@@ -20,10 +20,12 @@ from typing import Any
 
 import hiredis
 from redis.asyncio import Redis as AsyncRedis
+from redis.connection import HiredisRespSerializer
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-Call = tuple[tuple[Any, ...], asyncio.Future[Any]]
+Call = tuple[bytes, asyncio.Future[Any]]  # a packed command and its caller's reply
+SERIALIZER = HiredisRespSerializer()  # redis-py's sync packer: converts bytearrays, refuses bools and None
 
 
 class SharedTrips:
@@ -36,9 +38,10 @@ class SharedTrips:
 
     async def execute(self, *args: Any) -> Any:
         """The reply to `args`, sent with whatever else is gathered by the next loop turn; raises its error reply."""
+        packed = _packed(args)  # a command no packer takes is refused here, to its caller alone
         loop = asyncio.get_running_loop()
         reply = loop.create_future()
-        self.gathered.append((args, reply))
+        self.gathered.append((packed, reply))
         if len(self.gathered) == 1:
             trip = loop.create_task(self._trip())
             self.trips.add(trip)
@@ -56,7 +59,7 @@ class SharedTrips:
                 return  # each caller has it
             raise
         try:
-            await link.send_packed_command(b"".join(_packed(link, args) for args, _ in calls))
+            await link.send_packed_command(b"".join(packed for packed, _ in calls))
             for _, reply in calls:
                 try:
                     _settle(reply, await link.read_response())
@@ -72,12 +75,12 @@ class SharedTrips:
             await self.pool.release(link)
 
 
-def _packed(link: Any, args: tuple[Any, ...]) -> bytes:
-    """RESP for one command: hiredis's C packer, else the connection's own (which also refuses what it must)."""
+def _packed(args: tuple[Any, ...]) -> bytes:
+    """RESP for one command (a one-word name: no "CONFIG GET"), as redis-py's sync client packs it."""
     try:
         return hiredis.pack_command(args)  # type: ignore[no-any-return]
     except TypeError:
-        return b"".join(link.pack_command(*args))
+        return b"".join(SERIALIZER.pack(*args))  # a bytearray packed, else DataError
 
 
 def _settle(reply: asyncio.Future[Any], answer: Any = None, error: BaseException | None = None) -> None:
