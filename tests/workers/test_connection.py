@@ -5,9 +5,7 @@ from pathlib import Path
 
 import pytest
 from redis import Redis
-from redis.asyncio.connection import Connection as AsyncConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import DataError
 
 from bench.harness.ports import free_port
 from bench.harness.redis import RedisServer
@@ -100,15 +98,3 @@ def test_a_url_that_does_not_parse_is_named_masked(url: str) -> None:
     with pytest.raises(ValueError) as refused:
         connect(Settings(redis_url=url))
     assert "se" not in str(refused.value).replace("REDIS_URL is not a valid Redis URL", "")
-
-
-def test_asyncio_connections_pack_with_hiredis_the_bytes_redis_py_packs(redis_server: RedisServer) -> None:
-    settings = Settings(redis_url=redis_server.url)
-    link = connect_async(settings, settings.redis_timeout, max_connections=1).connection_pool.make_connection()
-    assert type(link).__name__.startswith("Hiredis")
-    for args in [("SET", "k", "é"), ("EVALSHA", "abc", 2, 1.5, 2**70, b"\x00\r\n"), ("CONFIG GET", "maxmemory")]:
-        python = b"".join(AsyncConnection.pack_command(link, *args))
-        assert b"".join(link.pack_command(*args)) == python
-    assert b"".join(link.pack_command("SET", "k", bytearray(b"v"))) == b"".join(link.pack_command("SET", "k", b"v"))
-    with pytest.raises(DataError):
-        link.pack_command("SET", "k", True)

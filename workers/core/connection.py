@@ -9,13 +9,11 @@ command reaches the new master, in every process, without a restart.
 
 from __future__ import annotations
 
-import functools
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import hiredis
 from redis import Redis
 from redis.asyncio import BlockingConnectionPool as AsyncBlockingPool
 from redis.asyncio import Redis as AsyncRedis
@@ -23,7 +21,6 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.asyncio.sentinel import SentinelConnectionPool as AsyncSentinelPool
 from redis.backoff import NoBackoff
-from redis.connection import HiredisRespSerializer
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
@@ -117,7 +114,7 @@ def connect_async(settings: Settings, socket_timeout: float, max_connections: in
     if url is not None:
         options = {**sentinel_options(settings), "retry": AsyncRetry(NoBackoff(), 0)}
         sentinels = AsyncSentinel(list(url.sentinels), sentinel_kwargs=options)
-        client: AsyncRedis = sentinels.master_for(
+        return sentinels.master_for(
             url.service_name,
             redis_class=AsyncRedis,
             connection_pool_class=BlockingSentinelPool,
@@ -127,8 +124,6 @@ def connect_async(settings: Settings, socket_timeout: float, max_connections: in
             **master_options(url),
             **client_options(settings, socket_timeout),
         )
-        pack_with_hiredis(client.connection_pool)
-        return client
     with masked_url_errors(settings.redis_url):
         pool = AsyncBlockingPool.from_url(
             settings.redis_url,
@@ -137,38 +132,7 @@ def connect_async(settings: Settings, socket_timeout: float, max_connections: in
             retry=AsyncRetry(NoBackoff(), 0),
             **client_options(settings, socket_timeout),
         )
-    pack_with_hiredis(pool)
     return AsyncRedis.from_pool(pool)
-
-
-def pack_with_hiredis(pool: Any) -> None:
-    """The pool's connections pack commands in hiredis's C packer, as redis-py's sync connections already do.
-
-    redis-py's asyncio connection packs argument by argument in Python: for the job
-    writer's one call of some 60 arguments that was a sixth of a `POST /jobs`'s CPU.
-    Same bytes, same refusals (a bool or None is a DataError either way).
-    """
-    pool.connection_class = _hiredis_packing(pool.connection_class)
-
-
-class HiredisPacking:
-    """Mixed into an asyncio connection class (plain, TLS, unix socket or Sentinel-managed)."""
-
-    _serializer = HiredisRespSerializer()  # what redis-py's sync connections pack with
-
-    def pack_command(self, *args: Any) -> list[bytes]:
-        name = args[0]
-        if (" " if isinstance(name, str) else b" ") not in name:  # else "CONFIG GET": split by the serializer
-            try:
-                return [hiredis.pack_command(args)]
-            except TypeError:
-                pass  # a bytearray (converted there) or a value no packer takes (DataError there)
-        return self._serializer.pack(*args)  # type: ignore[no-any-return]
-
-
-@functools.cache
-def _hiredis_packing(base: type) -> type:
-    return type(f"Hiredis{base.__name__}", (HiredisPacking, base), {})
 
 
 class BlockingSentinelPool(AsyncSentinelPool, AsyncBlockingPool):
