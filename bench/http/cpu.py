@@ -148,7 +148,6 @@ async def measure(which: str, requests: int, redis: RedisServer, profile: bool) 
             profiler.disable()
         cpu = time.process_time() - cpu
     if profiler is not None:
-        profiler.dump_stats("/tmp/hpost_last.prof")
         stats = pstats.Stats(profiler)
         stats.sort_stats("tottime").print_stats(40)
         stats.sort_stats("cumulative").print_stats(60)
