@@ -17,7 +17,7 @@ from service.dashboard.schedules_view import schedules_view
 from service.errors import install_error_handlers
 from service.limits import BodySizeLimit
 from service.metrics import instrument
-from service.routes import api_router
+from service.routes import include_api
 from service.settings import ServiceSettings, get_settings
 from workers.core.banner import log_banner
 from workers.core.connection import connect, connect_async
@@ -85,7 +85,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.keys = keys
     install_error_handlers(app)
-    app.include_router(api_router)
+    include_api(app)
     app.router.routes.append(schedules_view(lambda: app.state.redis, settings, keys))  # before /dashboard
     dashboard = DashboardConfig(
         get_redis=lambda: app.state.redis,

@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 
 from service.auth import Scope, presented_key
 from service.deps import authorize
+from service.direct import direct_handler
 from service.replicas import replicated
 from workers.core.json_values import MAX_DEPTH, JsonDepthError, JsonValueError, check_json_value
 
@@ -27,10 +28,11 @@ class GuardedRoute(APIRoute):
     """An APIRoute that authorizes, then refuses a body no reader could take back, then runs FastAPI's handler.
 
     A 2xx to a write waits for REDIS_MIN_REPLICAS_ACK replicas (service/replicas.py) before it leaves.
+    An endpoint marked `@direct` is called without FastAPI's dependency solving (service/direct.py).
     """
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
-        handler = super().get_route_handler()
+        handler = direct_handler(self, super().get_route_handler())
         scope = required_scope(self.dependant)
         known = query_names(self.dependant) if "GET" in self.methods else None
 

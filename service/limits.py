@@ -8,7 +8,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodySizeLimit:
-    """ASGI middleware: 413 on a declared or streamed body larger than `limit` bytes."""
+    """ASGI middleware: 413 on a declared or streamed body larger than `limit` bytes.
+
+    Only a body without Content-Length (chunked) is counted as it streams in.
+    """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -18,9 +21,15 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await refuse(send, self.limit)
+        declared = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = value  # the last one, if a client sent several
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > self.limit:
+                await refuse(send, self.limit)
+            else:  # the server hands the app no more body than the length it was told
+                await self.app(scope, receive, send)
             return
         guard = _StreamGuard(receive, send, self.limit)
         try:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from service.audit import AuditDep
 from service.auth import ApiKey
 from service.deps import AdminKey, AsyncRedisDep, JobWaitsDep, ReadKey, RedisDep, SettingsDep, WriteKey
+from service.direct import direct, json_body
 from service.guarded_route import GuardedRoute
 from service.job_answers import accepted_write, job_out
 from service.schemas import (
@@ -34,6 +35,7 @@ JobIdPath = Annotated[str, Path(pattern=JOB_ID_PATTERN, description="job id")]
 JOB_STATUSES = "^(queued|scheduled|deferred|started|finished|failed|canceled|stopped)$"
 STOP_WAIT_SECONDS = 5.0
 TIME = {"min_length": 1, "max_length": 64, "json_schema_extra": {"format": "date-time"}}
+IDEMPOTENCY_KEY_MAX = 200
 
 
 def to_spec(request: JobRequest, key: ApiKey) -> jobs.JobSpec:
@@ -54,14 +56,43 @@ def to_spec(request: JobRequest, key: ApiKey) -> jobs.JobSpec:
     )
 
 
+async def submission(request: Request, response: Response) -> dict[str, Any] | None:
+    """`submit_job`'s arguments, read directly (service/direct.py); None leaves the request to FastAPI."""
+    idempotency_key = request.headers.get("idempotency-key")
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= IDEMPOTENCY_KEY_MAX:
+        return None
+    body = await json_body(request, JobRequest)
+    if body is None:
+        return None
+    state = request.app.state
+    return {
+        "body": body,
+        "response": response,
+        "async_redis": state.async_redis,
+        "settings": state.settings,
+        "key": request.state.key,  # GuardedRoute checked it has the write scope
+        "idempotency_key": idempotency_key,
+    }
+
+
+async def batch(request: Request, response: Response) -> dict[str, Any] | None:
+    """`submit_batch`'s arguments, read directly (service/direct.py); None leaves the request to FastAPI."""
+    body = await json_body(request, JobBatch)
+    if body is None:
+        return None
+    state = request.app.state
+    return {"body": body, "async_redis": state.async_redis, "settings": state.settings, "key": request.state.key}
+
+
 @router.post("/jobs", status_code=202, responses={200: {"model": JobAccepted}})
+@direct(submission)
 async def submit_job(
     body: JobRequest,
     response: Response,
     async_redis: AsyncRedisDep,
     settings: SettingsDep,
     key: WriteKey,
-    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=IDEMPOTENCY_KEY_MAX)] = None,
 ) -> JobAccepted:
     """Submit a job; a repeated `Idempotency-Key` answers 200 with the first job."""
     submission = await submit_async(async_redis, settings, to_spec(body, key), idempotency_key)
@@ -72,6 +103,7 @@ async def submit_job(
 
 
 @router.post("/jobs/batch", status_code=202)
+@direct(batch)
 async def submit_batch(
     body: JobBatch, async_redis: AsyncRedisDep, settings: SettingsDep, key: WriteKey
 ) -> JobBatchAccepted:

@@ -4,8 +4,8 @@ RQ keeps a job's call (task, arguments) zlib-compressed in the job's hash, decom
 it on every read and compresses it again on every `save`: a worker re-saves each job
 when it ends, so every run pays one `zlib.compress` (tens of microseconds, a few percent
 of a no-op job's CPU) to write back the bytes the hash already holds. Here `compress`
-of data that `decompress` produced returns the bytes it was read from (the same bytes:
-RQ and workers/jobs/writer.py compress at zlib's default level, which is deterministic),
+of data that `decompress` produced returns the bytes it was read from (RQ's or
+workers/jobs/writer.py's, whose smaller window gives other bytes for the same data),
 and anything else is compressed as before. The memory kept is bounded.
 """
 
