@@ -42,6 +42,11 @@ class Holder:
         return f"{self.job_id}:{self.token}"
 
 
+def limited_task_names() -> tuple[str, ...]:
+    """The registered tasks with limits: the worker's take step holds their jobs back for `admit`."""
+    return tuple(task.name for task in registry.all() if task.limits is not None)
+
+
 def holder_for(job: Any) -> Holder | None:
     """A new holder for one run of the job when its task is limited, else None."""
     name = getattr(job, "task_name", None)
