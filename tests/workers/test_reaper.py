@@ -22,8 +22,8 @@ def started_by(redis: Redis, retries: int = 1, count: int = 2) -> tuple[ServiceW
         queue.enqueue_call("workers.runner.run_task", args=["examples.add", [1, 1], {}], retry=retry)
     worker = ServiceWorker([queue], connection=redis)
     worker.register_birth()
-    batch = worker._take_batch(blocking=False)
-    return worker, [job for job, _, _ in batch.started]
+    batch = worker._take_batch(blocking=False)  # RQ-enqueued jobs are held while any task is limited
+    return worker, [job for job, _, _ in batch.started] + [job for job, _ in worker._start_batch(batch.held)]
 
 
 def beat(redis: Redis) -> None:

@@ -200,10 +200,10 @@ def take_and_start(
     limited: Limited,
     moved: tuple[Queue, str] | None = None,
 ) -> Batch:
-    """Up to `wanted` jobs (plus `moved`, already in its intermediate list), highest-priority queue first."""
+    """Up to `wanted` jobs (`moved`, already in its intermediate list, first), highest-priority queue first."""
     right_now = now()
     moved_number, moved_id = (queues.index(moved[0]) + 1, moved[1]) if moved is not None else (0, "")
-    wanted_ids = wanted + (1 if moved is not None else 0)
+    executions = max(wanted, 1 if moved is not None else 0)  # `moved` counts as one of the wanted
     keys = [WORKERS_SUSPENDED, worker.key, worker.executions_key, worker.alive_key]
     for queue in queues:
         keys += [queue.key, queue.intermediate_queue_key, StartedJobRegistry.key_template.format(queue.name)]
@@ -227,7 +227,7 @@ def take_and_start(
         limited.unknown if limited.names else "",
         len(limited.names),
         *limited.names,
-        *(uuid4().hex for _ in range(wanted_ids)),
+        *(uuid4().hex for _ in range(executions)),
     ]
     flat = _script(connection)(keys=keys, args=args)
     if flat and flat[0] == SUSPENDED:

@@ -179,6 +179,7 @@ class ServiceWorker(SimpleWorker):
         mode "empty" counts only once no job is in flight, as one in flight may put itself back
         (a retry). `max_idle_time` is not supported.
         """
+        self.job_heartbeat.start()  # beats while idle too: any live worker reaps a dead one's jobs
         while not self._ready:
             in_flight = bool(self.engine.running())  # read first: a job ending meanwhile may requeue itself
             batch = self._take_batch(blocking=timeout is not None)
@@ -208,7 +209,6 @@ class ServiceWorker(SimpleWorker):
         queue again. The step writes the worker's state (idle whenever nothing runs, busy
         once a job starts) and its heartbeat when due.
         """
-        self.job_heartbeat.start()  # beats while idle too: any live worker reaps a dead one's jobs
         moved: tuple[Queue, str] | None = None
         while True:
             self.engine.wait_for_free_slot()
