@@ -180,6 +180,7 @@ class ServiceWorker(SimpleWorker):
         (a retry). `max_idle_time` is not supported.
         """
         self.job_heartbeat.start()  # beats while idle too: any live worker reaps a dead one's jobs
+        self.engine.start()  # its threads are up before a job waits on them
         while not self._ready:
             in_flight = bool(self.engine.running())  # read first: a job ending meanwhile may requeue itself
             batch = self._take_batch(blocking=timeout is not None)

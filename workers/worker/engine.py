@@ -89,7 +89,7 @@ class JobEngine:
     # The worker's main thread
 
     def submit(self, slot: Slot) -> None:
-        self._start()
+        self.start()
         with self._changed:
             self._running[slot.job_id] = slot
         self._inbox.put(slot)
@@ -160,7 +160,8 @@ class JobEngine:
 
     # Threads
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start the threads (once): before the first job, as each thread start waits for the thread to run."""
         if self._started:
             return
         self._started = True
