@@ -47,7 +47,7 @@ HELD = b""  # in place of an execution id: taken into the intermediate list, not
 # ARGV: [1] ids wanted, [2] job key prefix, [3] execution key prefix, [4] execution registry
 #   prefix, [5] worker name, [6] the jobs' heartbeat ttl, [7] now as the execution hash writes it
 #   (float seconds), [8] now as the job hash writes it (RQ's utcformat), [9] now in whole
-#   seconds (registry scores), [10] liveness ttl, [11] the worker's state if a job starts ('': as
+#   seconds (registry scores), [10] liveness ttl ('': set lately), [11] the worker's state if a job starts ('': as
 #   is), [12] its state if none starts ('': as is), [13] the worker heartbeat's ttl ('': not due),
 #   [14] the started status, [15] queue number of an id BLMOVE already put in its intermediate
 #   list (0: none), [16] that id, [17] prefix of a job hash's description that may name a limited
@@ -144,7 +144,7 @@ for number = 1, (#KEYS - 4) / 3 do
 end
 if started > 0 then
   redis.call('EXPIRE', KEYS[3], ttl + 60)
-  redis.call('SET', KEYS[4], 1, 'EX', ARGV[10])
+  if ARGV[10] ~= '' then redis.call('SET', KEYS[4], 1, 'EX', ARGV[10]) end
   if ARGV[11] ~= '' then redis.call('HSET', KEYS[2], 'state', ARGV[11]) end
 elseif ARGV[12] ~= '' then
   redis.call('HSET', KEYS[2], 'state', ARGV[12])
@@ -166,7 +166,7 @@ class WorkerSide:
     key: str
     executions_key: str
     alive_key: str
-    alive_ttl: int
+    alive_ttl: int | None  # None: the step set the liveness key lately, it has most of its ttl left
     state_if_started: str = ""
     state_if_none: str = ""
     heartbeat_ttl: int | None = None  # the worker hash's ttl, when its heartbeat is due
@@ -217,7 +217,7 @@ def take_and_start(
         repr(right_now.timestamp()),
         utcformat(right_now),
         calendar.timegm(right_now.utctimetuple()),
-        worker.alive_ttl,
+        "" if worker.alive_ttl is None else worker.alive_ttl,
         worker.state_if_started,
         worker.state_if_none,
         "" if worker.heartbeat_ttl is None else worker.heartbeat_ttl,

@@ -43,7 +43,15 @@ from workers.observability.metrics import FINISHED
 from workers.rq_seam.job import SERIALIZER, TaskJob
 from workers.rq_seam.owned_end import LateEnd, OwnedEnds
 from workers.rq_seam.queue import IDLE_POLL, ReliableQueue, get_queue
-from workers.rq_seam.reaper import LIVENESS_FIELD, LIVENESS_TTL, Recoverer, maintenance_lock, mark_alive, queue_reap
+from workers.rq_seam.reaper import (
+    LIVENESS_EVERY,
+    LIVENESS_FIELD,
+    LIVENESS_TTL,
+    Recoverer,
+    maintenance_lock,
+    mark_alive,
+    queue_reap,
+)
 from workers.rq_seam.start_step import Batch, Limited, WorkerSide, take_and_start, wait_for_one
 from workers.rq_seam.worker_log import RoutineInfoSkipped
 from workers.runner import RUNNER_PATH
@@ -103,6 +111,7 @@ class ServiceWorker(SimpleWorker):
         self._started: dict[str, Execution] = {}  # job id -> its execution, created with the batch
         self._limits: dict[str, limits.Holder] = {}  # job id -> its limit slot, admitted with the batch
         self._heartbeat_due = 0.0
+        self._alive_set_at = -LIVENESS_EVERY  # the take step renews the liveness key at most every LIVENESS_EVERY s
         self._failure_lock = threading.Lock()  # RQ reads its one `_stopped_job_id` while it records a failure
         self.owned_ends = OwnedEnds(self.connection)  # a run handed on elsewhere records no end (owned_end.py)
         self.push_exc_handler(count_abandoned)
@@ -244,7 +253,7 @@ class ServiceWorker(SimpleWorker):
             key=self.key,
             executions_key=self.executions_key,
             alive_key=alive_key(self.name),
-            alive_ttl=LIVENESS_TTL,
+            alive_ttl=LIVENESS_TTL if self._alive_set_at + LIVENESS_EVERY <= time.monotonic() else None,
             state_if_started="" if state == WorkerStatus.BUSY else WorkerStatus.BUSY.value,
             state_if_none=WorkerStatus.IDLE.value if idle else "",
             heartbeat_ttl=self.worker_ttl + 60 if heartbeat_due else None,
@@ -255,6 +264,8 @@ class ServiceWorker(SimpleWorker):
         state = side.state_if_started if started else side.state_if_none
         if state:
             self._state = state
+        if started and side.alive_ttl is not None:
+            self._alive_set_at = time.monotonic()
         if side.heartbeat_ttl is not None:
             self.last_heartbeat = now()
             self._heartbeat_due = time.monotonic() + WORKER_HEARTBEAT_EVERY
