@@ -23,7 +23,7 @@ from workers.core.banner import log_banner
 from workers.core.connection import connect, connect_async
 from workers.core.logs import configure_logging
 from workers.core.redis_checks import check_redis
-from workers.core.replication import confirm_or_warn
+from workers.core.replication import confirm, confirm_or_warn
 from workers.jobs.wait import WAIT_STEP, JobWaits
 from workers.rq_seam.serializer import make_json_the_only_serializer, refuse_unpickling
 from workers.schedules.file import apply_schedules_file
@@ -93,6 +93,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         queues=settings.queues,
         keys=keys,
         audit_max_entries=settings.audit_max_entries,
+        confirm_writes=lambda: confirm(app.state.redis, settings),
     )
     app.mount("/dashboard", dashboard_app(dashboard))
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)

@@ -20,6 +20,7 @@ from workers.rq_seam.dashboard import REGISTRIES, NoSuchJobError, queue_is_known
 log = logging.getLogger(__name__)
 MAX_PER_PAGE = 1000
 ORDERS = frozenset({"asc", "dsc"})
+HOME = "rq_dashboard.queues_overview"
 REDIS_UNAVAILABLE = REDIS_OUTAGES + REDIS_REFUSALS
 
 
@@ -28,6 +29,8 @@ def check_url_values(app: Flask, get_redis: Callable[[], Redis], queues: list[st
 
     @app.before_request
     def check_values() -> Response | None:
+        if request.endpoint == HOME:  # rq-dashboard answers 200 with its own error page when Redis is away
+            get_redis().ping()  # so ask first: an outage raises here and is answered 503 (answer_errors)
         problem = _problem(request.view_args or {}, get_redis(), queues)
         if problem is None and request.endpoint == "rq_dashboard.compact_queue":
             problem = _nothing_to_compact(get_redis(), str((request.view_args or {})["queue_name"]))

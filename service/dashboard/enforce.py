@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response, g, jsonify, request
-from redis import Redis
 
 from service.auth import ApiKey, find_key, presented_key
 from service.dashboard.access import Access, RouteAccess, action_refusal, origin_of
+from service.errors import RETRY_AFTER
+from workers.core.replication import ReplicasNotConfirmed
 from workers.observability import audit
 
+if TYPE_CHECKING:
+    from service.dashboard.mount import DashboardConfig
 
-def enforce_access(app: Flask, keys: list[ApiKey], get_redis: Callable[[], Redis], max_entries: int) -> None:
-    """Refuse unclassified routes and unauthorised actions; audit the actions that went through."""
+
+def enforce_access(app: Flask, config: DashboardConfig) -> None:
+    """Refuse unclassified routes and unauthorised actions; audit the actions that went through, and
+    answer them only once the replicas have them (REDIS_MIN_REPLICAS_ACK), as the API's writes are."""
+    keys, get_redis, max_entries = config.keys, config.get_redis, config.audit_max_entries
     routes = RouteAccess.of(app.url_map)
 
     @app.before_request
@@ -38,10 +44,21 @@ def enforce_access(app: Flask, keys: list[ApiKey], get_redis: Callable[[], Redis
             path = request.script_root + request.path  # the path Flask routed, not the one asked for
             entry = audit.new_entry(key.name, f"dashboard.{request.method} {path}", path)
             audit.record(get_redis(), entry, max_entries)
+            try:
+                config.confirm_writes()
+            except ReplicasNotConfirmed as error:
+                return _unconfirmed(str(error))
         return response
 
 
 def _refused(detail: str) -> Response:
     response = jsonify(detail=detail)
     response.status_code = 403
+    return response
+
+
+def _unconfirmed(detail: str) -> Response:
+    response = jsonify(detail=detail)
+    response.status_code = 503
+    response.headers["Retry-After"] = RETRY_AFTER
     return response

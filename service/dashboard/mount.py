@@ -38,6 +38,8 @@ class DashboardConfig:
     queues: list[str]
     keys: list[ApiKey]
     audit_max_entries: int
+    # Returns once REDIS_MIN_REPLICAS_ACK replicas have every write so far; raises ReplicasNotConfirmed if not.
+    confirm_writes: Callable[[], None] = lambda: None
 
 
 def build_flask_app(config: DashboardConfig) -> Flask:
@@ -57,7 +59,7 @@ def build_flask_app(config: DashboardConfig) -> Flask:
 
     # Replace rq-dashboard's per-request client built from the URL (no TLS options, no timeouts).
     app.before_request_funcs[rq_dashboard.blueprint().name] = [use_our_client]
-    enforce_access(app, config.keys, config.get_redis, config.audit_max_entries)  # first: before any other hook
+    enforce_access(app, config)  # first: before any other hook
     check_url_values(app, config.get_redis, config.queues)
     escape_json_answers(app)
     answer_errors(app)

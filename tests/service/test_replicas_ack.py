@@ -45,6 +45,16 @@ def test_schedule_changes_wait_too(unreplicated: TestClient) -> None:
     assert "may still exist" in answer.json()["detail"]
 
 
+def test_dashboard_actions_wait_too(unreplicated: TestClient) -> None:
+    unreplicated.post("/jobs", json={"task": "tests.echo"}, headers=ADMIN)  # written, though answered 503
+    same_origin = {**ADMIN, "Origin": "http://testserver"}
+    answer = unreplicated.post("/dashboard/queue/default/compact", headers=same_origin)
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["Retry-After"]
+    assert "may still exist" in answer.json()["detail"]
+    assert unreplicated.get("/dashboard/0/data/queues.json", headers=ADMIN).status_code == 200  # reads do not wait
+
+
 def test_a_refused_write_is_not_delayed_into_a_503(unreplicated: TestClient) -> None:
     assert unreplicated.post("/jobs", json={"task": "no.such.task"}, headers=ADMIN).status_code == 422
 

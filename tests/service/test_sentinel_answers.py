@@ -23,7 +23,8 @@ REQUESTS = [
     ("PUT", "/schedules/s", {"task": "tests.echo", "interval": 60}),
     ("GET", "/jobs/some-id", None),
     ("GET", "/jobs/some-id/result?wait=1", None),
-    ("GET", "/dashboard/0/data/queues.json", None),  # (its HTML home page shows rq-dashboard's own error page)
+    ("GET", "/dashboard/0/data/queues.json", None),
+    ("GET", "/dashboard/", None),  # rq-dashboard's home page would answer 200 with its own error page
 ]
 
 

@@ -11,6 +11,8 @@ from redis import Redis
 
 from service.settings import ServiceSettings
 from tests.support.keys import ADMIN
+from workers.callbacks import outbox
+from workers.callbacks.body import job_body
 from workers.core import keys
 from workers.rq_seam.job import TaskJob, run_keys
 from workers.rq_seam.scheduler import ServiceScheduler
@@ -136,6 +138,25 @@ def test_a_busy_run_that_falls_out_is_left_to_result_ttl(redis: Redis, settings:
     job = TaskJob.fetch(first, connection=redis)
     assert job.get_status().value == "queued"
     assert job.result_ttl == settings.result_ttl
+
+
+def test_a_run_whose_webhook_is_pending_is_left_to_result_ttl(
+    redis: Redis, settings: ServiceSettings, run_worker: Any
+) -> None:
+    # Given a schedule with a webhook that keeps one run, and three runs finished whose
+    # deliveries are still to come (nobody answers at hooks.example.com)
+    kept = settings.model_copy(update={"schedule_runs_kept": 1, "callback_hosts": ["hooks.example.com"]})
+    every10(redis, callback_url="https://hooks.example.com/rqs")
+    job_ids = fire_and_run(redis, kept, run_worker, 3)
+    assert all(outbox.read(redis, job_id).status == outbox.PENDING for job_id in job_ids)  # type: ignore[union-attr]
+
+    # Then the runs that fell out are kept RESULT_TTL for their webhook, not deleted: its body reads the job
+    for job_id in job_ids[:2]:
+        job_key, results_key, _ = run_keys(job_id, "default")
+        assert 0 < redis.ttl(job_key) <= kept.result_ttl
+        assert 0 < redis.ttl(results_key) <= kept.result_ttl
+        assert time.time() < (redis.zscore("rq:finished:default", job_id) or 0) <= time.time() + kept.result_ttl
+        assert job_body(redis, job_id) is not None
 
 
 def test_result_ttl_set_on_the_schedule_wins(redis: Redis, settings: ServiceSettings, run_worker: Any) -> None:

@@ -8,7 +8,7 @@ import pytest
 from redis import Redis
 from rq.job import JobStatus
 
-from workers.core.keys import limit_slots_key
+from workers.core.keys import limit_line_key, limit_slots_key, limit_starts_key
 from workers.limits import gate
 from workers.limits.spec import Limits, Rate
 from workers.rq_seam.job import TaskJob
@@ -84,6 +84,39 @@ def test_rate_admits_n_per_window_and_says_when_it_reopens(redis: Redis) -> None
     verdicts = gate.admit(redis, holders)
     assert [v.admitted_ms is not None for v in verdicts] == [True, True, True, False]
     assert 0 < verdicts[3].wait <= 60
+
+
+def test_a_rate_backlog_comes_back_a_window_at_a_time(redis: Redis) -> None:
+    # Given a rate of 3 a minute, and 10 jobs asking at once
+    holders = [holder(str(i), rate="3/m") for i in range(10)]
+    verdicts = gate.admit(redis, holders)
+
+    # Then 3 start, and the 7 refused are each given their own later start: 3 when this
+    # window's starts free, 3 a window later, 1 a window after that (not all 7 at the reopening)
+    assert [v.admitted_ms is not None for v in verdicts] == [True] * 3 + [False] * 7
+    waits = [v.wait for v in verdicts[3:]]
+    assert all(0 < wait <= 60 for wait in waits[:3])
+    assert all(60 < wait <= 120 for wait in waits[3:6])
+    assert 120 < waits[6] <= 180
+    assert redis.zcard(limit_line_key(holders[0].task)) == 7
+
+
+def test_a_job_back_at_its_start_leaves_the_line_or_goes_to_its_front(redis: Redis) -> None:
+    holders = [holder(str(i), rate="2/m") for i in range(6)]
+    gate.admit(redis, holders)  # 2 start; 4 in line: two a window on, two two windows on
+    line = limit_line_key(holders[0].task)
+    back = gate.Holder(holders[5].task, holders[5].job_id, holders[5].limits)  # the last in line, back early
+
+    # When it asks again while the window is still full, it is given the front's start, not a later one
+    [again] = gate.admit(redis, [back])
+    assert again.admitted_ms is None
+    assert again.wait <= 60
+    assert redis.zcard(line) == 4
+
+    # And once the window has room it starts and leaves the line
+    redis.delete(limit_starts_key(back.task))
+    assert admitted(redis, [back]) == [True]
+    assert redis.zscore(line, back.job_id) is None
 
 
 def test_a_refused_job_waits_in_the_scheduled_registry_and_frees_the_worker(redis: Redis) -> None:

@@ -51,6 +51,11 @@ def limit_starts_key(task: str) -> str:
     return f"{PREFIX}limit:starts:{task}"
 
 
+def limit_line_key(task: str) -> str:
+    """Sorted set: the task's jobs refused by its rate, each scored by the start it was given (ms)."""
+    return f"{PREFIX}limit:line:{task}"
+
+
 def alive_key(worker_name: str) -> str:
     """String with a short TTL: the worker is alive and beating (see workers/rq_seam/reaper.py)."""
     return f"{ALIVE_PREFIX}{worker_name}"

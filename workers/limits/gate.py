@@ -1,7 +1,7 @@
 """The worker's side of the limits: admit a taken job (or say how long it waits), renew and free its slot.
 
 A job refused by its limit is not held by the worker: it goes to RQ's scheduled
-registry for when the window reopens (rate) or LIMITED_WAIT later (concurrency),
+registry for its place in the rate's line (scripts.py) or LIMITED_WAIT later (concurrency),
 so the worker thread is free, other tasks run, nothing polls, and rq-dashboard
 shows the job as scheduled. RQ's scheduler puts it back on its queue when due.
 An admitted job's hash keeps the moment of its admission (ADMITTED_FIELD, ms on
@@ -18,7 +18,7 @@ from typing import Any
 from redis import Redis
 from redis.client import Pipeline
 
-from workers.core.keys import limit_slots_key, limit_starts_key
+from workers.core.keys import limit_line_key, limit_slots_key, limit_starts_key
 from workers.limits.scripts import ACQUIRE, RENEW
 from workers.limits.spec import Limits
 from workers.tasks.registry import registry
@@ -80,8 +80,10 @@ def admit(connection: Redis, holders: list[Holder]) -> list[Verdict]:
                 rate.count if rate else 0,
                 rate.seconds * 1000 if rate else 0,
                 holder.member,
+                holder.job_id,
             ]
-            script(keys=[limit_slots_key(holder.task), limit_starts_key(holder.task)], args=args, client=pipeline)
+            task_keys = [limit_slots_key(holder.task), limit_starts_key(holder.task), limit_line_key(holder.task)]
+            script(keys=task_keys, args=args, client=pipeline)
         answers = pipeline.execute()
     return [Verdict(admitted_ms=int(ms)) if int(ok) else Verdict(wait=_wait(int(ms))) for ok, ms in answers]
 

@@ -26,6 +26,8 @@ from hiredis import pack_command
 from redis import Redis
 from redis.exceptions import ConnectionError, NoScriptError, TimeoutError
 
+from workers.core.keys import callback_key
+
 FIRE_SCRIPT = """
 -- KEYS: 1 the lock, 2 the due set, then every key the blocks write.
 -- ARGV: 1 the lock owner's token ('' = no lock check), 2 the number of templates, then each
@@ -51,13 +53,26 @@ for t = 1, tonumber(ARGV[2]) do
   i = i + 1 + n
 end
 local function release(key, args)
+  -- args: RESULT_TTL, the job id, its callback's key, its results key, its registries
   local status = redis.call('HGET', key, 'status')
   if status and not DONE[status] then
     redis.call('HSET', key, 'result_ttl', args[1])
     return
   end
-  redis.call('DEL', key, KEYS[tonumber(args[3])])
-  for r = 4, #args do redis.call('ZREM', KEYS[tonumber(args[r])], args[2]) end
+  local ttl, results = tonumber(args[1]), KEYS[tonumber(args[4])]
+  if ttl ~= 0 and redis.call('HGET', KEYS[tonumber(args[3])], 'status') == 'pending' then
+    -- its webhook has not read it yet: it lives RESULT_TTL instead, as any job's result does
+    local at = '+inf'
+    if ttl > 0 then
+      redis.call('EXPIRE', key, ttl)
+      redis.call('EXPIRE', results, ttl)
+      at = tonumber(redis.call('TIME')[1]) + ttl
+    end
+    for r = 5, #args do redis.call('ZADD', KEYS[tonumber(args[r])], 'XX', at, args[2]) end
+    return
+  end
+  redis.call('DEL', key, results)
+  for r = 5, #args do redis.call('ZREM', KEYS[tonumber(args[r])], args[2]) end
 end
 local function compact(key)
   local size = redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')
@@ -166,8 +181,9 @@ class Block:
         self.add("ZREM", key, *names)
 
     def release(self, job_key: str, ttl: int, job_id: str, results_key: str, registries: Iterable[str]) -> None:
-        """Drop a run's job that fell out of the kept ones (or hand it back to `ttl` while it is busy)."""
-        indexed = (("key", results_key), *(("key", registry) for registry in registries))
+        """Drop a run's job that fell out of the kept ones; hand it to `ttl` instead while it is busy
+        or its webhook is still to be delivered (the delivery reads the job)."""
+        indexed = (("key", callback_key(job_id)), ("key", results_key), *(("key", registry) for registry in registries))
         self.commands.append(("RELEASE", job_key, (ttl, job_id, *indexed)))
 
     def compact(self, results_key: str) -> None:
