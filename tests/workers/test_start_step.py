@@ -178,3 +178,13 @@ def test_a_limited_tasks_job_is_only_taken_and_others_start_in_the_step(redis: R
     assert [job.id for job, _ in batch.held] == [limited, raw]  # RQ's own enqueue names no task
     assert redis.lrange(queue.intermediate_queue_key, 0, -1) == [limited.encode(), raw.encode()]
     assert TaskJob.fetch(limited, connection=redis).get_status() == JobStatus.QUEUED
+
+
+def test_a_stop_while_suspended_ends_the_wait(redis: Redis, settings: Settings) -> None:
+    enqueue(redis, settings)
+    worker = ServiceWorker([get_queue("default", redis)], connection=redis)
+    suspend(redis)
+    worker._stop_requested = True  # what SIGTERM sets
+    batch = worker._take_batch(blocking=True)
+    assert batch.suspended and not batch.started
+    assert get_queue("default", redis).count == 1

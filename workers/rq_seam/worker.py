@@ -237,6 +237,8 @@ class ServiceWorker(SimpleWorker):
             )
             if batch.suspended:
                 super().check_for_suspension(burst=not blocking)  # waits while suspended (burst mode: stops)
+                if self._stop_requested:
+                    return batch
                 continue
             self._written(side, started=bool(batch.started))
             if batch.started or batch.held or not blocking or self._stop_requested:
