@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from redis import Redis
 from rq import SimpleWorker
 from rq.executions import ExecutionRegistry, prepare_execution
@@ -19,6 +20,7 @@ from workers.rq_seam.queue import get_queue
 from workers.rq_seam.reaper import LIVENESS_TTL
 from workers.rq_seam.start_step import Limited, take_and_start, wait_for_one
 from workers.rq_seam.worker import ServiceWorker
+from workers.tasks.registry import registry, task
 from workers.worker.heartbeat import HEARTBEAT_TTL
 
 TIMES = {"created_at", "enqueued_at", "started_at", "last_heartbeat"}
@@ -188,3 +190,23 @@ def test_a_stop_while_suspended_ends_the_wait(redis: Redis, settings: Settings) 
     batch = worker._take_batch(blocking=True)
     assert batch.suspended and not batch.started
     assert get_queue("default", redis).count == 1
+
+
+def test_a_job_whose_description_names_no_free_task_is_held(
+    redis: Redis, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name too long for the description (cut at 200 characters) is not taken for a free task's."""
+    import tests.limited_tasks  # noqa: F401 - some task is limited
+
+    monkeypatch.setattr(registry, "_tasks", dict(registry._tasks))  # the task is registered for this test only
+    long_name = "tests.long-" + "x" * 250
+    task(name=long_name, concurrency=1)(_long_named)
+    [job_id] = enqueue(redis, settings, task=long_name)
+    worker = ServiceWorker([get_queue("default", redis)], connection=redis)
+    batch = worker._take_batch(blocking=False)
+    assert not batch.started
+    assert [job.id for job, _ in batch.held] == [job_id]
+
+
+def _long_named() -> None:
+    """A limited task whose name does not fit in a job's description."""

@@ -42,9 +42,11 @@ class Holder:
         return f"{self.job_id}:{self.token}"
 
 
-def limited_task_names() -> tuple[str, ...]:
-    """The registered tasks with limits: the worker's take step holds their jobs back for `admit`."""
-    return tuple(task.name for task in registry.all() if task.limits is not None)
+def tasks_by_limits() -> tuple[bool, tuple[str, ...]]:
+    """(whether any registered task is limited, the names of those that are not): the worker's
+    take step starts only jobs of the latter at once, and holds any other back for `admit`."""
+    tasks = registry.all()
+    return any(task.limits is not None for task in tasks), tuple(t.name for t in tasks if t.limits is None)
 
 
 def holder_for(job: Any) -> Holder | None:

@@ -1,4 +1,4 @@
-"""Queues built one way (JSON, our job class) and a dequeue that never loses a job.
+"""Queues built one way (JSON, our job class), whose intermediate lists are recovered in seconds.
 
 Plain RQ pops with BLPOP when a worker listens on several queues, so a crash between
 the pop and the started-registry write loses the job. Here a dequeue takes and starts a

@@ -50,9 +50,8 @@ HELD = b""  # in place of an execution id: taken into the intermediate list, not
 #   seconds (registry scores), [10] liveness ttl ('': set lately), [11] the worker's state if a job starts ('': as
 #   is), [12] its state if none starts ('': as is), [13] the worker heartbeat's ttl ('': not due),
 #   [14] the started status, [15] queue number of an id BLMOVE already put in its intermediate
-#   list (0: none), [16] that id, [17] prefix of a job hash's description that may name a limited
-#   task ('': no task is limited), [18] count n of limited task names, [19..18+n] the names,
-#   then one fresh execution id per job wanted.
+#   list (0: none), [16] that id, [17] '1' if some task is limited, [18] count n of the tasks
+#   without limits, [19..18+n] their names, then one fresh execution id per job wanted.
 # Answers {'suspended'} or a flat list: queue number, id, execution id ('' when held), hash.
 TAKE_AND_START = """
 local function queue_keys(number)
@@ -67,27 +66,22 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   return {'suspended'}
 end
 local wanted, ttl, seconds = tonumber(ARGV[1]), tonumber(ARGV[6]), tonumber(ARGV[9])
-local limited = {}
-for i = 1, tonumber(ARGV[18]) do limited[#limited + 1] = ARGV[18 + i] .. '(' end
-local next_execution = 19 + #limited
+local some_limited, free = ARGV[17] == '1', {}
+for i = 1, tonumber(ARGV[18]) do free[ARGV[18 + i]] = true end
+local next_execution = 19 + tonumber(ARGV[18])
 local STARTED = {last_heartbeat = ARGV[8], status = ARGV[14], started_at = ARGV[8], worker_name = ARGV[5]}
 local taken, count, started = {}, 0, 0
 
-local function starts_with(text, prefix)
-  return string.sub(text, 1, string.len(prefix)) == prefix
-end
-
+-- While some task is limited, a job starts here only if its description names a task
+-- without limits (`name(...)`, as the service writes it); any other is held for admission.
 local function is_held(fields)
-  if #limited == 0 then return false end
+  if not some_limited then return false end
   local description = ''
   for i = 1, #fields, 2 do
     if fields[i] == 'description' then description = fields[i + 1] break end
   end
-  if starts_with(description, ARGV[17]) then return true end
-  for _, prefix in ipairs(limited) do
-    if starts_with(description, prefix) then return true end
-  end
-  return false
+  local call = string.find(description, '(', 1, true)
+  return not (call and free[string.sub(description, 1, call - 1)])
 end
 
 local function take(number, id)
@@ -174,11 +168,12 @@ class WorkerSide:
 
 @dataclass(frozen=True)
 class Limited:
-    """How the step tells a limited task's job: its description starts with `name(`, or with `unknown`
-    (a job RQ enqueued directly names the runner function, not the task)."""
+    """Whether any task is limited, and the tasks that are not: while any is, a job starts in the step
+    only if its description names one of `free` (a job RQ enqueued directly names the runner
+    function, a long name is cut short: such jobs go through admission, which starts them if free)."""
 
-    names: tuple[str, ...] = ()
-    unknown: str = ""
+    any: bool = False
+    free: tuple[str, ...] = ()
 
 
 @dataclass
@@ -224,9 +219,9 @@ def take_and_start(
         JobStatus.STARTED.value,
         moved_number,
         moved_id,
-        limited.unknown if limited.names else "",
-        len(limited.names),
-        *limited.names,
+        "1" if limited.any else "0",
+        len(limited.free) if limited.any else 0,
+        *(limited.free if limited.any else ()),
         *(uuid4().hex for _ in range(executions)),
     ]
     flat = _script(connection)(keys=keys, args=args)

@@ -54,7 +54,6 @@ from workers.rq_seam.reaper import (
 )
 from workers.rq_seam.start_step import Batch, Limited, WorkerSide, take_and_start, wait_for_one
 from workers.rq_seam.worker_log import RoutineInfoSkipped
-from workers.runner import RUNNER_PATH
 from workers.tasks.registry import registry
 from workers.worker.engine import INTERRUPTED, STOPPED, JobEngine, Slot
 from workers.worker.heartbeat import HEARTBEAT_TTL, JobHeartbeat
@@ -232,7 +231,7 @@ class ServiceWorker(SimpleWorker):
                 job_class=self.job_class,
                 worker=side,
                 job_ttl=HEARTBEAT_TTL,
-                limited=Limited(limits.limited_task_names(), unknown=f"{RUNNER_PATH}("),
+                limited=Limited(*limits.tasks_by_limits()),
                 moved=moved,
             )
             if batch.suspended:
