@@ -47,8 +47,9 @@ HELD = b""  # in place of an execution id: taken into the intermediate list, not
 # ARGV: [1] ids wanted, [2] job key prefix, [3] execution key prefix, [4] execution registry
 #   prefix, [5] worker name, [6] the jobs' heartbeat ttl, [7] now as the execution hash writes it
 #   (float seconds), [8] now as the job hash writes it (RQ's utcformat), [9] now in whole
-#   seconds (registry scores), [10] liveness ttl ('': set lately), [11] the worker's state if a job starts ('': as
-#   is), [12] its state if none starts ('': as is), [13] the worker heartbeat's ttl ('': not due),
+#   seconds (registry scores), [10] liveness ttl ('': set lately), [11] the worker's state if a
+#   job starts ('': as is), [12] its state if none starts ('': as is), [13] the worker
+#   heartbeat's ttl ('': not due),
 #   [14] the started status, [15] queue number of an id BLMOVE already put in its intermediate
 #   list (0: none), [16] that id, [17] '1' if some task is limited, [18] count n of the tasks
 #   without limits, [19..18+n] their names, then one fresh execution id per job wanted.
