@@ -107,6 +107,7 @@ def _submit_steadily(redis: RedisServer, kind: str, jobs: int, rate: float) -> l
         settings = Settings(redis_url=redis.url, task_modules=[TASK_MODULES])
         load_task_modules(settings.task_modules)
         connection = connect(settings)
+        connection.ping()  # connected before the clock runs, as RQ's side (the bench's own client) is
 
         def one() -> str:
             spec = JobSpec(task="examples.noop", queue=QUEUE, retry=RetryPolicy(max=1))

@@ -12,7 +12,7 @@ from workers.core.keys import limit_line_key, limit_slots_key, limit_starts_key
 from workers.limits import gate
 from workers.limits.spec import Limits, Rate
 from workers.rq_seam.job import TaskJob
-from workers.rq_seam.queue import ReliableQueue, get_queue
+from workers.rq_seam.queue import get_queue
 from workers.rq_seam.worker import ServiceWorker
 from workers.tasks.registry import task
 
@@ -125,8 +125,9 @@ def test_a_refused_job_waits_in_the_scheduled_registry_and_frees_the_worker(redi
     queue = get_queue("default", redis)
     ids = [queue.enqueue_call("workers.runner.run_task", args=["tests.limited", ["k", 0], {}]).id for _ in range(3)]
     worker = ServiceWorker([queue], connection=redis)
-    batch = ReliableQueue.take([queue], 3, connection=redis, job_class=TaskJob, block=None)
-    started = worker._start_batch(batch)
+    batch = worker._take_batch(blocking=False)
+    assert not batch.started  # a limited task's jobs are only taken, then admitted
+    started = worker._start_batch(batch.held)
     assert [job.id for job, _ in started] == ids[:2]
     waiting = TaskJob.fetch(ids[2], connection=redis)
     assert waiting.get_status() == JobStatus.SCHEDULED

@@ -9,7 +9,7 @@ from rq.job import JobStatus
 from bench.harness.wait import wait_until
 from workers.core.keys import REAPER_LOCK, alive_key
 from workers.rq_seam.job import TaskJob
-from workers.rq_seam.queue import ReliableQueue, get_queue
+from workers.rq_seam.queue import get_queue
 from workers.rq_seam.reaper import LIVENESS_TTL
 from workers.rq_seam.worker import ServiceWorker
 
@@ -22,9 +22,8 @@ def started_by(redis: Redis, retries: int = 1, count: int = 2) -> tuple[ServiceW
         queue.enqueue_call("workers.runner.run_task", args=["examples.add", [1, 1], {}], retry=retry)
     worker = ServiceWorker([queue], connection=redis)
     worker.register_birth()
-    batch = ReliableQueue.take([queue], count, connection=redis, job_class=TaskJob, block=None)
-    worker._start_batch(batch)
-    return worker, [job for job, _ in batch]
+    batch = worker._take_batch(blocking=False)  # RQ-enqueued jobs are held while any task is limited
+    return worker, [job for job, _, _ in batch.started] + [job for job, _ in worker._start_batch(batch.held)]
 
 
 def beat(redis: Redis) -> None:

@@ -24,11 +24,13 @@ from rq.job import Job
 from rq.registry import StartedJobRegistry, clean_registries
 from rq.results import Result
 from rq.scheduler import RQScheduler
+from rq.suspension import WORKERS_SUSPENDED, suspend
 from rq.worker import Worker
 from rq_scheduler import Scheduler
 
 from workers.rq_seam.queue import get_queue
 from workers.rq_seam.reaper import EXECUTION_PREFIX, STARTED_PREFIX
+from workers.rq_seam.start_step import EXECUTION_REGISTRY_PREFIX
 from workers.rq_seam.worker import ServiceWorker
 
 WORKERS = pathlib.Path(__file__).parents[2] / "workers"
@@ -59,6 +61,7 @@ METHODS: list[tuple[type, str, list[str]]] = [
     (Job, "restore", ["self", "raw_data"]),
     (Job, "prepare_for_execution", ["self", "worker_name", "pipeline"]),
     (Execution, "create", ["job", "ttl", "pipeline", "worker_name"]),
+    (Execution, "__init__", ["self", "id", "job_id", "connection", "worker_name"]),
     (SimpleWorker, "handle_execution_ended", ["self", "job", "queue", "heartbeat_ttl"]),
     (SimpleWorker, "set_state", ["self", "state", "pipeline"]),
     (SimpleWorker, "check_for_suspension", ["self", "burst"]),
@@ -139,6 +142,8 @@ def test_worker_attributes_the_seam_reads_exist(redis: Redis) -> None:
         "pubsub_thread",
         "_exc_handlers",
         "last_cleaned_at",
+        "_state",
+        "_stop_requested",
     ):
         assert hasattr(worker, attribute), attribute
 
@@ -161,6 +166,19 @@ def test_names_the_late_end_guard_reads_exist(redis: Redis) -> None:
     assert execution.composite_key == f"{job.id}:e1"
     assert job.started_job_registry.key == get_queue("default", redis).started_job_registry.key
     assert job.key.endswith(job.id)
+
+
+def test_names_the_take_and_start_step_writes_exist(redis: Redis) -> None:
+    """workers/rq_seam/start_step.py: the execution's job kept as `Execution.create` keeps it, the keys it builds."""
+    job = get_queue("default", redis).enqueue_call("workers.runner.run_task", args=["tests.echo", [], {}])
+    with redis.pipeline() as pipeline:
+        execution = Execution.create(job, 15, pipeline=pipeline, worker_name="w")
+        pipeline.execute()
+    assert execution._job is job
+    assert redis.exists(f"{EXECUTION_PREFIX}{execution.composite_key}")
+    assert redis.exists(f"{EXECUTION_REGISTRY_PREFIX}{job.id}")
+    suspend(redis)
+    assert redis.exists(WORKERS_SUSPENDED)
 
 
 def test_scheduler_sets_its_private_lock_flag(redis: Redis) -> None:
@@ -224,7 +242,7 @@ def test_job_registries_the_task_job_caches_are_rq_properties(redis: Redis, name
 
 
 def test_prepare_for_execution_writes_the_jobs_heartbeat(redis: Redis) -> None:
-    """`_start_batch` relies on it instead of a `Job.heartbeat` of its own."""
+    """`_start_batch` (limited jobs) relies on it instead of a `Job.heartbeat` of its own."""
     job = get_queue("default", redis).enqueue_call("workers.runner.run_task", args=["tests.echo", [], {}])
     assert redis.hget(job.key, "last_heartbeat") in (None, b"")
     with redis.pipeline() as pipeline:

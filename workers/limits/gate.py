@@ -42,6 +42,13 @@ class Holder:
         return f"{self.job_id}:{self.token}"
 
 
+def tasks_by_limits() -> tuple[bool, tuple[str, ...]]:
+    """(whether any registered task is limited, the names of those that are not): the worker's
+    take step starts only jobs of the latter at once, and holds any other back for `admit`."""
+    tasks = registry.all()
+    return any(task.limits is not None for task in tasks), tuple(t.name for t in tasks if t.limits is None)
+
+
 def holder_for(job: Any) -> Holder | None:
     """A new holder for one run of the job when its task is limited, else None."""
     name = getattr(job, "task_name", None)

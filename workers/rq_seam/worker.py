@@ -39,13 +39,23 @@ from rq.utils import now
 from rq.worker import WorkerStatus
 
 from workers.callbacks.ending import CallbackOnEnd, queue_for_abandoned
+from workers.core.keys import alive_key
 from workers.limits import gate as limits
 from workers.observability.metrics import FINISHED
 from workers.rq_seam.fast_end import FastEnds
 from workers.rq_seam.job import SERIALIZER, TaskJob
 from workers.rq_seam.owned_end import LateEnd, OwnedEnds
 from workers.rq_seam.queue import IDLE_POLL, ReliableQueue, get_queue
-from workers.rq_seam.reaper import LIVENESS_FIELD, LIVENESS_TTL, Recoverer, maintenance_lock, mark_alive, queue_reap
+from workers.rq_seam.reaper import (
+    LIVENESS_EVERY,
+    LIVENESS_FIELD,
+    LIVENESS_TTL,
+    Recoverer,
+    maintenance_lock,
+    mark_alive,
+    queue_reap,
+)
+from workers.rq_seam.start_step import Batch, Limited, WorkerSide, take_and_start, wait_for_one
 from workers.rq_seam.worker_log import RoutineInfoSkipped
 from workers.tasks.registry import registry
 from workers.worker.engine import INTERRUPTED, STOPPED, JobEngine, Slot
@@ -103,6 +113,7 @@ class ServiceWorker(SimpleWorker):
         self._started: dict[str, Execution] = {}  # job id -> its execution, created with the batch
         self._limits: dict[str, limits.Holder] = {}  # job id -> its limit slot, admitted with the batch
         self._heartbeat_due = 0.0
+        self._alive_set_at = -LIVENESS_EVERY  # the take step renews the liveness key at most every LIVENESS_EVERY s
         self._failure_lock = threading.Lock()  # RQ reads its one `_stopped_job_id` while it records a failure
         self.owned_ends = OwnedEnds(self.connection)  # a run handed on elsewhere records no end (owned_end.py)
         self.fast_ends = FastEnds(self.connection)  # the common success end in one round trip (fast_end.py)
@@ -171,65 +182,113 @@ class ServiceWorker(SimpleWorker):
     # A job's run
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
-        """The next job of a batch taken and started in two round trips; None once burst mode is done.
+        """The next job of a batch taken and started in one Lua step; None once burst mode is done.
 
-        Takes as many jobs as there are free slots: one Lua step moves them into their
-        intermediate lists and reads them, one pipeline starts them all (RQ's execution,
-        started registry and job fields, as `prepare_execution` and `prepare_job_execution`
-        write them). In burst mode "empty" counts only once no job is in flight, as one in
-        flight may put itself back (a retry). `max_idle_time` is not supported.
+        Takes as many jobs as there are free slots and starts them in the same step
+        (workers/rq_seam/start_step.py: RQ's execution, started registry and job fields, as
+        `prepare_execution` and `prepare_job_execution` write them); jobs of limited tasks are
+        only taken, then admitted and started in a second round trip (`_start_batch`). In burst
+        mode "empty" counts only once no job is in flight, as one in flight may put itself back
+        (a retry). `max_idle_time` is not supported.
         """
+        self.job_heartbeat.start()  # beats while idle too: any live worker reaps a dead one's jobs
+        self.engine.start()  # its threads are up before a job waits on them
         while not self._ready:
             in_flight = bool(self.engine.running())  # read first: a job ending meanwhile may requeue itself
             batch = self._take_batch(blocking=timeout is not None)
+            for job, queue, execution in batch.started:
+                self.executions[execution.id] = execution
+                self._started[job.id] = execution
+                self._ready.append((job, queue))
             if self._stop_requested:  # SIGTERM while jobs ran (RQ raises only when idle): stop dequeuing
-                self._put_back_unstarted(batch)
+                self._put_back_unstarted(batch.held)  # the started ones run within the grace (teardown)
                 return None
-            if batch:
-                self._ready.extend(self._start_batch(batch))
-            elif not in_flight:
+            if batch.held:
+                self._ready.extend(self._start_batch(batch.held))
+            elif not batch.started and not in_flight:
                 return None
-            else:
+            elif not batch.started:
                 self.engine.drain()
         return self._ready.popleft()
 
     def check_for_suspension(self, burst: bool) -> None:
-        """RQ asks Redis before every job; once per batch is enough (a suspension stops the next batch)."""
-        if not self._ready:
-            super().check_for_suspension(burst)
+        """RQ asks Redis before every job: here the take step itself checks (`_take_batch`)."""
 
-    def _take_batch(self, blocking: bool) -> list[tuple[Job, Queue]]:
-        """Up to the free slots' worth of jobs; while blocking, heartbeats and maintenance go on meanwhile.
+    def _take_batch(self, blocking: bool) -> Batch:
+        """Up to the free slots' worth of jobs, started; while blocking, maintenance goes on meanwhile.
 
-        The worker reads idle whenever nothing runs, also once its last job ended while it waited here.
+        Idle, the worker waits on its highest-priority queue (BLMOVE into the intermediate
+        list, so a job arriving wakes it at once) for up to IDLE_POLL s, then tries every
+        queue again. The step writes the worker's state (idle whenever nothing runs, busy
+        once a job starts) and its heartbeat when due.
         """
-        self.job_heartbeat.start()  # beats while idle too: any live worker reaps a dead one's jobs
+        moved: tuple[Queue, str] | None = None
         while True:
-            if not self.engine.running():
-                self._set_idle()
-            self.heartbeat()
+            self.engine.wait_for_free_slot()
             if self.should_run_maintenance_tasks:
                 self.run_maintenance_tasks()
-            batch = ReliableQueue.take(
+            side = self._worker_side()
+            batch = take_and_start(
                 self._ordered_queues,
                 self.engine.free_slots(),
                 connection=self.connection,
                 job_class=self.job_class,
-                block=IDLE_POLL if blocking else None,
+                worker=side,
+                job_ttl=HEARTBEAT_TTL,
+                limited=Limited(*limits.tasks_by_limits()),
+                moved=moved,
             )
-            if batch or not blocking or self._stop_requested:
+            if batch.suspended:
+                super().check_for_suspension(burst=not blocking)  # waits while suspended (burst mode: stops)
+                if self._stop_requested:
+                    return batch
+                continue
+            self._written(side, started=bool(batch.started))
+            if batch.started or batch.held or not blocking or self._stop_requested:
                 return batch
+            moved = wait_for_one(self._ordered_queues[0], self.connection, IDLE_POLL)
+
+    def _worker_side(self) -> WorkerSide:
+        """What the take step writes for this worker: state changes and a heartbeat when due."""
+        state = self.get_state()
+        idle = not self.engine.running() and state != WorkerStatus.IDLE
+        heartbeat_due = self._heartbeat_due <= time.monotonic()
+        return WorkerSide(
+            name=self.name,
+            key=self.key,
+            executions_key=self.executions_key,
+            alive_key=alive_key(self.name),
+            alive_ttl=LIVENESS_TTL if self._alive_set_at + LIVENESS_EVERY <= time.monotonic() else None,
+            state_if_started="" if state == WorkerStatus.BUSY else WorkerStatus.BUSY.value,
+            state_if_none=WorkerStatus.IDLE.value if idle else "",
+            heartbeat_ttl=self.worker_ttl + 60 if heartbeat_due else None,
+        )
+
+    def _written(self, side: WorkerSide, started: bool) -> None:
+        """Note what the take step wrote for this worker, as `set_state` and `heartbeat` would."""
+        state = side.state_if_started if started else side.state_if_none
+        if state:
+            self._state = state
+        if started and side.alive_ttl is not None:
+            self._alive_set_at = time.monotonic()
+        if side.heartbeat_ttl is not None:
+            self.last_heartbeat = now()
+            self._heartbeat_due = time.monotonic() + WORKER_HEARTBEAT_EVERY
 
     def _put_back_unstarted(self, batch: list[tuple[Job, Queue]]) -> None:
         """Jobs taken into their intermediate lists but not started: back to the front of their queues."""
-        for job, queue in reversed(batch):
-            with self.connection.pipeline() as pipeline:
+        if not batch:
+            return
+        with self.connection.pipeline() as pipeline:
+            for job, queue in reversed(batch):
                 pipeline.lrem(queue.intermediate_queue_key, 1, job.id)
                 pipeline.lpush(queue.key, job.id)
-                pipeline.execute()
+            pipeline.execute()
 
     def _start_batch(self, batch: list[tuple[Job, Queue]]) -> list[tuple[Job, Queue]]:
-        """Start the jobs their task's limits admit; the others wait in RQ's scheduled registry. Returns the started."""
+        """Start the taken jobs of limited tasks their limits admit; the others wait in RQ's scheduled registry.
+
+        Returns the started."""
         started, waiting, admitted = self._admit(batch)
         with self.connection.pipeline() as pipeline:
             for job, queue, delay in waiting:
@@ -269,10 +328,6 @@ class ServiceWorker(SimpleWorker):
             else:
                 waiting.append((job, queue, verdict.wait))
         return started, waiting, admitted
-
-    def _set_idle(self) -> None:
-        if self.get_state() != WorkerStatus.IDLE:
-            self.set_state(WorkerStatus.IDLE)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
         """RQ's worker heartbeat, at most every WORKER_HEARTBEAT_EVERY s (RQ sends one per job, and one with

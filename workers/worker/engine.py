@@ -77,7 +77,11 @@ class JobEngine:
         self._inbox: queue_module.SimpleQueue[Slot] = queue_module.SimpleQueue()
         self._running: dict[str, Slot] = {}
         self._exclusive: dict[str, threading.Lock] = {}
-        self._changed = threading.Condition()
+        # One lock, two wake-ups, so neither side is woken for what only the other waits on:
+        lock = threading.Lock()
+        self._changed = threading.Condition(lock)  # the monitor: an earlier deadline, an interrupt, the shutdown
+        self._freed = threading.Condition(lock)  # the main thread: a slot freed, the shutdown
+        self._monitor_wakes_at: float | None = None  # None: the monitor sleeps until notified
         self._shutdown_at: float | None = None
         self._started = False
         self._here = threading.local()
@@ -85,17 +89,16 @@ class JobEngine:
     # The worker's main thread
 
     def submit(self, slot: Slot) -> None:
-        self._start()
+        self.start()
         with self._changed:
             self._running[slot.job_id] = slot
-            self._changed.notify_all()
         self._inbox.put(slot)
 
     def wait_for_free_slot(self) -> None:
         """Block until another job may start, or shutdown began (then the worker stops dequeuing)."""
         with self._changed:
             while len(self._running) >= self.concurrency and self._shutdown_at is None:
-                self._changed.wait()
+                self._freed.wait()
 
     def free_slots(self) -> int:
         with self._changed:
@@ -105,13 +108,14 @@ class JobEngine:
         """Block until no job is in flight: burst mode's end, or SIGTERM's grace and its aftermath."""
         with self._changed:
             while self._running:
-                self._changed.wait()
+                self._freed.wait()
 
     def begin_shutdown(self, grace: float) -> None:
         """Jobs in flight get `grace` seconds; then they are interrupted and put back."""
         with self._changed:
             self._shutdown_at = time.monotonic() + grace
             self._changed.notify_all()
+            self._freed.notify_all()
 
     # Any thread
 
@@ -156,7 +160,8 @@ class JobEngine:
 
     # Threads
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start the threads (once): before the first job, as each thread start waits for the thread to run."""
         if self._started:
             return
         self._started = True
@@ -187,7 +192,10 @@ class JobEngine:
             with self._changed:
                 slot.thread_id = threading.get_ident()
                 slot.deadline = None if slot.timeout is None else time.monotonic() + slot.timeout
-                self._changed.notify_all()
+                if slot.deadline is not None and (
+                    self._monitor_wakes_at is None or slot.deadline < self._monitor_wakes_at
+                ):
+                    self._changed.notify_all()
                 if slot.reason is not None:  # stopped while it waited for its turn
                     raise _exception_for(slot.reason)()
             self._here.slot = slot
@@ -202,7 +210,7 @@ class JobEngine:
             if self._running.get(slot.job_id) is slot:
                 del self._running[slot.job_id]
             slot.done.set()
-            self._changed.notify_all()
+            self._freed.notify_all()
 
     def _monitor(self) -> None:
         """Sleep until the next deadline, grace end or abandonment; act on it. No polling."""
@@ -210,7 +218,9 @@ class JobEngine:
             with self._changed:
                 due = self._due_actions()
                 if not due:
-                    self._changed.wait(self._seconds_to_next_event())
+                    seconds = self._seconds_to_next_event()
+                    self._monitor_wakes_at = None if seconds is None else time.monotonic() + seconds
+                    self._changed.wait(seconds)
                     continue
             for action, slot in due:
                 action(slot)
