@@ -24,6 +24,10 @@ QUEUES = "rec-high,rec-default,rec-low"
 
 @pytest.fixture
 def rec_stack(redis_server: RedisServer, tmp_path: Path) -> Iterator[Stack]:
+    # A fresh Redis per test: a worker killed as it starts (an earlier test) can leave RQ's
+    # scheduler locks for their 61 s TTL, and this file's last test needs its own scheduler child.
+    with Redis.from_url(redis_server.url) as client:
+        client.flushdb()
     stack = Stack(redis_server.url, tmp_path, QUEUES=QUEUES)
     stack.start("web")
     yield stack
