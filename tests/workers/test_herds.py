@@ -133,15 +133,23 @@ def test_a_schedule_changed_after_staging_does_not_run_its_staged_job(redis: Red
     assert schedule_store.get(redis, paused).runs_total == 0
 
 
-def test_a_lock_lost_after_staging_fires_every_run_once(redis: Redis, settings: ServiceSettings) -> None:
-    # Given scheduler A that staged a herd, then stalled (or died): B takes the lock over
-    names = store(redis, "herd", HERD_MIN + 10)
+def staged_then_taken_over(
+    redis: Redis, settings: ServiceSettings, now: float
+) -> tuple[ServiceScheduler, ServiceScheduler]:
+    """Scheduler A stages the herd due at START at `now`, then stalls (or dies): B takes its lock over."""
     first, second = ServiceScheduler(redis, settings), ServiceScheduler(redis, settings)
     assert first.acquire_lock()
-    while first.firing.stage_ahead(START - 3, first.token, START):
+    while first.firing.stage_ahead(now, first.token, START):
         pass
     redis.delete(keys.SCHEDULER_LOCK)
     assert second.acquire_lock()
+    return first, second
+
+
+def test_a_lock_lost_after_staging_fires_every_run_once(redis: Redis, settings: ServiceSettings) -> None:
+    # Given scheduler A that staged a herd, then stalled (or died): B takes the lock over
+    names = store(redis, "herd", HERD_MIN + 10)
+    first, second = staged_then_taken_over(redis, settings, START - 3)
 
     # When B, which staged nothing, fires at the due time, and A then tries to release
     fired = fire_all(redis, settings, START + 0.5, second.token)
@@ -163,12 +171,7 @@ def test_a_scheduler_that_takes_over_before_the_due_time_stages_and_releases_onc
     redis: Redis, settings: ServiceSettings
 ) -> None:
     names = store(redis, "herd", HERD_MIN)
-    first, second = ServiceScheduler(redis, settings), ServiceScheduler(redis, settings)
-    assert first.acquire_lock()
-    while first.firing.stage_ahead(START - 4, first.token, START):
-        pass
-    redis.delete(keys.SCHEDULER_LOCK)
-    assert second.acquire_lock()
+    first, second = staged_then_taken_over(redis, settings, START - 4)
     while second.firing.stage_ahead(START - 3, second.token, START):
         pass
     assert first.fire_pass(START + 0.01).lock_lost

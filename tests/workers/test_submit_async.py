@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 from rq.job import JobStatus
 
-from workers.core.connection import connect_async
+from tests.support.async_client import on_async_client
 from workers.core.errors import InvalidJobError
 from workers.core.settings import Settings
 from workers.jobs import submit as jobs
 from workers.jobs.spec import JobSpec
 from workers.jobs.submit_async import AsyncSubmission, submit_async, submit_many_async
-
-
-def on_async_client(settings: Settings, use: Callable[[AsyncRedis], Awaitable[Any]]) -> Any:
-    async def run() -> Any:
-        # fifty sockets opened at once on a shared machine: connecting is not what these tests measure
-        patient = settings.model_copy(update={"redis_timeout": 10.0})
-        client = connect_async(patient, patient.redis_timeout, max_connections=50)
-        try:
-            return await use(client)
-        finally:
-            await client.aclose()
-
-    return asyncio.run(run())
 
 
 def test_fifty_concurrent_identical_submissions_make_one_job(redis: Redis, settings: Settings) -> None:
