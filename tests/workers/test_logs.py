@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from workers.core.logs import configure_logging
+from workers.core.logs import configure_logging, log_soon
 
 SECRET = "s3cret-value"
 
@@ -90,3 +90,24 @@ def test_a_logger_with_its_own_handler_goes_through_root_too(capsys: pytest.Capt
     configure_logging("INFO", "text")
     own.error("result: %s", SECRET)
     assert SECRET not in capsys.readouterr().err
+
+
+@FORMATS
+@pytest.mark.usefixtures("root_restored")
+def test_a_line_logged_soon_reads_as_one_logged_now(capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    lines = []
+    for buffered in (False, True):
+        configure_logging("INFO", fmt, buffered=buffered)
+        logger = logging.getLogger("workers.worker.metering")
+        log_soon(logger, logging.INFO, "job %s started: %s", "j1", "noop", extra={"job_id": "j1", "arguments": SECRET})
+        log_soon(logger, logging.DEBUG, "not at INFO")
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        lines.append(capsys.readouterr().err)
+    plain, deferred = ([line.split(" ", 2)[2] if fmt == "text" else line for line in out.splitlines()] for out in lines)
+    if fmt == "json":
+        plain, deferred = (
+            [{k: v for k, v in json.loads(x).items() if k != "ts"} for x in out] for out in (plain, deferred)
+        )
+    assert deferred == plain
+    assert len(plain) == 1 and SECRET not in lines[1]

@@ -15,6 +15,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 from workers.core.log_buffer import BufferedStreamHandler
 from workers.core.redact import mask_urls_in
@@ -69,6 +70,28 @@ def routine_rq_info_dropped(logger: logging.Logger) -> bool:
         handlers += current.handlers
         current = current.parent if current.propagate else None
     return bool(handlers) and all(any(isinstance(f, RoutineDemotion) for f in h.filters) for h in handlers)
+
+
+def log_soon(logger: logging.Logger, level: int, msg: str, *args: Any, extra: dict[str, Any] | None = None) -> None:
+    """`logger.log(level, ...)`, its record built later on the log thread when one buffered handler
+    is all the line reaches (workers/core/log_buffer.py, `defer`); else logged now."""
+    if not logger.isEnabledFor(level):
+        return
+    handler = _sole_buffered_handler(logger)
+    if handler is None:
+        logger.log(level, msg, *args, extra=extra, stacklevel=2)
+    else:
+        handler.defer(logger, level, msg, args, extra)
+
+
+def _sole_buffered_handler(logger: logging.Logger) -> BufferedStreamHandler | None:
+    handlers: list[logging.Handler] = []
+    current: logging.Logger | None = logger
+    while current is not None:
+        handlers += current.handlers
+        current = current.parent if current.propagate else None
+    only = handlers[0] if len(handlers) == 1 else None
+    return only if isinstance(only, BufferedStreamHandler) else None
 
 
 def _interrupted(record: logging.LogRecord) -> bool:

@@ -15,6 +15,7 @@ from rq import Retry
 from rq.exceptions import AbandonedJobError
 from rq.job import Job
 
+from workers.core.logs import log_soon
 from workers.observability.events import add_job_end
 from workers.observability.metrics import (
     ABANDONED,
@@ -48,7 +49,9 @@ class JobMeter:
 
     def started(self, job: Job) -> None:
         task = task_label(job)
-        log.info(
+        log_soon(
+            log,
+            logging.INFO,
             "job %s started: %s on %s",
             job.id,
             task,
@@ -134,7 +137,9 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
 
 def log_end(job: Job, run: JobRun) -> None:
     duration = run.duration if run.duration is not None else 0.0
-    log.info(
+    log_soon(
+        log,
+        logging.INFO,
         "job %s %s after %.3fs: %s on %s",
         job.id,
         run.outcome,

@@ -1,0 +1,79 @@
+"""The seam's shortcuts in reading a job: dates parsed by `fromisoformat`, the JSON serializer resolved at once.
+
+Both must give exactly what rq's own code gives, and rq must still call them where the seam expects.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import pytest
+import rq.job
+import rq.queue
+import rq.registry
+import rq.results
+from redis import Redis
+from rq.job import Job
+from rq.serializers import resolve_serializer
+from rq.utils import now, str_to_date, utcformat
+
+from workers.rq_seam.job import DATE_FIELDS, SERIALIZER, TaskJob, parse_rq_date
+from workers.rq_seam.serializer import _resolve
+
+
+def job_hash(redis: Redis, **dates: bytes) -> dict[bytes, bytes]:
+    """A job's hash as Redis holds it, then with `dates` written over it."""
+    job = TaskJob.create("workers.runner.run_task", args=["examples.noop"], connection=redis, serializer=SERIALIZER)
+    job.enqueued_at = now()
+    job.save()
+    fields: dict[bytes, bytes] = redis.hgetall(job.key)  # type: ignore[assignment]
+    fields.update({name.encode(): value for name, value in dates.items()})
+    return fields
+
+
+@pytest.mark.parametrize(
+    "text",
+    [utcformat(now()), "2026-12-07T09:00:00.000000Z", "2026-12-07T09:00:00Z", "2026-02-28T23:59:59.999999Z"],
+)
+def test_a_date_reads_as_rq_reads_it(text: str) -> None:
+    assert parse_rq_date(text) == str_to_date(text)
+    assert parse_rq_date(text.encode()).tzinfo == str_to_date(text).tzinfo
+
+
+@pytest.mark.parametrize("text", ["2026-12-07T09:00:00.000000+02:00", "2026-12-07 09:00:00.000000Z", "yesterday"])
+def test_a_date_in_another_form_fails_as_rq_fails(text: str) -> None:
+    with pytest.raises(ValueError):
+        str_to_date(text)
+    with pytest.raises(ValueError):
+        parse_rq_date(text)
+
+
+def attributes(job: Job) -> dict[str, Any]:
+    return {name: getattr(job, name) for name in (*DATE_FIELDS, "origin", "meta", "timeout", "retries_left", "data")}
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        {},
+        {"started_at": b"2026-12-07T09:00:00.123456Z", "last_heartbeat": b"2026-12-07T09:00:01Z"},
+        {"ended_at": b"", "created_at": b"2026-12-07T08:00:00.000001Z"},
+    ],
+)
+def test_a_job_restores_as_rqs_job_restores(redis: Redis, dates: dict[str, bytes]) -> None:
+    fields = job_hash(redis, **dates)
+    ours, theirs = TaskJob("j", connection=redis), Job("j", connection=redis, serializer=SERIALIZER)
+    ours.restore(fields)
+    theirs.restore(dict(fields))
+    assert attributes(ours) == attributes(theirs)
+    assert ours.enqueued_at is not None and ours.enqueued_at.tzinfo is not None
+
+
+def test_json_resolves_at_once_and_anything_else_through_rq() -> None:
+    assert _resolve(SERIALIZER) is SERIALIZER is resolve_serializer(SERIALIZER)
+    with pytest.raises(NotImplementedError):
+        _resolve(object())
+    for module in (rq.job, rq.queue, rq.registry, rq.results):
+        assert module.resolve_serializer is _resolve
+        assert "resolve_serializer(serializer)" in inspect.getsource(module)
