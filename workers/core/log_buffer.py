@@ -78,16 +78,15 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         """The deferred lines as `logger.log` would have made them, in order, kept (under the lock)."""
         while self._deferred:
             logger, level, created, msg, args, extra = self._deferred.popleft()
-            record = logging.makeLogRecord({"name": logger.name, "levelno": level, "msg": msg, "args": args})
             try:
-                record = logger.makeRecord(logger.name, level, "(deferred)", 0, msg, args, None, None, extra)
+                record = logger.makeRecord(logger.name, level, "", 0, msg, args, None, None, extra)
                 record.created, record.msecs = created, (created - int(created)) * 1000
                 if logger.filter(record) and self.filter(record):
                     self._kept.append(self.format(record) + self.terminator)
             except RecursionError:
                 raise
             except Exception:  # noqa: BLE001 - as StreamHandler: a failing line is reported, never raised
-                self.handleError(record)
+                self.handleError(logging.makeLogRecord({"name": logger.name, "msg": msg, "args": args}))
 
     def _write_kept(self) -> None:
         if self._kept:

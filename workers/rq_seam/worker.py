@@ -67,6 +67,7 @@ MAINTENANCE_INTERVAL = 10
 WORKER_TTL = 25  # an idle worker heartbeats (and maybe runs maintenance) every WORKER_TTL - 15 s
 DEFAULT_SHUTDOWN_GRACE = 25.0
 WORKER_HEARTBEAT_EVERY = 5.0  # the worker key lives WORKER_TTL + 60 s, so beats this far apart are plenty
+GATHER_FOR = 0.001  # seconds a take may wait for half the slots to be free while jobs are waiting
 DEFAULT_CONCURRENCY = 8  # as dramatiq's default worker threads; settings.worker_concurrency overrides it
 
 
@@ -113,6 +114,7 @@ class ServiceWorker(SimpleWorker):
         self._started: dict[str, Execution] = {}  # job id -> its execution, created with the batch
         self._limits: dict[str, limits.Holder] = {}  # job id -> its limit slot, admitted with the batch
         self._heartbeat_due = 0.0
+        self._backlog = False  # the last take got all it asked for: more are likely waiting
         self._alive_set_at = -LIVENESS_EVERY  # the take step renews the liveness key at most every LIVENESS_EVERY s
         self._failure_lock = threading.Lock()  # RQ reads its one `_stopped_job_id` while it records a failure
         self.owned_ends = OwnedEnds(self.connection)  # a run handed on elsewhere records no end (owned_end.py)
@@ -217,6 +219,8 @@ class ServiceWorker(SimpleWorker):
     def _take_batch(self, blocking: bool) -> Batch:
         """Up to the free slots' worth of jobs, started; while blocking, maintenance goes on meanwhile.
 
+        While jobs are waiting (the last take got all it asked for), it waits up to GATHER_FOR s
+        for half its slots to be free, so that one step starts several jobs.
         Idle, the worker waits on its highest-priority queue (BLMOVE into the intermediate
         list, so a job arriving wakes it at once) for up to IDLE_POLL s, then tries every
         queue again. The step writes the worker's state (idle whenever nothing runs, busy
@@ -225,12 +229,15 @@ class ServiceWorker(SimpleWorker):
         moved: tuple[Queue, str] | None = None
         while True:
             self.engine.wait_for_free_slot()
+            if self._backlog:  # one take for several jobs costs less than one take each
+                self.engine.wait_for_free_slots(max(1, self.engine.concurrency // 2), GATHER_FOR)
             if self.should_run_maintenance_tasks:
                 self.run_maintenance_tasks()
             side = self._worker_side()
+            side_wanted = self.engine.free_slots()
             batch = take_and_start(
                 self._ordered_queues,
-                self.engine.free_slots(),
+                side_wanted,
                 connection=self.connection,
                 job_class=self.job_class,
                 worker=side,
@@ -244,6 +251,7 @@ class ServiceWorker(SimpleWorker):
                     return batch
                 continue
             self._written(side, started=bool(batch.started))
+            self._backlog = len(batch.started) + len(batch.held) >= side_wanted
             if batch.started or batch.held or not blocking or self._stop_requested:
                 return batch
             moved = wait_for_one(self._ordered_queues[0], self.connection, IDLE_POLL)

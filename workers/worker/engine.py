@@ -23,7 +23,7 @@ import queue as queue_module
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,6 @@ class Slot:
     abandon_at: float | None = None
     claimed: bool = False  # its end is being recorded: no more interrupting it
     abandoned: bool = False
-    done: threading.Event = field(default_factory=threading.Event)
 
     @property
     def job_id(self) -> str:
@@ -99,6 +98,15 @@ class JobEngine:
         with self._changed:
             while len(self._running) >= self.concurrency and self._shutdown_at is None:
                 self._freed.wait()
+
+    def wait_for_free_slots(self, wanted: int, timeout: float) -> None:
+        """Block until `wanted` slots are free, for at most `timeout` s (or shutdown began)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self.concurrency - len(self._running) < wanted and self._shutdown_at is None:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._freed.wait(left):
+                    return
 
     def free_slots(self) -> int:
         with self._changed:
@@ -209,7 +217,6 @@ class JobEngine:
         with self._changed:
             if self._running.get(slot.job_id) is slot:
                 del self._running[slot.job_id]
-            slot.done.set()
             self._freed.notify_all()
 
     def _monitor(self) -> None:
