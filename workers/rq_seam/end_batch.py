@@ -10,8 +10,7 @@ each block checked and applied on its own. A thread returns once its own end is
 written (or refused), as it did when it sent its end itself.
 
 Only one call is in flight at a time, so the calls go on one connection held for the
-purpose (taken from the client's pool once, given back when it fails): no pool
-round per call, and the script's SHA is loaded on it when Redis does not know it.
+purpose (workers/core/held_script.py).
 """
 
 from __future__ import annotations
@@ -20,10 +19,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from hiredis import pack_command
 from redis import Redis
-from redis.connection import AbstractConnection
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import ResponseError
+
+from workers.core.held_script import HeldScript
 
 RECORDED, LATE, RQ_PATH = b"ok", b"late", b"dependents"  # RQ_PATH: not this script's to record
 
@@ -83,9 +82,7 @@ class EndBatches:
     """Sends end blocks through END_SCRIPT, those waiting together."""
 
     def __init__(self, connection: Redis) -> None:
-        self._pool = connection.connection_pool
-        self._sha = connection.register_script(END_SCRIPT).sha
-        self._connection: AbstractConnection | None = None  # only the sending thread uses it
+        self._script = HeldScript(connection, END_SCRIPT)  # only the sending thread calls it
         self._lock = threading.Lock()
         self._waiting: list[EndBlock] = []
         self._sending = False
@@ -110,7 +107,7 @@ class EndBatches:
             blocks, self._waiting = self._waiting, []
         try:
             args = [arg for block in blocks for arg in block.args]
-            verdicts = self._call(args)
+            verdicts = self._script([], args)
             for block, verdict in zip(blocks, verdicts, strict=True):
                 block.verdict = verdict
                 if verdict.startswith(FAILED):
@@ -120,27 +117,6 @@ class EndBatches:
                 block.error = error
         finally:
             self._hand_on(blocks)
-
-    def _call(self, args: list[Any]) -> list[bytes]:
-        """EVALSHA on the held connection; a connection that failed goes back to the pool, closed."""
-        connection = self._connection or self._pool.get_connection()
-        self._connection = None
-        try:
-            command = _packed(connection, ("EVALSHA", self._sha, 0, *args))
-            try:
-                connection.send_packed_command(command)
-                verdicts: list[bytes] = connection.read_response()
-            except NoScriptError:  # a restarted Redis, or SCRIPT FLUSH: load it, and send again
-                connection.send_command("SCRIPT", "LOAD", END_SCRIPT)
-                connection.read_response()
-                connection.send_packed_command(command)
-                verdicts = connection.read_response()
-        except BaseException:
-            connection.disconnect()
-            self._pool.release(connection)
-            raise
-        self._connection = connection
-        return verdicts
 
     def _hand_on(self, sent: list[EndBlock]) -> None:
         """Wake the answered blocks' threads, and make the first block that waits meanwhile the next sender."""
@@ -154,12 +130,3 @@ class EndBatches:
                 block.wake()
         if leader is not None:
             leader.wake()
-
-
-def _packed(connection: AbstractConnection, command: tuple[Any, ...]) -> list[bytes]:
-    """RESP for `command` by hiredis's C packer, as redis-py packs it (str as UTF-8, numbers as repr),
-    without redis-py's per-argument pass in Python; a type hiredis refuses takes redis-py's way."""
-    try:
-        return [pack_command(command)]
-    except TypeError:
-        return connection.pack_command(*command)  # type: ignore[no-any-return]

@@ -28,7 +28,6 @@ from typing import Any
 from uuid import uuid4
 
 from redis import Redis
-from redis.commands.core import Script
 from rq.executions import Execution, ExecutionRegistry
 from rq.job import Job, JobStatus
 from rq.queue import Queue
@@ -36,6 +35,7 @@ from rq.registry import StartedJobRegistry
 from rq.suspension import WORKERS_SUSPENDED
 from rq.utils import as_text, now, utcformat
 
+from workers.core.held_script import HeldScript
 from workers.rq_seam.reaper import EXECUTION_PREFIX
 
 EXECUTION_REGISTRY_PREFIX = ExecutionRegistry.key_template.format("")
@@ -243,15 +243,15 @@ def take_and_start(
     return batch
 
 
-def _script(connection: Redis) -> Script:
-    """The step's script object for this client: registering it hashes its text, so once per client."""
+def _script(connection: Redis) -> HeldScript:
+    """The step's script for this client, on a connection of its own (workers/core/held_script.py)."""
     script = _SCRIPTS.get(connection)
     if script is None:
-        script = _SCRIPTS[connection] = connection.register_script(TAKE_AND_START)
+        script = _SCRIPTS[connection] = HeldScript(connection, TAKE_AND_START)
     return script
 
 
-_SCRIPTS: weakref.WeakKeyDictionary[Redis, Script] = weakref.WeakKeyDictionary()
+_SCRIPTS: weakref.WeakKeyDictionary[Redis, HeldScript] = weakref.WeakKeyDictionary()
 
 
 def wait_for_one(queue: Queue, connection: Redis, seconds: float) -> tuple[Queue, str] | None:
