@@ -57,7 +57,12 @@ def _is_routine(record: logging.LogRecord) -> bool:
 
 def is_routine_rq_info(logger_name: str, message: object) -> bool:
     """An INFO message of an rq logger that `RoutineDemotion` turns into DEBUG (all but an operator's shutdown)."""
-    return logger_name.startswith(RQ_LOGGERS) and not KEPT_RQ_INFO.search(str(message))
+    return logger_name.startswith(RQ_LOGGERS) and not _kept_rq_info(str(message))
+
+
+@functools.lru_cache(maxsize=256)  # rq's messages are constant templates
+def _kept_rq_info(message: str) -> bool:
+    return KEPT_RQ_INFO.search(message) is not None
 
 
 def routine_rq_info_dropped(logger: logging.Logger) -> bool:

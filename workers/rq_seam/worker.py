@@ -86,6 +86,7 @@ class ServiceWorker(SimpleWorker):
 
     queue_class = ReliableQueue
     death_penalty_class = EngineDeadlines
+    log_result_lifespan = False  # RQ's "result is kept" line per job: routine, never shown at INFO
 
     def __init__(
         self,
