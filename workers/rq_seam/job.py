@@ -42,15 +42,16 @@ class TaskJob(Job):
 
         The dates are taken out of the hash RQ restores from and set after it, each to the
         value rq.utils.utcparse gives: the same aware UTC datetime for RQ's own form, and
-        rq's own parser (with its errors) for any other.
+        rq's own parser (with its errors) for any other. RQ reads every other field only
+        when it is set, so the hash it gets has text keys and no empty values (but `data`,
+        which it requires).
         """
-        fields = dict(raw_data)
-        dates = {}
-        for name in DATE_FIELDS:
-            for key in (name, name.encode()):
-                value = fields.get(key)
-                if value:
-                    dates[name] = fields.pop(key)
+        fields = {}
+        for key, value in raw_data.items():
+            name = key.decode() if type(key) is bytes else key
+            if value or name == "data":
+                fields[name] = value
+        dates = {name: fields.pop(name) for name in DATE_FIELDS if name in fields}
         restored = super().restore(fields)
         for name, value in dates.items():
             setattr(self, name, parse_rq_date(value))
