@@ -106,7 +106,9 @@ class ServiceWorker(SimpleWorker):
         self.log = RoutineInfoSkipped(self.log)  # type: ignore[assignment]
         self.meter = JobMeter()
         self.callbacks = CallbackOnEnd()
-        self.engine = JobEngine(concurrency, run=self._perform_slot, on_abandon=self._finish_abandoned)
+        self.engine = JobEngine(
+            concurrency, run=self._perform_slot, on_abandon=self._finish_abandoned, prefetch=concurrency
+        )
         self.job_heartbeat = JobHeartbeat(self.engine.running, self.renew_heartbeats)
         self.recoverer = Recoverer(self, get_queue)
         self.shutdown_grace = shutdown_grace

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger(__name__)
+PREFETCH_WHILE_UNDER = 0.1  # s: jobs are taken ahead only while every running job started less than this ago
 ABANDON_AFTER = 1.0  # seconds between raising in a job's thread and finishing the job from outside
 
 TIMED_OUT = "timed out"
@@ -57,6 +58,7 @@ class Slot:
     abandon_at: float | None = None
     claimed: bool = False  # its end is being recorded: no more interrupting it
     abandoned: bool = False
+    started: float | None = None  # monotonic time its thread began running it
 
     @property
     def job_id(self) -> str:
@@ -67,10 +69,21 @@ Run = Callable[[Slot], None]
 
 
 class JobEngine:
-    """Runs slots on `concurrency` threads; one monitor thread enforces deadlines and abandonment."""
+    """Runs slots on `concurrency` threads; one monitor thread enforces deadlines and abandonment.
 
-    def __init__(self, concurrency: int, run: Run, on_abandon: Run) -> None:
+    Up to `prefetch` more slots may wait for a thread, as dramatiq's and Celery's workers
+    take messages ahead: while jobs are short, the next ones are at hand when a thread
+    frees, instead of a round trip later. Only while every running job is younger than
+    PREFETCH_WHILE_UNDER: behind a long job, a job taken ahead would wait while another
+    worker may be idle. A waiting slot's deadline starts when its thread takes it.
+    """
+
+    def __init__(
+        self, concurrency: int, run: Run, on_abandon: Run, prefetch: int = 0, short: float = PREFETCH_WHILE_UNDER
+    ) -> None:
         self.concurrency = concurrency
+        self.prefetch = prefetch
+        self.short = short  # seconds: a running job younger than this counts as short
         self._run = run
         self._on_abandon = on_abandon
         self._inbox: queue_module.SimpleQueue[Slot] = queue_module.SimpleQueue()
@@ -96,21 +109,30 @@ class JobEngine:
     def wait_for_free_slot(self) -> None:
         """Block until another job may start, or shutdown began (then the worker stops dequeuing)."""
         with self._changed:
-            while len(self._running) >= self.concurrency and self._shutdown_at is None:
+            while len(self._running) >= self._capacity() and self._shutdown_at is None:
                 self._freed.wait()
 
     def wait_for_free_slots(self, wanted: int, timeout: float) -> None:
         """Block until `wanted` slots are free, for at most `timeout` s (or shutdown began)."""
         deadline = time.monotonic() + timeout
         with self._changed:
-            while self.concurrency - len(self._running) < wanted and self._shutdown_at is None:
+            while self._capacity() - len(self._running) < wanted and self._shutdown_at is None:
                 left = deadline - time.monotonic()
                 if left <= 0 or not self._freed.wait(left):
                     return
 
     def free_slots(self) -> int:
         with self._changed:
-            return max(0, self.concurrency - len(self._running))
+            return max(0, self._capacity() - len(self._running))
+
+    def _capacity(self) -> int:
+        """Slots in flight allowed now (under the lock): the threads, and the prefetch while jobs are short."""
+        if self.prefetch:
+            now = time.monotonic()
+            for slot in self._running.values():
+                if slot.started is not None and now - slot.started >= self.short:
+                    return self.concurrency
+        return self.concurrency + self.prefetch
 
     def drain(self) -> None:
         """Block until no job is in flight: burst mode's end, or SIGTERM's grace and its aftermath."""
@@ -199,7 +221,8 @@ class JobEngine:
         try:
             with self._changed:
                 slot.thread_id = threading.get_ident()
-                slot.deadline = None if slot.timeout is None else time.monotonic() + slot.timeout
+                slot.started = time.monotonic()
+                slot.deadline = None if slot.timeout is None else slot.started + slot.timeout
                 if slot.deadline is not None and (
                     self._monitor_wakes_at is None or slot.deadline < self._monitor_wakes_at
                 ):
