@@ -158,7 +158,7 @@ def test_worker_logs_start_and_end(
     assert end["wait"] >= 0
 
 
-def round_trips(settings: Settings, counting: bool) -> int:
+def round_trips(settings: Settings, recording: bool) -> int:
     with counting_client(settings.redis_url) as connection:
         connection.flushdb()
         queue = get_queue("default", connection)
@@ -166,17 +166,17 @@ def round_trips(settings: Settings, counting: bool) -> int:
             queue.enqueue_call("workers.runner.run_task", args=[task, [1, 2] if task == "examples.add" else [], {}])
         CountingConnection.sends = 0
         worker = ServiceWorker([queue], connection=connection, concurrency=1)
-        if not counting:
-            worker.meter.tally.add = lambda steps: None  # type: ignore[method-assign]
+        if not recording:
+            worker.meter.record = lambda pipeline: None  # type: ignore[method-assign]
         worker.work(burst=True)
         return CountingConnection.sends
 
 
-def test_counting_adds_no_round_trip_per_job(redis: Redis, settings: Settings) -> None:
-    plain = round_trips(settings, counting=False)
+def test_recording_adds_no_round_trip_per_job(redis: Redis, settings: Settings) -> None:
+    plain = round_trips(settings, recording=False)
     assert runs(redis) == {}
-    # The runs' metrics ride on the worker's beat, or go in one write at its teardown.
-    assert plain <= round_trips(settings, counting=True) <= plain + 1
+    # The end events ride on the ends; the metrics on the worker's beat, or in one write at its teardown.
+    assert plain <= round_trips(settings, recording=True) <= plain + 1
     assert runs(redis) == {("examples.add", "default", "finished"): 2.0, ("examples.fail", "default", "failed"): 2.0}
 
 

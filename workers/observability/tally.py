@@ -6,7 +6,8 @@ keys, fields and buckets) are added here once its end is committed, and the work
 beat (workers/worker/heartbeat.py, every second) writes what is pending on the pipeline
 it sends anyway: one HINCRBY per (key, field) for counts, one HINCRBYFLOAT for sums.
 
-What a beat could not write stays pending and goes with a later one; a clean stop
+What a beat could not write stays pending and goes with a later one (after a Redis
+outage, with the process's next worker: workers/worker/lifecycle.py); a clean stop
 (SIGTERM, burst mode's end) writes the rest in the worker's teardown. So the figures
 lag the jobs' ends by up to a beat, and only a process killed outright (kill -9, a
 crash of the host) loses counts: at most the last beat's worth, about one second. A

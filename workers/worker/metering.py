@@ -89,7 +89,7 @@ class JobMeter:
             self._here.built = (run, pipeline)
             add_job_end(pipeline, job_id, run.task, run.queue, run.outcome, run.duration)
 
-    def committed(self, pipeline: object = None) -> None:
+    def committed(self, pipeline: object | None = None) -> None:
         """The end this thread built on `pipeline` (None: the last one built) was written: its run counts, once.
 
         Other transactions of RQ's in the end (its read of the dependents) are not the end."""
