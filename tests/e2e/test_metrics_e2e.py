@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,18 @@ def scrape(stack: Stack) -> Samples:
         for family in text_string_to_metric_families(answer.text)
         for sample in family.samples
     }
+
+
+def scrape_until(stack: Stack, settled: Callable[[Samples], bool]) -> list[Samples]:
+    """Every scrape until one is `settled`: a worker writes its runs' metrics with its next beat (every second)."""
+    scrapes: list[Samples] = []
+
+    def check() -> bool:
+        scrapes.append(scrape(stack))
+        return settled(scrapes[-1])
+
+    assert eventually(check, timeout=10)
+    return scrapes
 
 
 def moved(before: Samples, after: Samples, name: str, **match: str) -> dict[tuple[tuple[str, str], ...], float]:
@@ -96,16 +108,17 @@ def test_counters_move_by_exactly_the_jobs_run(two_workers: Stack) -> None:
         done[i]["status"] == "finished" for t in ("tests.echo", "tests.flaky", "tests.rendezvous") for i in ids[t]
     )
     assert len({done[i]["worker"] for i in ids["tests.rendezvous"]}) == 2  # both workers ran jobs
-    after = scrape(two_workers)
-
-    # then
-    assert moved(before, after, "rqs_task_runs_total", queue=QUEUE) == {
+    expected = {
         (("outcome", "finished"), ("task", "tests.echo")): 3,
         (("outcome", "failed"), ("task", "examples.fail")): 2,
         (("outcome", "retried"), ("task", "tests.flaky")): 1,
         (("outcome", "finished"), ("task", "tests.flaky")): 1,
         (("outcome", "finished"), ("task", "tests.rendezvous")): 2,
     }
+    scrapes = scrape_until(two_workers, lambda now: moved(before, now, "rqs_task_runs_total", queue=QUEUE) == expected)
+    after = scrapes[-1]
+
+    # then
     runs = {(("task", "tests.echo"),): 3, (("task", "examples.fail"),): 2}
     runs |= {(("task", "tests.flaky"),): 2, (("task", "tests.rendezvous"),): 2}
     assert moved(before, after, "rqs_task_run_seconds_count", queue=QUEUE) == runs
@@ -116,7 +129,8 @@ def test_counters_move_by_exactly_the_jobs_run(two_workers: Stack) -> None:
         (("status", "failed"),): 2,
     }
     assert moved(before, after, "rqs_http_requests_total", method="POST", route="/jobs") == {(("status", "202"),): 8}
-    assert moved(before, after, "rqs_http_requests_total", method="GET", route="/metrics") == {(("status", "200"),): 1}
+    scraped = {(("status", "200"),): len(scrapes)}  # `before` and every scrape but the last, which counts after
+    assert moved(before, after, "rqs_http_requests_total", method="GET", route="/metrics") == scraped
     assert after[("rqs_queue_workers", (("queue", QUEUE),))] == 2
     states = {dict(labels)["state"] for name, labels in after if name == "rqs_workers"}
     assert states == {"started", "suspended", "busy", "idle"}

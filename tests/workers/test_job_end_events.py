@@ -14,7 +14,7 @@ def ends(redis: Redis) -> list[tuple[str, str]]:
 
 
 def test_the_worker_adds_each_end_on_its_own_pipeline(redis: Redis, settings: Settings) -> None:
-    """`meter.record` adds the end; test_metrics' test_recording_adds_no_round_trip counts its round trips."""
+    """`meter.record` adds the end; test_metrics' test_recording_adds_no_round_trip_per_job counts its round trips."""
     round_trips(settings, recording=False)
     assert ends(redis) == []
     round_trips(settings, recording=True)

@@ -172,10 +172,11 @@ def round_trips(settings: Settings, recording: bool) -> int:
         return CountingConnection.sends
 
 
-def test_recording_adds_no_round_trip(redis: Redis, settings: Settings) -> None:
+def test_recording_adds_no_round_trip_per_job(redis: Redis, settings: Settings) -> None:
     plain = round_trips(settings, recording=False)
     assert runs(redis) == {}
-    assert round_trips(settings, recording=True) == plain
+    # The end events ride on the ends; the metrics on the worker's beat, or in one write at its teardown.
+    assert plain <= round_trips(settings, recording=True) <= plain + 1
     assert runs(redis) == {("examples.add", "default", "finished"): 2.0, ("examples.fail", "default", "failed"): 2.0}
 
 

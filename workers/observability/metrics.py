@@ -4,9 +4,10 @@ Layout: one hash per metric family at `rqs:metrics:<family>`. A field is the JSO
 the series' label values; a histogram field adds one more item, `"sum"` or the upper bound
 of the single bucket an observation fell in (`"+Inf"` for the last). Buckets are stored
 non-cumulative and the reader adds them up, so an observation costs one HINCRBY and one
-HINCRBYFLOAT. Writers only queue commands on a pipeline the caller executes anyway (the
-one RQ commits a job's end with, the scheduler's firing transaction): recording a sample
-adds no round trip.
+HINCRBYFLOAT. A sample is a few `Step`s, (key, field, amount): the scheduler's and the
+callbacks' are queued on a pipeline the caller executes anyway (the scheduler's firing
+transaction), adding no round trip; a worker's job runs are summed in memory and written
+once per beat (workers/observability/tally.py), through these same steps.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -132,28 +133,56 @@ def _json_part(part: object) -> str:
     return json.dumps(part)
 
 
+Step = tuple[str, str, int | float]  # (hash key, field, amount): an int is a HINCRBY, a float a HINCRBYFLOAT
+
+
+def counter_step(family: Family, labels: Sequence[str], amount: int = 1) -> Step:
+    """A counter increment."""
+    return family.key, _field(*labels), amount
+
+
+def observation_steps(family: Family, labels: Sequence[str], value: float) -> tuple[Step, Step]:
+    """One histogram observation: one more in its bucket, and `value` on the running sum."""
+    bound = next((b for b in family.buckets if value <= b), None)
+    bucket = _field(*labels, INF if bound is None else bound)
+    return (family.key, bucket, 1), (family.key, _field(*labels, SUM), float(value))
+
+
+def queue_steps(pipeline: Pipeline, steps: Iterable[Step]) -> None:
+    """Queue each step on `pipeline`: HINCRBY for a count, HINCRBYFLOAT for a sum."""
+    for key, field_, amount in steps:
+        if isinstance(amount, float):
+            pipeline.hincrbyfloat(key, field_, amount)
+        else:
+            pipeline.hincrby(key, field_, amount)
+
+
 def increment(pipeline: Pipeline, family: Family, labels: Sequence[str], amount: int = 1) -> None:
     """Queue a counter increment on `pipeline`."""
-    pipeline.hincrby(family.key, _field(*labels), amount)
+    queue_steps(pipeline, (counter_step(family, labels, amount),))
 
 
 def observe(pipeline: Pipeline, family: Family, labels: Sequence[str], value: float) -> None:
     """Queue one histogram observation on `pipeline`: its bucket and the running sum."""
-    bound = next((b for b in family.buckets if value <= b), None)
-    pipeline.hincrby(family.key, _field(*labels, INF if bound is None else bound), 1)
-    pipeline.hincrbyfloat(family.key, _field(*labels, SUM), value)
+    queue_steps(pipeline, observation_steps(family, labels, value))
 
 
-def record_job_run(pipeline: Pipeline, run: JobRun) -> None:
-    """Queue a job run's outcome and timings on the pipeline that commits the run's end."""
+def job_run_steps(run: JobRun) -> list[Step]:
+    """A job run's outcome and timings, as steps: the one place a run becomes metric writes."""
     if run.outcome not in JOB_OUTCOMES:
         raise ValueError(f"unknown job outcome {run.outcome!r}")
     labels = (run.task, run.queue)
-    increment(pipeline, TASK_RUNS, (*labels, run.outcome))
+    steps = [counter_step(TASK_RUNS, (*labels, run.outcome))]
     if run.duration is not None:
-        observe(pipeline, TASK_RUN_SECONDS, labels, max(0.0, run.duration))
+        steps += observation_steps(TASK_RUN_SECONDS, labels, max(0.0, run.duration))
     if run.wait is not None:
-        observe(pipeline, TASK_WAIT_SECONDS, labels, max(0.0, run.wait))
+        steps += observation_steps(TASK_WAIT_SECONDS, labels, max(0.0, run.wait))
+    return steps
+
+
+def record_job_run(pipeline: Pipeline, run: JobRun) -> None:
+    """Queue a job run's outcome and timings on `pipeline` at once (a dead worker's run, found by RQ's cleanup)."""
+    queue_steps(pipeline, job_run_steps(run))
 
 
 def record_schedule_run(

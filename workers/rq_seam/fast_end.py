@@ -7,9 +7,11 @@ redis-py. For a no-op job that was about half of the worker's CPU. For the commo
 (no repeat left, a result kept, no rate-limit slot) this module builds the same writes
 directly as plain command tuples, in RQ 3.0's order:
 
-- the worker's counters, with what rides on them here (metrics, the end's event, the
-  job's callback: the worker's own `increment_successful_job_count` hooks, fed a
-  `CommandRecorder` in place of RQ's pipeline), and its total working time;
+- the worker's counters, with what rides on them here (the end's event, the job's
+  callback: the worker's own `increment_successful_job_count` hooks, fed a
+  `CommandRecorder` in place of RQ's pipeline), and its total working time; the run's
+  metrics are not among them: they count once the end is RECORDED, in the worker's
+  tally, written with its beat (workers/observability/tally.py);
 - the job's hash as `Job.save` writes it (without meta), status `finished`;
 - the result (RQ 3's `Result` stream entry) with its TTL, the finished registry entry
   (RQ's TTL semantics: -1 is forever), the job's TTLs (`Job.cleanup`);

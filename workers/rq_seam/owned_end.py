@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -42,12 +42,24 @@ class LateEnd(Exception):
 
 
 class _Owner:
-    def __init__(self, job_key: str, registry_key: str, member: str, dependents_key: str | None = None) -> None:
+    def __init__(
+        self,
+        job_key: str,
+        registry_key: str,
+        member: str,
+        dependents_key: str | None,
+        on_recorded: Callable[[Pipeline], None],
+    ) -> None:
         self.job_key = job_key
         self.registry_key = registry_key
         self.member = member
         self.dependents_key = dependents_key
+        self.on_recorded = on_recorded
         self.recorded = False  # the end's transaction went through: later ones (dependents) are not the end
+
+    def mark_recorded(self, pipeline: Pipeline) -> None:
+        self.recorded = True
+        self.on_recorded(pipeline)
 
 
 class OwnedEndPipeline(Pipeline):
@@ -128,7 +140,7 @@ class OwnedEndPipeline(Pipeline):
             result = super().execute(raise_on_error)
         else:
             result = self._replayed(list(self.command_stack), raise_on_error)
-        self.owner.recorded = True
+        self.owner.mark_recorded(self)
         return result
 
     def _replayed(self, queued: list[Any], raise_on_error: bool) -> list[Any]:
@@ -150,8 +162,10 @@ class OwnedEnds:
     job's dependents, on pipelines of its own) is not part of the end.
     """
 
-    def __init__(self, connection: Redis) -> None:
+    def __init__(self, connection: Redis, on_recorded: Callable[[Pipeline], None] = lambda pipeline: None) -> None:
+        """`on_recorded(pipeline)` is called in the thread, within `owned_by`, when a transaction went through."""
         self._here = threading.local()
+        self._on_recorded = on_recorded
         plain = connection.pipeline
 
         def pipeline(transaction: bool = True, shard_hint: Any = None) -> Pipeline:
@@ -170,7 +184,7 @@ class OwnedEnds:
 
         `dependents_key` (the job's): when RQ WATCHes it, its members are read in the same round trip.
         """
-        self._here.owner = _Owner(job_key, registry_key, member, dependents_key)
+        self._here.owner = _Owner(job_key, registry_key, member, dependents_key, self._on_recorded)
         try:
             yield
         finally:

@@ -7,8 +7,9 @@ as another job may start. RQ's `perform_job` and its end handlers run unchanged 
 job's thread, but for the common success end, which goes to Redis as one Lua call
 (workers/rq_seam/fast_end.py: the same writes, checked the same way). Each concern is
 a collaborator called from the methods below, the way dramatiq attaches middleware:
-metering (workers/worker/metering.py), the worker's beat (workers/worker/heartbeat.py)
-with its liveness key and reap step (workers/rq_seam/reaper.py).
+metering (workers/worker/metering.py: its metrics are written once per beat), the
+worker's beat (workers/worker/heartbeat.py) with its liveness key and reap step
+(workers/rq_seam/reaper.py).
 Every RQ method overridden here, and every private RQ name used, is pinned by
 tests/workers/test_rq_seam.py.
 """
@@ -42,6 +43,8 @@ from workers.callbacks.ending import CallbackOnEnd, queue_for_abandoned
 from workers.core.keys import alive_key
 from workers.limits import gate as limits
 from workers.observability.metrics import FINISHED
+from workers.observability.tally import write as write_tally
+from workers.rq_seam.end_batch import RECORDED
 from workers.rq_seam.fast_end import FastEnds
 from workers.rq_seam.job import SERIALIZER, TaskJob
 from workers.rq_seam.owned_end import LateEnd, OwnedEnds
@@ -120,7 +123,8 @@ class ServiceWorker(SimpleWorker):
         self._backlog = False  # the last take got all it asked for: more are likely waiting
         self._alive_set_at = -LIVENESS_EVERY  # the take step renews the liveness key at most every LIVENESS_EVERY s
         self._failure_lock = threading.Lock()  # RQ reads its one `_stopped_job_id` while it records a failure
-        self.owned_ends = OwnedEnds(self.connection)  # a run handed on elsewhere records no end (owned_end.py)
+        # A run handed on elsewhere records no end (owned_end.py); one recorded counts in the metrics.
+        self.owned_ends = OwnedEnds(self.connection, on_recorded=self.meter.committed)
         self.fast_ends = FastEnds(self.connection)  # the common success end in one round trip (fast_end.py)
         self.push_exc_handler(count_abandoned)
         self.push_exc_handler(queue_for_abandoned)
@@ -166,7 +170,8 @@ class ServiceWorker(SimpleWorker):
         while self._ready:
             self._submit(*self._ready.popleft())
         self.engine.drain()  # burst mode's end, or SIGTERM: jobs in flight end (or are put back) first
-        self.job_heartbeat.stop()
+        self.job_heartbeat.stop()  # waits for a beat in flight
+        self.meter.flush(self.connection)  # the runs since the last beat: a clean stop loses no counts
         super().teardown()
 
     def serialize(self) -> dict:
@@ -388,9 +393,13 @@ class ServiceWorker(SimpleWorker):
         self.meter.started(job)
 
     def renew_heartbeats(self, slots: list[Slot], jobs_too: bool) -> None:
-        """One beat, one pipeline: the liveness key while jobs run, every running job's heartbeat
-        every few beats, and the reap step; RQ's recovery of the queues it named runs on its own thread."""
+        """One beat, one pipeline: the metrics of the runs ended since the last beat, the liveness key
+        while jobs run, every running job's heartbeat every few beats, and the reap step; RQ's recovery
+        of the queues it named runs on its own thread."""
+        tally = self.meter.tally
+        taken = tally.take()
         with self.connection.pipeline(transaction=False) as pipeline:
+            write_tally(pipeline, taken)  # first: `tally.execute` matches its replies to them
             if slots:
                 mark_alive(pipeline, self.name)
             limits.renew(pipeline, [slot.limit for slot in slots if slot.limit is not None])
@@ -400,7 +409,7 @@ class ServiceWorker(SimpleWorker):
                     slot.execution.heartbeat(slot.job.started_job_registry, HEARTBEAT_TTL, pipeline=pipeline)
                     slot.job.heartbeat(now(), HEARTBEAT_TTL, pipeline=pipeline, xx=True)
             queue_reap(pipeline)
-            due = pipeline.execute()[-1]
+            due = tally.execute(pipeline, taken)[-1]  # what was not written stays in the tally
         self.recoverer.request(due)
 
     # A run's end: recorded once (the job's thread, or the engine for an abandoned one); the
@@ -412,7 +421,9 @@ class ServiceWorker(SimpleWorker):
         execution = kwargs.get("execution")
         with self._ending(job, FINISHED):
             verdict = None if execution is None else self.fast_ends.record_success(self, job, execution)
-            if verdict is None:  # not one for the fast end (fast_end.py): RQ's own
+            if verdict == RECORDED:
+                self.meter.committed()
+            elif verdict is None:  # not one for the fast end (fast_end.py): RQ's own
                 with self._owned_end(job, execution):
                     super().handle_job_success(job, queue, *args, **kwargs)
 
@@ -459,7 +470,7 @@ class ServiceWorker(SimpleWorker):
 
     @contextmanager
     def _ending(self, job: Job, outcome: str) -> Iterator[None]:
-        """The run's outcome, noted for what rides on RQ's end pipeline: metrics and the job's callback."""
+        """The run's outcome, noted for what rides on RQ's end pipeline (end event, callback) and its metrics."""
         with self.meter.ending(job, outcome), self.callbacks.ending(job, outcome):
             yield
 

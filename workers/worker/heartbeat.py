@@ -4,7 +4,8 @@ Every LIVENESS_EVERY s (workers/rq_seam/reaper.py) a busy worker renews its
 liveness key; every JOB_BEATS beats it also renews every in-flight job's
 registry entry and the worker's own RQ heartbeat (as RQ's maintenance reads them).
 Every beat, busy or idle, carries the reap step: a worker that stopped beating has
-its jobs recovered within seconds by whichever live worker beats next.
+its jobs recovered within seconds by whichever live worker beats next, and the
+metrics of the runs ended since the last beat (workers/observability/tally.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ BEAT_EVERY = 1.0  # equal to the reaper's LIVENESS_EVERY
 HEARTBEAT_EVERY = 5.0  # the jobs' own registry entries and RQ heartbeats
 JOB_BEATS = round(HEARTBEAT_EVERY / BEAT_EVERY)
 HEARTBEAT_TTL = 15
+STOP_WAIT = 10.0  # at most this long for a beat in flight at stop (its Redis calls time out sooner)
 
 Renew = Callable[[list[Slot], bool], None]
 
@@ -42,8 +44,13 @@ class JobHeartbeat:
             self._thread.start()
 
     def stop(self) -> None:
-        """No more beats (the worker tore down; its jobs have ended or been put back)."""
+        """No more beats (the worker tore down; its jobs have ended or been put back).
+
+        Waits for a beat in flight, so the metrics it took are written or back in the tally
+        before the worker's last flush."""
         self._stopped.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(STOP_WAIT)
 
     def _beat(self) -> None:
         beats = 0

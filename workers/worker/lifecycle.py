@@ -1,7 +1,8 @@
 """Keeping a worker process alive: a fresh RQ worker after a Redis outage, until SIGTERM.
 
 RQ's worker quits when Redis goes away; the process instead waits for Redis and starts
-a new one. The job the lost worker was running (if any) is recovered like any abandoned job.
+a new one. The job the lost worker was running (if any) is recovered like any abandoned job,
+and the metrics it could not write are handed to the new one.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from workers.observability.tally import Pending
 from workers.rq_seam.worker import release_dead_scheduler_locks
 
 log = logging.getLogger(__name__)
@@ -28,11 +30,14 @@ PR_SET_PDEATHSIG = 1  # prctl(2)
 def work_until_stopped(build_worker: Callable[[], Any], connection: Redis, logging_level: str) -> None:
     """Run workers until SIGTERM: RQ's worker quits when Redis goes away, so start a fresh one.
 
-    The job the lost worker was running (if any) is recovered like any abandoned job.
+    The job the lost worker was running (if any) is recovered like any abandoned job; the
+    metrics it could not write (observability/tally.py) go to the next worker, which writes them.
     """
     os.register_at_fork(after_in_child=die_with_parent)
+    unwritten: Pending = {}
     while True:
         worker = _build_when_redis_answers(build_worker, connection)
+        worker.meter.tally.put_back(unwritten)
         try:
             worker.work(with_scheduler=True, logging_level=logging_level)
         except (RedisConnectionError, RedisTimeoutError) as error:
@@ -40,6 +45,7 @@ def work_until_stopped(build_worker: Callable[[], Any], connection: Redis, loggi
             _stop_listening(worker)
         if worker.stop_signalled:
             return
+        unwritten = worker.meter.tally.take()
         _wait_for_redis(connection, worker.log)
         _quietly(partial(release_dead_scheduler_locks, worker))
 

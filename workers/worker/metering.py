@@ -1,4 +1,4 @@
-"""Counting, timing and logging every job run, inside the pipelines RQ already executes."""
+"""Counting, timing and logging every job run: its end event with its end, its metrics once per beat."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from redis import Redis
 from redis.client import Pipeline
 from redis.exceptions import RedisError
 from rq import Retry
@@ -24,8 +25,10 @@ from workers.observability.metrics import (
     RETRIED,
     STOPPED,
     JobRun,
+    job_run_steps,
     record_job_run,
 )
+from workers.observability.tally import Tally
 from workers.rq_seam.job import TaskJob
 from workers.tasks.registry import registry
 
@@ -37,15 +40,20 @@ class JobMeter:
     """Records each run's outcome and timings (observability/metrics.py) and logs its start and end.
 
     RQ commits the end of a run in one pipeline and increments the worker's success or
-    failure count on it on every path (success, failure, retry, stop). The metrics ride
-    on that pipeline: no extra round trip, and they land atomically with the job's new
-    status. The worker notes the outcome first (`ending`), because RQ forgets why a run
-    failed (a stop request, retries left) before it increments. Each job ends in its own
-    thread, so the outcome being recorded is per thread.
+    failure count on it on every path (success, failure, retry, stop); the fast success
+    end (workers/rq_seam/fast_end.py) builds the same writes. The run's end event
+    (observability/events.py) rides on that pipeline, so it lands with the job's new
+    status. The run's metrics do not: once the end is committed (`committed`) they are
+    added to the worker's tally (observability/tally.py), which the worker's beat writes
+    once a second, so a run costs no metric commands of its own. The worker notes the
+    outcome first (`ending`), because RQ forgets why a run failed (a stop request,
+    retries left) before it increments. Each job ends in its own thread, so the outcome
+    being recorded is per thread.
     """
 
     def __init__(self) -> None:
         self._here = threading.local()
+        self.tally = Tally()
 
     def started(self, job: Job) -> None:
         task = task_label(job)
@@ -68,15 +76,34 @@ class JobMeter:
             yield
         finally:
             self._here.ending = None
+            self._here.built = None
         log_end(job, run)
 
     def record(self, pipeline: Pipeline | None) -> None:
-        # RQ may rebuild the success transaction after a WatchError; each build records once.
+        """Queue the run's end event on the end's pipeline; its metrics wait for `committed`."""
+        # RQ may rebuild the success transaction after a WatchError, and a fast end found not
+        # to be one falls back to RQ's: each build records, the one committed counts.
         ending = getattr(self._here, "ending", None)
         if pipeline is not None and ending is not None:
             job_id, run = ending
-            record_job_run(pipeline, run)
+            self._here.built = (run, pipeline)
             add_job_end(pipeline, job_id, run.task, run.queue, run.outcome, run.duration)
+
+    def committed(self, pipeline: object | None = None) -> None:
+        """The end this thread built on `pipeline` (None: the last one built) was written: its run counts, once.
+
+        Other transactions of RQ's in the end (its read of the dependents) are not the end."""
+        built = getattr(self._here, "built", None)
+        if built is not None and (pipeline is None or pipeline is built[1]):
+            self._here.built = None
+            self.tally.add(job_run_steps(built[0]))
+
+    def flush(self, connection: Redis) -> None:
+        """Write the tally's last counts (the worker's teardown), so a clean stop loses none."""
+        try:
+            self.tally.flush(connection)
+        except RedisError as error:
+            log.warning("metrics of the last runs not written: %s", error)
 
 
 def failure_outcome(job: Job, stopped: bool, interrupted: bool) -> str:
@@ -98,8 +125,8 @@ def count_abandoned(job: Job, exc_type: type[BaseException] | None, *exc: Any) -
     """Count and log a run whose worker died, when RQ's cleanup (in any live worker) finds it.
 
     The cleanup calls a worker's exception handlers with `AbandonedJobError`; the
-    count is its own write, as no pipeline of RQ's is at hand there. Returns True:
-    the other handlers still run.
+    count and the end event are their own write, at once (such runs are rare), as no
+    pipeline of RQ's is at hand there. Returns True: the other handlers still run.
     """
     if exc_type is None or not issubclass(exc_type, AbandonedJobError):
         return True
