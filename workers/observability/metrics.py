@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -143,8 +144,8 @@ def counter_step(family: Family, labels: Sequence[str], amount: int = 1) -> Step
 
 def observation_steps(family: Family, labels: Sequence[str], value: float) -> tuple[Step, Step]:
     """One histogram observation: one more in its bucket, and `value` on the running sum."""
-    bound = next((b for b in family.buckets if value <= b), None)
-    bucket = _field(*labels, INF if bound is None else bound)
+    index = bisect_left(family.buckets, value) if value == value else len(family.buckets)  # first bound >= value
+    bucket = _field(*labels, family.buckets[index] if index < len(family.buckets) else INF)  # NaN: +Inf
     return (family.key, bucket, 1), (family.key, _field(*labels, SUM), float(value))
 
 
