@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from workers.core.logs import configure_logging, log_soon
+from workers.core.logs import configure_logging, log_soon, quick_line
 
 SECRET = "s3cret-value"
 
@@ -111,3 +111,40 @@ def test_a_line_logged_soon_reads_as_one_logged_now(capsys: pytest.CaptureFixtur
         )
     assert deferred == plain
     assert len(plain) == 1 and SECRET not in lines[1]
+
+
+QUICK_CASES = [
+    ("job %s started: %s on %s", ("j1", "examples.noop", "default"), {"job_id": "j1", "task": "examples.noop"}),
+    ("job %s %s after %.3fs: %s on %s", ("j1", "finished", 0.0123456, "t", "q"), {"duration": 0.01, "wait": None}),
+    ("called %s with result: %r", ("task(1, 2)", SECRET), {"arguments": SECRET, "kwargs": {"k": SECRET}}),
+    ("connect to %s", ("redis://user:" + SECRET + "@host:6380/0",), None),
+    ("no values at all %%", (), {"queue": "ü-queue"}),
+]
+
+
+@FORMATS
+@pytest.mark.parametrize(("msg", "args", "extra"), QUICK_CASES)
+@pytest.mark.usefixtures("root_restored")
+def test_a_quick_line_is_the_line_the_record_would_give(
+    fmt: str, msg: str, args: tuple[object, ...], extra: dict[str, object] | None
+) -> None:
+    configure_logging("INFO", fmt, buffered=True)
+    handler = logging.getLogger().handlers[0]
+    logger = logging.getLogger("workers.worker.metering")
+    created = 1765098000.987654
+    record = logger.makeRecord(logger.name, logging.INFO, "", 0, msg, args, None, None, extra)
+    record.created, record.msecs = created, (created - int(created)) * 1000
+    assert handler.filter(record)
+    assert quick_line(handler, logger, logging.INFO, created, msg, args, extra) == handler.format(record)
+    assert SECRET not in handler.format(record)
+
+
+@pytest.mark.usefixtures("root_restored")
+def test_a_quick_line_leaves_others_lines_to_the_record() -> None:
+    configure_logging("WARNING", "text", buffered=True)
+    handler = logging.getLogger().handlers[0]
+    ours, rqs = logging.getLogger("workers.worker.metering"), logging.getLogger("rq.worker")
+    assert quick_line(handler, ours, logging.INFO, 0.0, "below the root's level", (), None) == ""
+    assert quick_line(handler, rqs, logging.WARNING, 0.0, "rq's: demoted or not", (), None) is None
+    handler.addFilter(logging.Filter("someone-elses"))
+    assert quick_line(handler, ours, logging.WARNING, 0.0, "another filter", (), None) is None

@@ -24,18 +24,26 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any, TextIO
 
 FLUSH_EVERY = 0.05  # seconds
+# (handler, logger, level, created, msg, args, extra) -> the line, "" if filtered out, None: build the record
+QuickLine = Callable[
+    [logging.Handler, logging.Logger, int, float, str, tuple[Any, ...], dict[str, Any] | None], str | None
+]
 MAX_KEPT = 256  # lines
 
 
 class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """`logging.StreamHandler`, writing in batches (see the module's docstring)."""
 
-    def __init__(self, stream: TextIO | None = None, every: float = FLUSH_EVERY) -> None:
+    def __init__(
+        self, stream: TextIO | None = None, every: float = FLUSH_EVERY, quick_line: QuickLine | None = None
+    ) -> None:
         super().__init__(stream)
         self.every = every
+        self.quick_line = quick_line  # a deferred line's text without its record, when it can tell (logs.py)
         self._kept: list[str] = []
         self._flusher_pid: int | None = None  # the process whose flusher thread runs (a fork has none)
         self._deferred: deque[tuple[logging.Logger, int, float, str, tuple[Any, ...], dict[str, Any] | None]] = deque()
@@ -79,6 +87,13 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         while self._deferred:
             logger, level, created, msg, args, extra = self._deferred.popleft()
             try:
+                line = (
+                    None if self.quick_line is None else self.quick_line(self, logger, level, created, msg, args, extra)
+                )
+                if line is not None:
+                    if line:  # "": filtered out
+                        self._kept.append(line + self.terminator)
+                    continue
                 record = logger.makeRecord(logger.name, level, "", 0, msg, args, None, None, extra)
                 record.created, record.msecs = created, (created - int(created)) * 1000
                 if logger.filter(record) and self.filter(record):

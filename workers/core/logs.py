@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -167,25 +168,71 @@ class TextFormatter(logging.Formatter):
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self._second: tuple[int, str] = (-1, "")  # the last whole second formatted, and its text
 
     def format(self, record: logging.LogRecord) -> str:
         return mask_urls_in(super().format(record))
+
+    def line(self, created: float, level: str, name: str, message: str, extras: dict[str, Any]) -> str:
+        """What `format` gives for a record without exception or stack (its time text kept per second)."""
+        second = int(created)
+        if self._second[0] != second:
+            self._second = (second, time.strftime(self.default_time_format, self.converter(created)))
+        stamp = self.default_msec_format % (self._second[1], (created - second) * 1000)
+        return mask_urls_in(f"{stamp} {level} {name}: {message}")
 
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, with any `extra=` fields (job_id, task, queue...) kept."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        entry.update({k: v for k, v in vars(record).items() if k not in STANDARD_FIELDS})
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+        extras = {k: v for k, v in vars(record).items() if k not in STANDARD_FIELDS}
+        exc = self.formatException(record.exc_info) if record.exc_info else None
+        return self.line(record.created, record.levelname, record.name, record.getMessage(), extras, exc)
+
+    def line(
+        self, created: float, level: str, name: str, message: str, extras: dict[str, Any], exc: str | None = None
+    ) -> str:
+        entry = {"ts": datetime.fromtimestamp(created, UTC).isoformat(), "level": level, "logger": name}
+        entry["message"] = message
+        entry.update(extras)
+        if exc is not None:
+            entry["exc"] = exc
         return mask_urls_in(json.dumps(entry, default=str))
+
+
+def quick_line(
+    handler: logging.Handler,
+    logger: logging.Logger,
+    level: int,
+    created: float,
+    msg: str,
+    args: tuple[Any, ...],
+    extra: dict[str, Any] | None,
+) -> str | None:
+    """The line our handler would write for this record, built without the record; None when
+    anything but our own filters and formatter would see it (a logger's filters, an rq logger's
+    demotion, someone else's handler set-up): then the record is built as usual."""
+    formatter = handler.formatter
+    if logger.filters or not isinstance(formatter, TextFormatter | JsonFormatter):
+        return None
+    if logger.name.startswith(RQ_LOGGERS) or not _only_our_filters(handler):
+        return None
+    if level < logging.getLogger().getEffectiveLevel():  # RoutineDemotion's test
+        return ""
+    if args:  # JobDataFilter, on a record's values
+        shown = _values_before_job_data(msg, len(args))
+        args = tuple(_without_call_arguments(arg) if i < shown else HIDDEN for i, arg in enumerate(args))
+        message = msg % args
+    else:
+        message = msg
+    extras = {k: v for k, v in extra.items() if not _is_job_data_field(k)} if extra else {}
+    return formatter.line(created, logging.getLevelName(level), logger.name, message, extras)
+
+
+def _only_our_filters(handler: logging.Handler) -> bool:
+    kinds = [type(f) for f in handler.filters]
+    return kinds == [RoutineDemotion, JobDataFilter]
 
 
 def configure_logging(level: str = "INFO", fmt: str = "text", buffered: bool = False) -> None:
@@ -193,7 +240,7 @@ def configure_logging(level: str = "INFO", fmt: str = "text", buffered: bool = F
 
     `buffered`: lines are written a few at a time, at most 50 ms late (workers/core/log_buffer.py).
     """
-    handler = BufferedStreamHandler() if buffered else logging.StreamHandler()
+    handler = BufferedStreamHandler(quick_line=quick_line) if buffered else logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(RoutineDemotion())
     handler.addFilter(JobDataFilter())
