@@ -261,6 +261,9 @@ def test_names_the_fast_end_mirrors_exist(redis: Redis) -> None:
     assert UNSERIALIZABLE_RETURN_VALUE_PAYLOAD == "Unserializable return value"
     for attribute in ("_result", "_status", "repeats_left", "rate_limit_key", "dependents_key", "dependencies_key"):
         assert hasattr(job, attribute), attribute
+    assert job._dependency_ids == []  # a job without dependencies: fast_end.py expires no dependencies key
+    dependent = get_queue("default", redis).enqueue_call("workers.runner.run_task", args=["tests.echo"], depends_on=job)
+    assert dependent._dependency_ids == [job.id] and redis.exists(dependent.dependencies_key)
     execution = Execution(id="e1", job_id=job.id, connection=redis, worker_name="w")
     assert execution.worker_executions_key.endswith("w:executions")
     worker = ServiceWorker([get_queue("default", redis)], connection=redis)

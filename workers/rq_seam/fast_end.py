@@ -75,9 +75,12 @@ def success_commands(worker: BaseWorker, job: Job, execution: Execution, result_
     commands += _result_commands(worker, job, execution, result_ttl)
     finished = "+inf" if result_ttl == -1 else (result_ttl if result_ttl < 0 else int(time.time()) + result_ttl)
     commands.append(("ZADD", job.finished_job_registry.key, finished, job.id))
-    if result_ttl > 0:  # `Job.cleanup`: a negative TTL leaves the keys as they are; its dependents key
-        # too, but end_batch.py applies this block only where that key does not exist
-        commands += [("EXPIRE", key, result_ttl) for key in (job.key, job.dependencies_key)]
+    if result_ttl > 0:  # `Job.cleanup`: a negative TTL leaves the keys as they are. It expires the
+        # dependents key too, but end_batch.py applies this block only where that key does not exist;
+        # and the dependencies key exists only for a job enqueued with dependencies
+        commands.append(("EXPIRE", job.key, result_ttl))
+        if job._dependency_ids:
+            commands.append(("EXPIRE", job.dependencies_key, result_ttl))
     commands += [
         ("DEL", execution.key),
         ("ZREM", job.started_job_registry.key, execution.composite_key),
