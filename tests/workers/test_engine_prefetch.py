@@ -44,9 +44,27 @@ def engine_with(gates: Gates, concurrency: int, prefetch: int, short: float = AL
     return engine
 
 
+def warm_up(engine: JobEngine, gates: Gates, jobs: int = 2) -> None:
+    """`jobs` runs that end at once (short ones, for an engine whose jobs are ALWAYS_SHORT)."""
+    for n in range(jobs):
+        gates.open(f"warm-{n}")
+        engine.submit(slot(f"warm-{n}"))
+    engine.drain()
+
+
+def test_a_fresh_engine_takes_none_ahead() -> None:
+    gates = Gates()
+    engine = engine_with(gates, concurrency=2, prefetch=2)
+    assert engine.free_slots() == 2  # no short job has ended yet: it could be a burst of long ones
+    warm_up(engine, gates, jobs=1)
+    assert engine.free_slots() == 3  # one short end: one taken ahead
+
+
 def test_slots_taken_ahead_wait_for_a_thread() -> None:
     gates = Gates()
     engine = engine_with(gates, concurrency=2, prefetch=2)
+    warm_up(engine, gates)
+    gates.ran.clear()
     assert engine.free_slots() == 4
     for job_id in "abcd":
         engine.submit(slot(job_id))
@@ -60,10 +78,10 @@ def test_slots_taken_ahead_wait_for_a_thread() -> None:
 
 
 def test_no_slot_is_taken_ahead_behind_a_long_job() -> None:
-    for short, free in ((ALWAYS_SHORT, 3), (NEVER_SHORT, 1)):  # the thread left, and the two taken ahead or none
+    for short, free in ((ALWAYS_SHORT, 3), (NEVER_SHORT, 1)):  # a thread, and two taken ahead or none
         gates = Gates()
         engine = engine_with(gates, concurrency=2, prefetch=2, short=short)
-        assert engine.free_slots() == 4  # nothing runs: nothing is long
+        warm_up(engine, gates)
         engine.submit(slot("job"))
         wait_until(lambda gates=gates: gates.running == 1, 10, "the job to run")
         assert engine.free_slots() == free

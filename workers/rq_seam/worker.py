@@ -110,7 +110,10 @@ class ServiceWorker(SimpleWorker):
         self.meter = JobMeter()
         self.callbacks = CallbackOnEnd()
         self.engine = JobEngine(
-            concurrency, run=self._perform_slot, on_abandon=self._finish_abandoned, prefetch=concurrency
+            concurrency,
+            run=self._perform_slot,
+            on_abandon=self._finish_abandoned,
+            prefetch=concurrency if concurrency > 1 else 0,  # 1: RQ's one job at a time, none taken ahead
         )
         self.job_heartbeat = JobHeartbeat(self.engine.running, self.renew_heartbeats)
         self.recoverer = Recoverer(self, get_queue)

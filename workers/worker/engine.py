@@ -22,6 +22,7 @@ import logging
 import queue as queue_module
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -73,9 +74,11 @@ class JobEngine:
 
     Up to `prefetch` more slots may wait for a thread, as dramatiq's and Celery's workers
     take messages ahead: while jobs are short, the next ones are at hand when a thread
-    frees, instead of a round trip later. Only while every running job is younger than
-    PREFETCH_WHILE_UNDER: behind a long job, a job taken ahead would wait while another
-    worker may be idle. A waiting slot's deadline starts when its thread takes it.
+    frees, instead of a round trip later. Only as many as jobs that ran shorter than
+    PREFETCH_WHILE_UNDER ended within the last PREFETCH_WHILE_UNDER, and only while every
+    running job is younger than that: a burst of long jobs gets none taken ahead, and
+    behind a long job none is taken, where it would wait while another worker may be
+    idle. A waiting slot's deadline starts when its thread takes it.
     """
 
     def __init__(
@@ -84,6 +87,7 @@ class JobEngine:
         self.concurrency = concurrency
         self.prefetch = prefetch
         self.short = short  # seconds: a running job younger than this counts as short
+        self._short_ends: deque[float] = deque()  # when recent short runs ended (monotonic)
         self._run = run
         self._on_abandon = on_abandon
         self._inbox: queue_module.SimpleQueue[Slot] = queue_module.SimpleQueue()
@@ -127,12 +131,16 @@ class JobEngine:
 
     def _capacity(self) -> int:
         """Slots in flight allowed now (under the lock): the threads, and the prefetch while jobs are short."""
-        if self.prefetch:
-            now = time.monotonic()
-            for slot in self._running.values():
-                if slot.started is not None and now - slot.started >= self.short:
-                    return self.concurrency
-        return self.concurrency + self.prefetch
+        if not self.prefetch:
+            return self.concurrency
+        now = time.monotonic()
+        ends = self._short_ends
+        while ends and now - ends[0] > self.short:
+            ends.popleft()
+        for slot in self._running.values():
+            if slot.started is not None and now - slot.started >= self.short:
+                return self.concurrency
+        return self.concurrency + min(self.prefetch, len(ends))
 
     def drain(self) -> None:
         """Block until no job is in flight: burst mode's end, or SIGTERM's grace and its aftermath."""
@@ -240,6 +248,11 @@ class JobEngine:
         with self._changed:
             if self._running.get(slot.job_id) is slot:
                 del self._running[slot.job_id]
+            now = time.monotonic()
+            if self.prefetch and slot.started is not None and now - slot.started < self.short:
+                self._short_ends.append(now)
+                if len(self._short_ends) > self.prefetch:
+                    self._short_ends.popleft()
             self._freed.notify_all()
 
     def _monitor(self) -> None:
