@@ -70,12 +70,18 @@ def routine_rq_info_dropped(logger: logging.Logger) -> bool:
     """Whether every handler `logger`'s records reach demotes routine rq INFO and then drops it (no DEBUG here)."""
     if logging.DEBUG >= logging.getLogger().getEffectiveLevel():
         return False
+    handlers = _handlers_reached(logger)
+    return bool(handlers) and all(any(isinstance(f, RoutineDemotion) for f in h.filters) for h in handlers)
+
+
+def _handlers_reached(logger: logging.Logger) -> list[logging.Handler]:
+    """Every handler a record of `logger` goes to, as `Logger.callHandlers` walks them."""
     handlers: list[logging.Handler] = []
     current: logging.Logger | None = logger
     while current is not None:
         handlers += current.handlers
         current = current.parent if current.propagate else None
-    return bool(handlers) and all(any(isinstance(f, RoutineDemotion) for f in h.filters) for h in handlers)
+    return handlers
 
 
 def log_soon(logger: logging.Logger, level: int, msg: str, *args: Any, extra: dict[str, Any] | None = None) -> None:
@@ -91,11 +97,7 @@ def log_soon(logger: logging.Logger, level: int, msg: str, *args: Any, extra: di
 
 
 def _sole_buffered_handler(logger: logging.Logger) -> BufferedStreamHandler | None:
-    handlers: list[logging.Handler] = []
-    current: logging.Logger | None = logger
-    while current is not None:
-        handlers += current.handlers
-        current = current.parent if current.propagate else None
+    handlers = _handlers_reached(logger)
     only = handlers[0] if len(handlers) == 1 else None
     return only if isinstance(only, BufferedStreamHandler) else None
 
