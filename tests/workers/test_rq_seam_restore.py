@@ -50,8 +50,8 @@ def test_a_date_in_another_form_fails_as_rq_fails(text: str) -> None:
 
 
 def attributes(job: Job) -> dict[str, Any]:
-    """Everything the job holds but its connection."""
-    return {name: value for name, value in vars(job).items() if name != "connection"}
+    """Everything the job holds but its connection (and what only ours notes: `stored_in_full`)."""
+    return {name: value for name, value in vars(job).items() if name not in ("connection", "stored_in_full")}
 
 
 @pytest.mark.parametrize(
@@ -69,6 +69,20 @@ def test_a_job_restores_as_rqs_job_restores(redis: Redis, dates: dict[str, bytes
     theirs.restore(dict(fields))
     assert attributes(ours) == attributes(theirs)
     assert ours.enqueued_at is not None and ours.enqueued_at.tzinfo is not None
+
+
+def test_a_hash_is_stored_in_full_with_every_field_rq_always_writes_and_its_data_compressed(redis: Redis) -> None:
+    fields = job_hash(redis)
+
+    def stored_in_full(hash_fields: dict[bytes, bytes]) -> bool:
+        job = TaskJob("j", connection=redis)
+        job.restore(hash_fields)
+        return job.stored_in_full
+
+    assert stored_in_full(fields)
+    assert not stored_in_full({name: value for name, value in fields.items() if name != b"group_id"})
+    assert not stored_in_full(fields | {b"data": rq.job.zlib.decompress(fields[b"data"])})
+    assert not TaskJob("j", connection=redis).stored_in_full
 
 
 def test_json_resolves_at_once_and_anything_else_through_rq() -> None:

@@ -12,7 +12,8 @@ directly as plain command tuples, in RQ 3.0's order:
   `CommandRecorder` in place of RQ's pipeline), and its total working time; the run's
   metrics are not among them: they count once the end is RECORDED, in the worker's
   tally, written with its beat (workers/observability/tally.py);
-- the job's hash as `Job.save` writes it (without meta), status `finished`;
+- the job's hash as `Job.save` writes it (without meta), status `finished`: only the
+  fields a run changes, when the hash was stored in full (`_saved_fields`);
 - the result (RQ 3's `Result` stream entry) with its TTL, the finished registry entry
   (RQ's TTL semantics: -1 is forever), the job's TTLs (`Job.cleanup`);
 - the run's execution removed (`cleanup_execution`).
@@ -37,6 +38,7 @@ from rq.defaults import UNSERIALIZABLE_RETURN_VALUE_PAYLOAD
 from rq.executions import Execution, ExecutionRegistry
 from rq.job import Job, JobStatus
 from rq.results import Result
+from rq.utils import utcformat
 from rq.worker import BaseWorker
 
 from workers.rq_seam.end_batch import LATE, RECORDED, EndBatches, EndBlock
@@ -70,8 +72,7 @@ def success_commands(worker: BaseWorker, job: Job, execution: Execution, result_
     seconds = (job.ended_at - job.started_at).total_seconds()  # type: ignore[operator]
     commands.append(("HINCRBYFLOAT", worker.key, "total_working_time", seconds))
     job._status = JobStatus.FINISHED
-    saved = job.to_dict(include_meta=False, include_result=False)
-    commands.append(("HSET", job.key, *[item for pair in saved.items() for item in pair]))
+    commands.append(("HSET", job.key, *_saved_fields(job)))
     commands += _result_commands(worker, job, execution, result_ttl)
     finished = "+inf" if result_ttl == -1 else (result_ttl if result_ttl < 0 else int(time.time()) + result_ttl)
     commands.append(("ZADD", job.finished_job_registry.key, finished, job.id))
@@ -89,6 +90,33 @@ def success_commands(worker: BaseWorker, job: Job, execution: Execution, result_
     if execution.worker_name:
         commands.append(("SREM", execution.worker_executions_key, execution.composite_key))
     return commands
+
+
+def _saved_fields(job: Job) -> list[Any]:
+    """What `Job.save(include_meta=False, include_result=False)` writes that the stored hash lacks.
+
+    `Job.to_dict` writes back every field it restored, unchanged, and the fields a run
+    sets: its status, its start (`perform_job` sets it again), its end, its heartbeat and
+    its worker. For a hash stored in full (every field to_dict always writes is there, as
+    RQ and this service write jobs) those five are the difference, a fifth of the fields;
+    any other hash gets to_dict's whole mapping, as RQ writes it.
+    """
+    if not getattr(job, "stored_in_full", False):
+        saved = job.to_dict(include_meta=False, include_result=False)
+        return [item for pair in saved.items() for item in pair]
+    heartbeat = job.last_heartbeat
+    return [
+        "status",
+        job._status.value,
+        "started_at",
+        utcformat(job.started_at),  # type: ignore[arg-type]
+        "ended_at",
+        utcformat(job.ended_at),  # type: ignore[arg-type]
+        "last_heartbeat",
+        utcformat(heartbeat) if heartbeat else "",
+        "worker_name",
+        job.worker_name or "",
+    ]
 
 
 def _result_commands(worker: BaseWorker, job: Job, execution: Execution, ttl: int) -> list[tuple[Any, ...]]:

@@ -24,6 +24,22 @@ rq.job.zlib = KnownCompression()  # type: ignore[assignment]  # see compression.
 REGISTRIES_KEPT = 512
 DATE_FIELDS = ("created_at", "enqueued_at", "started_at", "ended_at", "last_heartbeat")
 RQ_DATE_LENGTH = len("2026-01-01T00:00:00.000000Z")  # rq.utils.utcformat's form
+# The fields `Job.to_dict` writes for every job, set or not (the others only when set).
+ALWAYS_SAVED = frozenset(
+    name.encode()
+    for name in (
+        "created_at",
+        "data",
+        "success_callback_name",
+        "failure_callback_name",
+        "stopped_callback_name",
+        "started_at",
+        "ended_at",
+        "last_heartbeat",
+        "worker_name",
+        "group_id",
+    )
+)
 _REGISTRIES: dict[tuple[type[BaseRegistry], type[Job], str], BaseRegistry] = {}  # see TaskJob._registry
 
 
@@ -33,6 +49,8 @@ class TaskJob(Job):
     A job written into Redis by hand (naming `os.remove`, or carrying a pickle)
     therefore fails visibly in `perform()` and nothing is imported or called.
     """
+
+    stored_in_full = False  # see `restore`
 
     def __init__(self, id: str | None = None, connection: Redis | None = None, serializer: Any = None) -> None:
         super().__init__(id, connection=connection, serializer=SERIALIZER)
@@ -45,6 +63,10 @@ class TaskJob(Job):
         rq's own parser (with its errors) for any other. RQ reads every other field only
         when it is set, so the hash it gets has text keys and no empty values (but `data`,
         which it requires).
+
+        `stored_in_full` notes whether the hash holds every field `Job.to_dict` always writes,
+        its data compressed, as RQ and this service write a job: then a save writes back the
+        fields as they are, but those a run changes (workers/rq_seam/fast_end.py).
         """
         fields = {}
         for key, value in raw_data.items():
@@ -53,6 +75,7 @@ class TaskJob(Job):
                 fields[name] = value
         dates = {name: fields.pop(name) for name in DATE_FIELDS if name in fields}
         restored = super().restore(fields)
+        self.stored_in_full = ALWAYS_SAVED <= raw_data.keys() and self.data is not fields["data"]  # compressed
         for name, value in dates.items():
             setattr(self, name, parse_rq_date(value))
         return restored
