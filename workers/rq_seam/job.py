@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import rq.job
@@ -10,10 +9,10 @@ from redis import Redis
 from rq.job import Job
 from rq.registry import BaseRegistry, CanceledJobRegistry, FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 from rq.results import Result
-from rq.utils import str_to_date
 
 from workers.core.errors import ForbiddenFunctionError
 from workers.rq_seam.compression import KnownCompression
+from workers.rq_seam.job_restore import restore_job
 from workers.rq_seam.serializer import SERIALIZER
 from workers.runner import RUNNER_PATH, run_task
 
@@ -22,12 +21,9 @@ __all__ = ["SERIALIZER", "TaskJob", "run_keys"]
 ENDED_REGISTRIES = (FinishedJobRegistry, FailedJobRegistry, CanceledJobRegistry)
 rq.job.zlib = KnownCompression()  # type: ignore[assignment]  # see compression.py: no recompressing on save
 REGISTRIES_KEPT = 512
-DATE_FIELDS = ("created_at", "enqueued_at", "started_at", "ended_at", "last_heartbeat")
-RQ_DATE_LENGTH = len("2026-01-01T00:00:00.000000Z")  # rq.utils.utcformat's form
 # The fields `Job.to_dict` writes for every job, set or not (the others only when set).
 ALWAYS_SAVED = frozenset(
-    name.encode()
-    for name in (
+    (
         "created_at",
         "data",
         "success_callback_name",
@@ -55,30 +51,15 @@ class TaskJob(Job):
     def __init__(self, id: str | None = None, connection: Redis | None = None, serializer: Any = None) -> None:
         super().__init__(id, connection=connection, serializer=SERIALIZER)
 
-    def restore(self, raw_data: Any) -> Any:
-        """RQ's `restore`, its dates parsed by `datetime.fromisoformat` (strptime costs ~8 µs a date).
+    def restore(self, raw_data: Any) -> None:
+        """RQ's `restore` in one pass (workers/rq_seam/job_restore.py), noting `stored_in_full`.
 
-        The dates are taken out of the hash RQ restores from and set after it, each to the
-        value rq.utils.utcparse gives: the same aware UTC datetime for RQ's own form, and
-        rq's own parser (with its errors) for any other. RQ reads every other field only
-        when it is set, so the hash it gets has text keys and no empty values (but `data`,
-        which it requires).
-
-        `stored_in_full` notes whether the hash holds every field `Job.to_dict` always writes,
-        its data compressed, as RQ and this service write a job: then a save writes back the
-        fields as they are, but those a run changes (workers/rq_seam/fast_end.py).
+        `stored_in_full`: the hash holds every field `Job.to_dict` always writes, its data
+        compressed, as RQ and this service write a job. A save then writes back every other
+        field as it is, so the fast end (workers/rq_seam/fast_end.py) writes only the run's.
         """
-        fields = {}
-        for key, value in raw_data.items():
-            name = key.decode() if type(key) is bytes else key
-            if value or name == "data":
-                fields[name] = value
-        dates = {name: fields.pop(name) for name in DATE_FIELDS if name in fields}
-        restored = super().restore(fields)
-        self.stored_in_full = ALWAYS_SAVED <= raw_data.keys() and self.data is not fields["data"]  # compressed
-        for name, value in dates.items():
-            setattr(self, name, parse_rq_date(value))
-        return restored
+        obj = restore_job(self, raw_data)
+        self.stored_in_full = ALWAYS_SAVED <= obj.keys() and self.data is not obj["data"]  # decompressed
 
     # RQ builds a new registry object on every read of these (each resolving the serializer
     # again, a slow typing.Protocol check), several times per run. A registry holds only
@@ -123,14 +104,6 @@ class TaskJob(Job):
         if self.func_name == RUNNER_PATH and args and isinstance(args[0], str):
             return args[0]
         return None
-
-
-def parse_rq_date(value: bytes | str) -> datetime:
-    """A date as RQ writes it (`...T..:..:...ffffffZ`), aware UTC, as rq.utils.str_to_date reads it."""
-    text = value.decode() if isinstance(value, bytes) else value
-    if len(text) == RQ_DATE_LENGTH and text[10] == "T" and text[19] == "." and text[-1] == "Z":
-        return datetime.fromisoformat(text)
-    return str_to_date(text)
 
 
 def results_key_of(job_id: str) -> str:
