@@ -42,10 +42,12 @@ def add_job_end(
     pipeline: Pipeline, job_id: str, task: str, queue: str, status: str, duration: float | None = None
 ) -> None:
     """Queue one end on `pipeline`, which the caller executes with the end itself."""
-    fields = {"id": job_id, "task": task, "queue": queue, "status": status, "at": datetime.now(UTC).isoformat()}
+    at = datetime.now(UTC).isoformat()
+    fields = ["id", job_id, "task", task, "queue", queue, "status", status, "at", at]
     if duration is not None:
-        fields["duration"] = f"{max(0.0, duration):.6f}"
-    pipeline.xadd(STREAM, fields, maxlen=KEPT, approximate=True)  # type: ignore[arg-type]
+        fields += ["duration", f"{max(0.0, duration):.6f}"]
+    # What `pipeline.xadd(STREAM, fields, maxlen=KEPT, approximate=True)` sends, without its per-call checks
+    pipeline.execute_command("XADD", STREAM, "MAXLEN", "~", KEPT, "*", *fields)
 
 
 def parse(entry_id: bytes | str, fields: dict[bytes, bytes] | dict[str, str]) -> JobEnd:
