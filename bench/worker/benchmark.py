@@ -12,6 +12,7 @@ a pipeline or a script is one.
 from __future__ import annotations
 
 import select
+import statistics
 import sys
 import time
 from dataclasses import dataclass
@@ -45,17 +46,27 @@ class Contender:
     jobs: int
     task: str = "noop"  # noop, sleep (50 ms, sync) or async_sleep (50 ms, awaited)
     concurrency: int | None = None  # ours: jobs at once per process (None: WORKER_CONCURRENCY)
+    round: int = 0  # of the no-op pair, ours and dramatiq's, run `noop_rounds` times
 
     @property
     def name(self) -> str:
         suffix = f"-c{self.concurrency}" if self.concurrency else ""
-        return f"{self.kind}-{self.task}-x{self.processes}{suffix}"
+        return f"{self.kind}-{self.task}-x{self.processes}{suffix}" + (f"-r{self.round}" if self.round else "")
 
 
 def contenders(plan: WorkerPlan) -> list[Contender]:
-    """No-op jobs on 2 processes for all, then the 50 ms tasks on one process; 1 process and fork: full plan."""
+    """No-op jobs on 2 processes for all, then the 50 ms tasks on one process; 1 process and fork: full plan.
+
+    Ours and dramatiq's no-op drains run in turns, `noop_rounds` pairs, the first of a pair
+    alternating: a drain lasts seconds, and a shared machine's speed moves more than that
+    within a minute, so one pair alone can say either way.
+    """
     jobs = plan.simple_jobs
-    runs = [Contender(kind, 2, jobs) for kind in ("service", "simple", "dramatiq")]
+    runs: list[Contender] = []
+    for number in range(plan.noop_rounds):
+        pair = [Contender("service", 2, jobs, round=number), Contender("dramatiq", 2, jobs, round=number)]
+        runs += pair if number % 2 == 0 else pair[::-1]
+    runs.append(Contender("simple", 2, jobs))
     if plan.fork_jobs:
         runs += [Contender(kind, 1, jobs) for kind in ("service", "simple")]
         runs += [Contender("fork", n, plan.fork_jobs) for n in (1, 2)]
@@ -212,17 +223,33 @@ def _poll_until_done(
     return counts[0], counts[1], counts[2]
 
 
-def _ratios(runs: list[dict[str, Any]]) -> dict[str, float | None]:
-    """Our rate over each baseline's, on the same task and process count."""
-    rate = {(r["kind"], r["task"], r["processes"]): r["jobs_per_s"] for r in runs}
-    ratios: dict[str, float | None] = {}
+def _ratios(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Our rate over each baseline's, on the same task and process count: with several rounds
+    against one baseline, the median of the rounds' ratios (and each round's, listed)."""
+    rates: dict[tuple[str, str, int], list[float]] = {}
+    for run in runs:
+        rates.setdefault((run["kind"], run["task"], run["processes"]), []).append(run["jobs_per_s"])
+    ratios: dict[str, Any] = {}
     for processes in (2, 1):
-        ours = rate.get(("service", "noop", processes))
+        ours = rates.get(("service", "noop", processes))
         for kind in ("dramatiq", "simple", "fork"):
-            other = rate.get((kind, "noop", processes))
-            if ours is not None and other is not None:
-                ratios[f"no-op ours/{LABELS[kind]} x{processes}"] = ratio(ours, other)
-    simple_sleep = rate.get(("simple", "sleep", 1))
+            other = rates.get((kind, "noop", processes))
+            if ours is None or other is None:
+                continue
+            name = f"no-op ours/{LABELS[kind]} x{processes}"
+            if len(ours) == len(other) > 1:
+                rounds = [ratio(a, b) for a, b in zip(ours, other, strict=True)]
+                measured = [r for r in rounds if r is not None]
+                ratios[name] = statistics.median(measured) if measured else None
+                ratios[f"{name}, each round"] = rounds
+            else:
+                ratios[name] = ratio(statistics.median(ours), statistics.median(other))
+    simple_sleep = rate_of(rates, ("simple", "sleep", 1))
     for task in ("sleep", "async_sleep"):
-        ratios[f"50 ms {task} ours x1/rq.SimpleWorker x1"] = ratio(rate.get(("service", task, 1)), simple_sleep)
+        ratios[f"50 ms {task} ours x1/rq.SimpleWorker x1"] = ratio(rate_of(rates, ("service", task, 1)), simple_sleep)
     return ratios
+
+
+def rate_of(rates: dict[tuple[str, str, int], list[float]], key: tuple[str, str, int]) -> float | None:
+    found = rates.get(key)
+    return statistics.median(found) if found else None

@@ -10,6 +10,7 @@ from bench.harness.plan import Plan, Plans
 @dataclass(frozen=True, kw_only=True)
 class WorkerPlan(Plan):
     simple_jobs: int  # no-op jobs for ours, rq.SimpleWorker and dramatiq
+    noop_rounds: int  # pairs of no-op drains, ours and dramatiq's, in turns
     fork_jobs: int  # for rq.Worker, which forks per job and is several times slower (0: skip it and the x1 runs)
     sleep_jobs: int  # 50 ms jobs for ours, one process at `sleep_concurrency`
     simple_sleep_jobs: int  # 50 ms jobs for rq.SimpleWorker (20/s at best)
@@ -23,6 +24,7 @@ PLANS = Plans(
     quick=WorkerPlan(
         name="quick",
         simple_jobs=1000,
+        noop_rounds=1,
         fork_jobs=0,
         sleep_jobs=400,
         simple_sleep_jobs=40,
@@ -33,6 +35,7 @@ PLANS = Plans(
     full=WorkerPlan(
         name="full",
         simple_jobs=5000,
+        noop_rounds=3,
         fork_jobs=600,
         sleep_jobs=2000,
         simple_sleep_jobs=200,
