@@ -33,12 +33,17 @@ worker: install
 	$(BIN)/python scripts/devrun.py worker
 
 ## test: the whole suite, against a private redis-server the suite starts itself
+# PYTHONNODEBUGRANGES: CPython 3.11 keeps one AST-conversion depth counter per interpreter, so
+# two threads converting ASTs at once can fail with "AST constructor recursion depth mismatch";
+# its tracebacks parse each shown line to place their ^^^ marks, and a background thread's
+# traceback could so break werkzeug's route compiling in a test's create_app. Without column
+# ranges, tracebacks parse nothing.
 test: install-dev
-	$(BIN)/python -m pytest
+	PYTHONNODEBUGRANGES=1 $(BIN)/python -m pytest
 
 ## test-hosts: processes on "hosts" made of network namespaces, with partitions (needs root and iproute2)
 test-hosts: install-dev
-	$(BIN)/python -m pytest -m hosts
+	PYTHONNODEBUGRANGES=1 $(BIN)/python -m pytest -m hosts
 
 lint: install-dev
 	$(BIN)/ruff check .

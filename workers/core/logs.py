@@ -138,6 +138,7 @@ class JobDataFilter(logging.Filter):
 
 
 @functools.lru_cache(maxsize=256)  # the same few `extra=` names on every record
+@functools.lru_cache(maxsize=256)  # extra= names are a program's constants, the same on every line
 def _is_job_data_field(name: str) -> bool:
     return JOB_DATA_FIELD.search(name) is not None
 

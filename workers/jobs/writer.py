@@ -36,7 +36,7 @@ from rq.registry import DeferredJobRegistry, ScheduledJobRegistry
 
 from workers.core.errors import JobStateError
 from workers.core.shared_trips import shared_trips
-from workers.rq_seam.job import SERIALIZER, TaskJob
+from workers.rq_seam.job import SAVED_EVEN_EMPTY, SERIALIZER, TaskJob
 from workers.runner import RUNNER_PATH
 
 # A key whose job is missing and that is younger than this was written by a request that may
@@ -45,16 +45,6 @@ IN_FLIGHT_SECONDS = 10
 JOB_PREFIX = TaskJob.redis_job_namespace_prefix
 QUEUES_KEY = Queue.redis_queues_keys
 ZLIB_LEVEL, ZLIB_WINDOW_BITS, ZLIB_MEMORY_LEVEL = 6, 12, 4  # zlib's default level; a 4 KB window
-EMPTY_FIELDS = (
-    "success_callback_name",
-    "failure_callback_name",
-    "stopped_callback_name",
-    "started_at",
-    "ended_at",
-    "last_heartbeat",
-    "worker_name",
-    "group_id",
-)
 
 WRITE_SCRIPT = """
 -- KEYS: every key written (the idempotency key first when guarded).
@@ -203,7 +193,7 @@ def deferred(options: JobOptions, depends_on: list[str]) -> JobWrite:
 def _mapping(options: JobOptions, status: JobStatus) -> dict[str, Any]:
     """The fields `Job.to_dict` writes for such a job (rq/job.py), in JSON."""
     call = (RUNNER_PATH, None, [options.task, options.args, options.kwargs], {})
-    mapping: dict[str, Any] = dict.fromkeys(EMPTY_FIELDS, "")
+    mapping: dict[str, Any] = dict.fromkeys(SAVED_EVEN_EMPTY, "")
     mapping["created_at"] = rq_time(datetime.now(UTC))
     mapping["data"] = compressed(SERIALIZER.dumps(call))
     if options.retry_max:

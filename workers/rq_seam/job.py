@@ -21,21 +21,19 @@ __all__ = ["SERIALIZER", "TaskJob", "run_keys"]
 ENDED_REGISTRIES = (FinishedJobRegistry, FailedJobRegistry, CanceledJobRegistry)
 rq.job.zlib = KnownCompression()  # type: ignore[assignment]  # see compression.py: no recompressing on save
 REGISTRIES_KEPT = 512
-# The fields `Job.to_dict` writes for every job, set or not (the others only when set).
-ALWAYS_SAVED = frozenset(
-    (
-        "created_at",
-        "data",
-        "success_callback_name",
-        "failure_callback_name",
-        "stopped_callback_name",
-        "started_at",
-        "ended_at",
-        "last_heartbeat",
-        "worker_name",
-        "group_id",
-    )
+# The fields `Job.to_dict` writes for every job, as "" when unset (the others only when set),
+# and with `created_at` and `data` every field it always writes.
+SAVED_EVEN_EMPTY = (
+    "success_callback_name",
+    "failure_callback_name",
+    "stopped_callback_name",
+    "started_at",
+    "ended_at",
+    "last_heartbeat",
+    "worker_name",
+    "group_id",
 )
+ALWAYS_SAVED = frozenset(("created_at", "data", *SAVED_EVEN_EMPTY))
 _REGISTRIES: dict[tuple[type[BaseRegistry], type[Job], str], BaseRegistry] = {}  # see TaskJob._registry
 
 
