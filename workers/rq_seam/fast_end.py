@@ -99,7 +99,8 @@ def _saved_fields(job: Job) -> list[Any]:
     sets: its status, its start (`perform_job` sets it again), its end, its heartbeat and
     its worker. For a hash stored in full (every field to_dict always writes is there, as
     RQ and this service write jobs) those five are the difference, a fifth of the fields;
-    any other hash gets to_dict's whole mapping, as RQ writes it.
+    any other hash gets to_dict's whole mapping, as RQ writes it. (A field another program
+    stored in a form RQ reads the same, a timeout "3m", stays in that form here.)
     """
     if not getattr(job, "stored_in_full", False):
         saved = job.to_dict(include_meta=False, include_result=False)
