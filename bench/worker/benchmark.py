@@ -244,12 +244,13 @@ def _ratios(runs: list[dict[str, Any]]) -> dict[str, Any]:
                 ratios[f"{name}, each round"] = rounds
             else:
                 ratios[name] = ratio(statistics.median(ours), statistics.median(other))
-    simple_sleep = rate_of(rates, ("simple", "sleep", 1))
+    simple_sleep = _rate_of(rates, ("simple", "sleep", 1))
     for task in ("sleep", "async_sleep"):
-        ratios[f"50 ms {task} ours x1/rq.SimpleWorker x1"] = ratio(rate_of(rates, ("service", task, 1)), simple_sleep)
+        ratios[f"50 ms {task} ours x1/rq.SimpleWorker x1"] = ratio(_rate_of(rates, ("service", task, 1)), simple_sleep)
     return ratios
 
 
-def rate_of(rates: dict[tuple[str, str, int], list[float]], key: tuple[str, str, int]) -> float | None:
+def _rate_of(rates: dict[tuple[str, str, int], list[float]], key: tuple[str, str, int]) -> float | None:
+    """The median rate of the runs of `key` (kind, task, processes), None if none ran."""
     found = rates.get(key)
     return statistics.median(found) if found else None
