@@ -65,6 +65,9 @@ METHODS: list[tuple[type, str, list[str]]] = [
     (SimpleWorker, "handle_execution_ended", ["self", "job", "queue", "heartbeat_ttl"]),
     (SimpleWorker, "set_state", ["self", "state", "pipeline"]),
     (SimpleWorker, "check_for_suspension", ["self", "burst"]),
+    (SimpleWorker, "_shutdown", ["self"]),
+    (SimpleWorker, "set_shutdown_requested_date", ["self"]),
+    (SimpleWorker, "stop_scheduler", ["self"]),
     (IntermediateQueue, "should_be_cleaned_up", ["self", "job_id"]),
     (IntermediateQueue, "get_first_seen", ["self", "job_id"]),
     (Job, "__init__", ["self", "id", "connection", "serializer"]),
@@ -130,6 +133,11 @@ def test_keys_the_reap_script_builds_are_rqs(redis: Redis) -> None:
 @pytest.mark.parametrize(("cls", "name", "parameters"), METHODS, ids=[f"{c.__name__}.{n}" for c, n, _ in METHODS])
 def test_rq_method_has_the_pinned_signature(cls: type, name: str, parameters: list[str]) -> None:
     assert list(inspect.signature(getattr(cls, name)).parameters) == parameters
+
+
+def test_rqs_stop_request_goes_through_the_shutdown_step_the_worker_overrides() -> None:
+    """ServiceWorker._shutdown notes a stop instead of raising: RQ's signal handler must still call it."""
+    assert "self._shutdown()" in inspect.getsource(SimpleWorker.request_stop)
 
 
 def test_worker_attributes_the_seam_reads_exist(redis: Redis) -> None:

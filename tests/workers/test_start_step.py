@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from rq.job import JobStatus
 from rq.suspension import resume, suspend
 from rq.worker import WorkerStatus
 
+from bench.harness.wait import wait_until
 from workers.core.keys import alive_key
 from workers.core.settings import Settings
 from workers.jobs.submit import JobSpec, submit
@@ -187,9 +189,23 @@ def test_a_stop_while_suspended_ends_the_wait(redis: Redis, settings: Settings) 
     enqueue(redis, settings)
     worker = ServiceWorker([get_queue("default", redis)], connection=redis)
     suspend(redis)
+    batches: list[Any] = []
+    waiting = threading.Thread(target=lambda: batches.append(worker._take_batch(blocking=True)), daemon=True)
+    waiting.start()
+    wait_until(lambda: worker.get_state() == WorkerStatus.SUSPENDED, 10, "the worker to wait while suspended")
+    worker._stop_requested = True  # what SIGTERM sets
+    waiting.join(10)
+    assert not waiting.is_alive()
+    assert batches[0].suspended and not batches[0].started
+    assert get_queue("default", redis).count == 1
+
+
+def test_a_stopping_worker_takes_nothing(redis: Redis, settings: Settings) -> None:
+    enqueue(redis, settings)
+    worker = ServiceWorker([get_queue("default", redis)], connection=redis)
     worker._stop_requested = True  # what SIGTERM sets
     batch = worker._take_batch(blocking=True)
-    assert batch.suspended and not batch.started
+    assert not batch.started and not batch.held
     assert get_queue("default", redis).count == 1
 
 

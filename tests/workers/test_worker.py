@@ -1,5 +1,6 @@
 """The worker runs registered tasks only, retries with backoff, and can stop a job."""
 
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from tests.tasks import stop_once_started
 from workers.core.settings import Settings
 from workers.jobs import submit as jobs
 from workers.jobs.submit import JobSpec
+from workers.rq_seam import worker as worker_module
 from workers.rq_seam.job import TaskJob
 from workers.rq_seam.queue import get_queue
 from workers.rq_seam.worker import ServiceWorker
@@ -86,3 +88,29 @@ def test_maintenance_lock_left_by_a_dead_worker_expires_within_a_minute(redis: R
     assert queue.acquire_maintenance_lock()  # what a worker killed mid-pass leaves behind
     assert 0 < redis.ttl(queue.registry_cleaning_key) <= 60  # rq's own lock: 899 s without recovery
     assert not queue.acquire_maintenance_lock()
+
+
+def test_a_stop_arriving_as_a_take_starts_jobs_runs_them_or_puts_them_back(
+    redis: Redis, settings: Settings, monkeypatch: Any
+) -> None:
+    """SIGTERM right after the take step started jobs, before the idle worker noted them:
+    those jobs run within the shutdown grace, none is left started and not running."""
+    ids = [jobs.submit(redis, settings, JobSpec(task="tests.echo", args=[n])).job.id for n in range(3)]
+    worker = ServiceWorker([get_queue("default", redis)], connection=redis)
+    take = worker_module.take_and_start
+
+    def take_then_sigterm(*args: Any, **kwargs: Any) -> Any:
+        batch = take(*args, **kwargs)
+        if batch.started:
+            worker.request_stop(signal.SIGTERM, None)  # what the signal handler calls, at this moment
+        return batch
+
+    monkeypatch.setattr(worker_module, "take_and_start", take_then_sigterm)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        worker.work(burst=False)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert [TaskJob.fetch(job_id, connection=redis).get_status() for job_id in ids] == [JobStatus.FINISHED] * 3
+    assert get_queue("default", redis).started_job_registry.get_job_ids() == []

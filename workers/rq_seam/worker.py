@@ -138,6 +138,21 @@ class ServiceWorker(SimpleWorker):
         self.stop_signalled = True
         super().request_stop(signum, frame)
 
+    def _shutdown(self) -> None:
+        """A stop is noted, never raised (RQ raises `StopRequested` from the signal handler
+        whenever the worker is not busy, wherever its main thread is).
+
+        Raised just after a take step started jobs, and before the worker noted them (it
+        was idle until then), it would leave them started in Redis and never run, until
+        the reaper took them for a dead worker's: failed, or run again. Noted, the loop
+        stops at its next step (an idle take waits at most IDLE_POLL s), and the jobs
+        taken run within the shutdown grace or are put back, as any running job.
+        """
+        self._stop_requested = True
+        self.set_shutdown_requested_date()
+        if self.scheduler:
+            self.stop_scheduler()
+
     def handle_warm_shutdown_request(self) -> None:
         """Let the running jobs finish within the grace period, else interrupt and requeue them."""
         super().handle_warm_shutdown_request()
@@ -239,13 +254,16 @@ class ServiceWorker(SimpleWorker):
         """
         moved: tuple[Queue, str] | None = None
         while True:
+            if self._stop_requested and moved is None:
+                return Batch([], [])  # stopping: nothing more is taken
             self.engine.wait_for_free_slot()
-            if self._backlog:  # one take for several jobs costs less than one take each
+            if self._backlog and not self._stop_requested:  # one take for several jobs costs less than one each
                 self.engine.wait_for_free_slots(max(1, self.engine.concurrency // 2), GATHER_FOR)
             if self.should_run_maintenance_tasks:
                 self.run_maintenance_tasks()
             side = self._worker_side()
-            side_wanted = self.engine.free_slots()
+            # stopping with an id its wait has moved: only that one is taken (and runs within the grace)
+            side_wanted = 0 if self._stop_requested else self.engine.free_slots()
             batch = take_and_start(
                 self._ordered_queues,
                 side_wanted,
