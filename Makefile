@@ -2,6 +2,12 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+# PYTHONNODEBUGRANGES: CPython 3.11 keeps one AST-conversion depth counter per interpreter, so
+# two threads converting ASTs at once can fail with "AST constructor recursion depth mismatch";
+# its tracebacks parse each shown line to place their ^^^ marks, and a background thread's
+# traceback could so break werkzeug's route compiling in a test's create_app. Without column
+# ranges, tracebacks parse nothing.
+PYTEST = PYTHONNODEBUGRANGES=1 $(BIN)/python -m pytest
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: install install-dev run worker web test test-hosts lint format check bench bench-all clean
@@ -33,17 +39,12 @@ worker: install
 	$(BIN)/python scripts/devrun.py worker
 
 ## test: the whole suite, against a private redis-server the suite starts itself
-# PYTHONNODEBUGRANGES: CPython 3.11 keeps one AST-conversion depth counter per interpreter, so
-# two threads converting ASTs at once can fail with "AST constructor recursion depth mismatch";
-# its tracebacks parse each shown line to place their ^^^ marks, and a background thread's
-# traceback could so break werkzeug's route compiling in a test's create_app. Without column
-# ranges, tracebacks parse nothing.
 test: install-dev
-	PYTHONNODEBUGRANGES=1 $(BIN)/python -m pytest
+	$(PYTEST)
 
 ## test-hosts: processes on "hosts" made of network namespaces, with partitions (needs root and iproute2)
 test-hosts: install-dev
-	PYTHONNODEBUGRANGES=1 $(BIN)/python -m pytest -m hosts
+	$(PYTEST) -m hosts
 
 lint: install-dev
 	$(BIN)/ruff check .

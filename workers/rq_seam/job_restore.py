@@ -45,14 +45,14 @@ def restore_job(job: Job, raw_data: Any) -> dict[str, Any]:
 def _times(job: Job, obj: dict[str, Any]) -> None:
     get = obj.get
     job.created_at = parse_rq_date(v) if (v := get("created_at")) else now()
-    job.origin = _text(v) if (v := get("origin")) else ""
+    job.origin = as_text(v) if (v := get("origin")) else ""
     job.worker_name = v.decode() if (v := get("worker_name")) else None
-    job.description = _text(v) if (v := get("description")) else None
+    job.description = as_text(v) if (v := get("description")) else None
     job.enqueued_at = parse_rq_date(v) if (v := get("enqueued_at")) else None
     job.started_at = parse_rq_date(v) if (v := get("started_at")) else None
     job.ended_at = parse_rq_date(v) if (v := get("ended_at")) else None
     job.last_heartbeat = parse_rq_date(v) if (v := get("last_heartbeat")) else None
-    job.group_id = _text(v) if (v := get("group_id")) else None
+    job.group_id = as_text(v) if (v := get("group_id")) else None
 
 
 def _outcome(job: Job, obj: dict[str, Any]) -> None:
@@ -65,12 +65,12 @@ def _outcome(job: Job, obj: dict[str, Any]) -> None:
     job.timeout = parse_timeout(v) if (v := get("timeout")) else None
     job.result_ttl = int(v) if (v := get("result_ttl")) else None
     job.failure_ttl = int(v) if (v := get("failure_ttl")) else None
-    job._status = JobStatus(_text(v)) if (v := get("status")) else JobStatus.CREATED
+    job._status = JobStatus(as_text(v)) if (v := get("status")) else JobStatus.CREATED
     if v := get("exc_info"):
         try:
-            job._exc_info = _text(rq.job.zlib.decompress(v))
+            job._exc_info = as_text(rq.job.zlib.decompress(v))
         except rq.job.zlib.error:
-            job._exc_info = _text(v)
+            job._exc_info = as_text(v)
 
 
 def _callbacks(job: Job, obj: dict[str, Any]) -> None:
@@ -120,12 +120,8 @@ def _retries_and_limits(job: Job, obj: dict[str, Any]) -> None:
     job.repeats_left = int(v) if (v := get("repeats_left")) else None
     if v := get("repeat_intervals"):
         job.repeat_intervals = json.loads(v.decode())
-    job.rate_limit_key = _text(v) if (v := get("rate_limit_key")) else None
+    job.rate_limit_key = as_text(v) if (v := get("rate_limit_key")) else None
     job.rate_limit_concurrency = int(v) if (v := get("rate_limit_concurrency")) else None
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if type(value) is bytes else as_text(value)
 
 
 def parse_rq_date(value: bytes | str) -> datetime:
